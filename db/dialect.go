@@ -1,0 +1,481 @@
+// Package db owns reauth's database connections and the SQL it runs. It is responsible for:
+//
+//   - parsing the JDBC URLs found in product config files, and native DSNs, into a Source;
+//   - opening connections for the four supported drivers (PostgreSQL through pgx, MySQL and
+//     MariaDB through go-sql-driver/mysql, SQL Server through go-mssqldb, Oracle through go-ora);
+//   - the SQL dialects: each Dialect only renders SQL text, with its own identifier quoting and
+//     placeholder style, and the same code runs that text on any of them;
+//   - catalog discovery: finding a table case-insensitively within a schema, then its exact name,
+//     columns, column types and primary key;
+//   - turning column values into lossless text and back, for backups.
+//
+// Values are always bound parameters; only identifiers are written into SQL text, and those are
+// quoted by Dialect.Quote.
+package db
+
+import (
+	"context"
+	"database/sql"
+	"errors"
+	"fmt"
+	"sort"
+	"strconv"
+	"strings"
+)
+
+// Querier is what the SQL in this package runs on. *sql.DB, *sql.Tx and *sql.Conn all satisfy
+// it, so the same code runs inside or outside a transaction.
+type Querier interface {
+	ExecContext(ctx context.Context, query string, args ...any) (sql.Result, error)
+	QueryContext(ctx context.Context, query string, args ...any) (*sql.Rows, error)
+	QueryRowContext(ctx context.Context, query string, args ...any) *sql.Row
+}
+
+// ErrUnknownDialect is returned by Lookup for a name that is not in Dialects.
+var ErrUnknownDialect = errors.New("unknown database dialect")
+
+// DeleteStrategy says how a batch that was just backed up is deleted, so that exactly the
+// backed-up rows go, and none that another connection inserted in the meantime.
+type DeleteStrategy int
+
+const (
+	// DeleteByKeys lists the backed-up keys: DELETE ... WHERE key IN (...).
+	DeleteByKeys DeleteStrategy = iota
+	// DeleteBySnapshot repeats the scope and the batch's key range inside the REPEATABLE READ
+	// snapshot the rows were read from. The snapshot hides rows inserted since, and a row that
+	// another transaction changed since makes the DELETE fail rather than act on it. One
+	// statement per batch instead of one per thousand keys.
+	DeleteBySnapshot
+)
+
+// Dialect renders SQL for one kind of database. The set of dialects is closed: see Dialects.
+type Dialect struct {
+	Name  string // key in Dialects
+	Title string // for people: "PostgreSQL"
+
+	quoteOpen, quoteClose byte
+	placeholder           func(n int) string
+
+	// MaxParams bounds the bind parameters of one statement (SQL Server allows 2100).
+	MaxParams int
+	// MaxInList bounds the values of one IN list (Oracle allows 1000).
+	MaxInList int
+	// Delete is how a backed-up batch is deleted.
+	Delete DeleteStrategy
+	// Isolation is the isolation level of a backup-and-delete transaction.
+	Isolation sql.IsolationLevel
+
+	limit      limitStyle
+	catalog    catalogSQL
+	kindOf     func(dataType string) (Kind, bool)
+	insertRows insertStyle
+}
+
+type limitStyle int
+
+const (
+	limitClause limitStyle = iota // ... ORDER BY k LIMIT n [FOR UPDATE]
+	limitTop                      // SELECT TOP (n) ... WITH (UPDLOCK, ROWLOCK)
+	limitRownum                   // Oracle: ROWNUM over an ordered subquery, FOR UPDATE outside
+)
+
+type insertStyle int
+
+const (
+	insertValues insertStyle = iota // INSERT INTO t (..) VALUES (..), (..)
+	insertAll                       // Oracle: INSERT ALL INTO t (..) VALUES (..) ... SELECT 1 FROM DUAL
+)
+
+// catalogSQL holds a dialect's catalog queries. Each takes the schema as its first parameter;
+// the *Default forms are used when no schema is configured and look in the connection's own.
+type catalogSQL struct {
+	tables, tablesDefault string // -> (schema, table)
+	columns               string // (schema, table) -> (column, data type), in table order
+	primaryKey            string // (schema, table) -> column, in key order
+}
+
+// Dialects is the closed set of SQL dialects reauth speaks, by name.
+var Dialects = map[string]*Dialect{
+	"postgres": {
+		Name: "postgres", Title: "PostgreSQL",
+		quoteOpen: '"', quoteClose: '"',
+		placeholder: func(n int) string { return "$" + strconv.Itoa(n) },
+		MaxParams:   65535, MaxInList: 1000,
+		Delete: DeleteBySnapshot, Isolation: sql.LevelRepeatableRead,
+		limit: limitClause,
+		catalog: catalogSQL{
+			tables: `SELECT table_schema, table_name FROM information_schema.tables` +
+				` WHERE table_schema = $1 AND table_type = 'BASE TABLE'`,
+			tablesDefault: `SELECT table_schema, table_name FROM information_schema.tables` +
+				` WHERE table_schema NOT IN ('pg_catalog', 'information_schema')` +
+				` AND table_schema NOT LIKE 'pg\_%' AND table_type = 'BASE TABLE'`,
+			columns: `SELECT column_name, data_type FROM information_schema.columns` +
+				` WHERE table_schema = $1 AND table_name = $2 ORDER BY ordinal_position`,
+			primaryKey: `SELECT k.column_name FROM information_schema.table_constraints c` +
+				` JOIN information_schema.key_column_usage k ON k.constraint_schema = c.constraint_schema` +
+				` AND k.constraint_name = c.constraint_name AND k.table_name = c.table_name` +
+				` WHERE c.constraint_type = 'PRIMARY KEY' AND c.table_schema = $1 AND c.table_name = $2` +
+				` ORDER BY k.ordinal_position`,
+		},
+		kindOf: postgresKind,
+	},
+	"mysql": {
+		Name: "mysql", Title: "MySQL/MariaDB",
+		quoteOpen: '`', quoteClose: '`',
+		placeholder: func(int) string { return "?" },
+		MaxParams:   65535, MaxInList: 1000,
+		// InnoDB's locking reads see the newest committed rows, not a snapshot, so the keys
+		// are listed; READ COMMITTED keeps FOR UPDATE from gap-locking inserts by the product.
+		Delete: DeleteByKeys, Isolation: sql.LevelReadCommitted,
+		limit: limitClause,
+		catalog: catalogSQL{
+			tables: "SELECT table_schema, table_name FROM information_schema.tables" +
+				" WHERE table_schema = ? AND table_type = 'BASE TABLE'",
+			tablesDefault: "SELECT table_schema, table_name FROM information_schema.tables" +
+				" WHERE table_schema = DATABASE() AND table_type = 'BASE TABLE'",
+			columns: "SELECT column_name, data_type FROM information_schema.columns" +
+				" WHERE table_schema = ? AND table_name = ? ORDER BY ordinal_position",
+			primaryKey: "SELECT column_name FROM information_schema.key_column_usage" +
+				" WHERE constraint_name = 'PRIMARY' AND table_schema = ? AND table_name = ?" +
+				" ORDER BY ordinal_position",
+		},
+		kindOf: mysqlKind,
+	},
+	"sqlserver": {
+		Name: "sqlserver", Title: "SQL Server",
+		quoteOpen: '[', quoteClose: ']',
+		placeholder: func(n int) string { return "@p" + strconv.Itoa(n) },
+		MaxParams:   2000, MaxInList: 1000,
+		Delete: DeleteByKeys, Isolation: sql.LevelReadCommitted,
+		limit: limitTop,
+		catalog: catalogSQL{
+			tables: "SELECT TABLE_SCHEMA, TABLE_NAME FROM INFORMATION_SCHEMA.TABLES" +
+				" WHERE TABLE_SCHEMA = @p1 AND TABLE_TYPE = 'BASE TABLE'",
+			tablesDefault: "SELECT TABLE_SCHEMA, TABLE_NAME FROM INFORMATION_SCHEMA.TABLES" +
+				" WHERE TABLE_SCHEMA NOT IN ('sys', 'INFORMATION_SCHEMA') AND TABLE_TYPE = 'BASE TABLE'",
+			columns: "SELECT COLUMN_NAME, DATA_TYPE FROM INFORMATION_SCHEMA.COLUMNS" +
+				" WHERE TABLE_SCHEMA = @p1 AND TABLE_NAME = @p2 ORDER BY ORDINAL_POSITION",
+			primaryKey: "SELECT k.COLUMN_NAME FROM INFORMATION_SCHEMA.TABLE_CONSTRAINTS c" +
+				" JOIN INFORMATION_SCHEMA.KEY_COLUMN_USAGE k ON k.CONSTRAINT_SCHEMA = c.CONSTRAINT_SCHEMA" +
+				" AND k.CONSTRAINT_NAME = c.CONSTRAINT_NAME AND k.TABLE_NAME = c.TABLE_NAME" +
+				" WHERE c.CONSTRAINT_TYPE = 'PRIMARY KEY' AND c.TABLE_SCHEMA = @p1 AND c.TABLE_NAME = @p2" +
+				" ORDER BY k.ORDINAL_POSITION",
+		},
+		kindOf: sqlserverKind,
+	},
+	"oracle": {
+		Name: "oracle", Title: "Oracle",
+		quoteOpen: '"', quoteClose: '"',
+		placeholder: func(n int) string { return ":" + strconv.Itoa(n) },
+		MaxParams:   65535, MaxInList: 1000,
+		Delete: DeleteByKeys, Isolation: sql.LevelReadCommitted,
+		limit:      limitRownum,
+		insertRows: insertAll,
+		catalog: catalogSQL{
+			tables:        "SELECT owner, table_name FROM all_tables WHERE owner = :1",
+			tablesDefault: "SELECT owner, table_name FROM all_tables WHERE owner = SYS_CONTEXT('USERENV', 'CURRENT_SCHEMA')",
+			columns: "SELECT column_name, data_type FROM all_tab_columns" +
+				" WHERE owner = :1 AND table_name = :2 ORDER BY column_id",
+			primaryKey: "SELECT cc.column_name FROM all_constraints c" +
+				" JOIN all_cons_columns cc ON cc.owner = c.owner AND cc.constraint_name = c.constraint_name" +
+				" WHERE c.constraint_type = 'P' AND c.owner = :1 AND c.table_name = :2 ORDER BY cc.position",
+		},
+		kindOf: oracleKind,
+	},
+}
+
+// DialectNames lists the dialects in a stable order.
+func DialectNames() []string {
+	names := make([]string, 0, len(Dialects))
+	for n := range Dialects {
+		names = append(names, n)
+	}
+	sort.Strings(names)
+	return names
+}
+
+// Lookup returns the named dialect or an error wrapping ErrUnknownDialect.
+func Lookup(name string) (*Dialect, error) {
+	if d, ok := Dialects[name]; ok {
+		return d, nil
+	}
+	return nil, fmt.Errorf("%w %q (known: %s)", ErrUnknownDialect, name, strings.Join(DialectNames(), ", "))
+}
+
+// Table names a table exactly as the catalog spells it.
+type Table struct {
+	Schema string
+	Name   string
+}
+
+func (t Table) String() string {
+	if t.Schema == "" {
+		return t.Name
+	}
+	return t.Schema + "." + t.Name
+}
+
+// Quote quotes an identifier: NUL bytes are dropped and the closing quote character is doubled,
+// so no name can end the quoted identifier early.
+func (d *Dialect) Quote(ident string) string {
+	ident = strings.ReplaceAll(ident, "\x00", "")
+	closing := string(d.quoteClose)
+	return string(d.quoteOpen) + strings.ReplaceAll(ident, closing, closing+closing) + closing
+}
+
+// QualifiedName is the quoted schema-qualified table name.
+func (d *Dialect) QualifiedName(t Table) string {
+	if t.Schema == "" {
+		return d.Quote(t.Name)
+	}
+	return d.Quote(t.Schema) + "." + d.Quote(t.Name)
+}
+
+// Placeholder is the n-th (1-based) bind parameter marker.
+func (d *Dialect) Placeholder(n int) string { return d.placeholder(n) }
+
+// Kind maps a catalog data type to how reauth carries its values.
+func (d *Dialect) Kind(dataType string) (Kind, error) {
+	if k, ok := d.kindOf(strings.ToLower(strings.TrimSpace(dataType))); ok {
+		return k, nil
+	}
+	return "", fmt.Errorf("%s column type %q is not one reauth can back up losslessly", d.Title, dataType)
+}
+
+// Cond is one condition of a WHERE clause; a statement's conditions are joined with AND.
+type Cond struct {
+	op     condOp
+	Column string
+	Values []any
+}
+
+type condOp int
+
+const (
+	opIn condOp = iota
+	opNotIn
+	opLess
+	opGreater
+	opAtMost
+	opLowerIn
+	opNotLowerIn
+)
+
+// In matches rows whose column is one of values. An empty list matches nothing.
+func In(column string, values ...any) Cond { return Cond{opIn, column, values} }
+
+// NotIn matches rows whose column is none of values, NULL included.
+func NotIn(column string, values ...any) Cond { return Cond{opNotIn, column, values} }
+
+// LowerIn matches rows whose column, lower-cased, is one of values (which the caller lower-cases).
+// For user names, which the products compare case-insensitively.
+func LowerIn(column string, values ...any) Cond { return Cond{opLowerIn, column, values} }
+
+// NotLowerIn is the negation of LowerIn, NULL included.
+func NotLowerIn(column string, values ...any) Cond { return Cond{opNotLowerIn, column, values} }
+
+// Less matches column < value.
+func Less(column string, value any) Cond { return Cond{opLess, column, []any{value}} }
+
+// Greater matches column > value.
+func Greater(column string, value any) Cond { return Cond{opGreater, column, []any{value}} }
+
+// AtMost matches column <= value.
+func AtMost(column string, value any) Cond { return Cond{opAtMost, column, []any{value}} }
+
+// args collects bind parameters while SQL text is rendered.
+type args struct {
+	d    *Dialect
+	vals []any
+}
+
+func (a *args) add(v any) string {
+	a.vals = append(a.vals, v)
+	return a.d.placeholder(len(a.vals))
+}
+
+func (a *args) list(vs []any) string {
+	ps := make([]string, len(vs))
+	for i, v := range vs {
+		ps[i] = a.add(v)
+	}
+	return strings.Join(ps, ", ")
+}
+
+func (d *Dialect) where(conds []Cond, a *args) string {
+	if len(conds) == 0 {
+		return ""
+	}
+	parts := make([]string, 0, len(conds))
+	for _, c := range conds {
+		col := d.Quote(c.Column)
+		switch c.op {
+		case opIn:
+			if len(c.Values) == 0 {
+				parts = append(parts, "1 = 0")
+				continue
+			}
+			parts = append(parts, col+" IN ("+a.list(c.Values)+")")
+		case opNotIn:
+			if len(c.Values) == 0 {
+				continue
+			}
+			parts = append(parts, "("+col+" IS NULL OR "+col+" NOT IN ("+a.list(c.Values)+"))")
+		case opLowerIn:
+			if len(c.Values) == 0 {
+				parts = append(parts, "1 = 0")
+				continue
+			}
+			parts = append(parts, "LOWER("+col+") IN ("+a.list(c.Values)+")")
+		case opNotLowerIn:
+			if len(c.Values) == 0 {
+				continue
+			}
+			parts = append(parts, "("+col+" IS NULL OR LOWER("+col+") NOT IN ("+a.list(c.Values)+"))")
+		case opLess:
+			parts = append(parts, col+" < "+a.add(c.Values[0]))
+		case opGreater:
+			parts = append(parts, col+" > "+a.add(c.Values[0]))
+		case opAtMost:
+			parts = append(parts, col+" <= "+a.add(c.Values[0]))
+		}
+	}
+	if len(parts) == 0 {
+		return ""
+	}
+	return " WHERE " + strings.Join(parts, " AND ")
+}
+
+// Count renders SELECT COUNT(*) over the rows matching conds.
+func (d *Dialect) Count(t Table, conds ...Cond) (string, []any) {
+	a := &args{d: d}
+	return "SELECT COUNT(*) FROM " + d.QualifiedName(t) + d.where(conds, a), a.vals
+}
+
+// SelectSpec describes a SELECT of a table's rows.
+type SelectSpec struct {
+	Columns []string
+	Where   []Cond
+	OrderBy string // a key column; required when Limit > 0
+	Limit   int    // 0: all rows
+	// Lock takes row locks that last until the transaction ends, so that nobody changes a row
+	// between its backup and its delete.
+	Lock bool
+}
+
+// Select renders a SELECT.
+func (d *Dialect) Select(t Table, s SelectSpec) (string, []any) {
+	a := &args{d: d}
+	cols := make([]string, len(s.Columns))
+	for i, c := range s.Columns {
+		cols[i] = d.Quote(c)
+	}
+	list := strings.Join(cols, ", ")
+	name := d.QualifiedName(t)
+	where := d.where(s.Where, a)
+	order := ""
+	if s.OrderBy != "" {
+		order = " ORDER BY " + d.Quote(s.OrderBy)
+	}
+	var q string
+	switch d.limit {
+	case limitTop:
+		top := ""
+		if s.Limit > 0 {
+			top = "TOP (" + strconv.Itoa(s.Limit) + ") "
+		}
+		hint := ""
+		if s.Lock {
+			hint = " WITH (UPDLOCK, ROWLOCK)"
+		}
+		q = "SELECT " + top + list + " FROM " + name + hint + where + order
+	case limitRownum:
+		// Oracle refuses FOR UPDATE next to ROWNUM or FETCH FIRST over an ordered query, so the
+		// batch's rows are chosen by ROWID in a subquery and locked outside it.
+		if s.Limit > 0 {
+			q = "SELECT " + list + " FROM " + name + " WHERE ROWID IN (SELECT rid FROM (SELECT ROWID AS rid FROM " +
+				name + where + order + ") WHERE ROWNUM <= " + strconv.Itoa(s.Limit) + ")" + order
+		} else {
+			q = "SELECT " + list + " FROM " + name + where + order
+		}
+		if s.Lock {
+			q += " FOR UPDATE"
+		}
+	default:
+		q = "SELECT " + list + " FROM " + name + where + order
+		if s.Limit > 0 {
+			q += " LIMIT " + strconv.Itoa(s.Limit)
+		}
+		if s.Lock {
+			q += " FOR UPDATE"
+		}
+	}
+	return q, a.vals
+}
+
+// DeleteWhere renders DELETE FROM t WHERE conds. Callers always pass conditions.
+func (d *Dialect) DeleteWhere(t Table, conds ...Cond) (string, []any) {
+	a := &args{d: d}
+	return "DELETE FROM " + d.QualifiedName(t) + d.where(conds, a), a.vals
+}
+
+// Insert renders an INSERT of rows rows of the given columns; the caller binds the values row
+// after row, column after column.
+func (d *Dialect) Insert(t Table, columns []string, rows int) string {
+	cols := make([]string, len(columns))
+	for i, c := range columns {
+		cols[i] = d.Quote(c)
+	}
+	head := d.QualifiedName(t) + " (" + strings.Join(cols, ", ") + ")"
+	n := 0
+	tuple := func() string {
+		ps := make([]string, len(columns))
+		for i := range ps {
+			n++
+			ps[i] = d.placeholder(n)
+		}
+		return "(" + strings.Join(ps, ", ") + ")"
+	}
+	var b strings.Builder
+	if d.insertRows == insertAll {
+		b.WriteString("INSERT ALL")
+		for r := 0; r < rows; r++ {
+			b.WriteString(" INTO " + head + " VALUES " + tuple())
+		}
+		b.WriteString(" SELECT 1 FROM DUAL")
+		return b.String()
+	}
+	b.WriteString("INSERT INTO " + head + " VALUES ")
+	for r := 0; r < rows; r++ {
+		if r > 0 {
+			b.WriteString(", ")
+		}
+		b.WriteString(tuple())
+	}
+	return b.String()
+}
+
+// InsertBatch is how many rows of ncols columns one Insert may carry.
+func (d *Dialect) InsertBatch(ncols int) int {
+	n := d.MaxParams / max(ncols, 1)
+	return max(min(n, 1000), 1)
+}
+
+// TablesQuery renders the catalog query listing base tables: in schema, or, when schema is
+// empty, in the schemas the connection uses by default.
+func (d *Dialect) TablesQuery(schema string) (string, []any) {
+	if schema == "" {
+		return d.catalog.tablesDefault, nil
+	}
+	return d.catalog.tables, []any{schema}
+}
+
+// ColumnsQuery renders the catalog query listing a table's columns and data types.
+func (d *Dialect) ColumnsQuery(t Table) (string, []any) {
+	return d.catalog.columns, []any{t.Schema, t.Name}
+}
+
+// PrimaryKeyQuery renders the catalog query listing a table's primary key columns.
+func (d *Dialect) PrimaryKeyQuery(t Table) (string, []any) {
+	return d.catalog.primaryKey, []any{t.Schema, t.Name}
+}

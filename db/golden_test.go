@@ -1,0 +1,117 @@
+package db_test
+
+import (
+	"flag"
+	"fmt"
+	"os"
+	"path/filepath"
+	"strings"
+	"testing"
+	"time"
+
+	"github.com/reauth/reauth/db"
+)
+
+var update = flag.Bool("update", false, "rewrite the golden files under testdata/golden")
+
+// TestGoldenSQL pins the SQL each dialect renders for every statement reauth runs. SQL Server
+// and Oracle have no server in CI, so these files are what proves their SQL; review a diff in
+// them as carefully as a code change. Refresh with: go test ./db -run TestGoldenSQL -update
+func TestGoldenSQL(t *testing.T) {
+	tbl := db.Table{Schema: "public", Name: "remembermetoken"}
+	cutoff := time.Date(2026, 10, 24, 10, 0, 0, 0, time.UTC)
+	scope := []db.Cond{
+		db.In("username", "JIRAUSER10100", "alice"),
+		db.NotIn("username", "admin"),
+		db.Less("created", cutoff),
+	}
+	cols := []string{"id", "created", "token", "username"}
+	for _, name := range db.DialectNames() {
+		t.Run(name, func(t *testing.T) {
+			d, err := db.Lookup(name)
+			if err != nil {
+				t.Fatal(err)
+			}
+			var b strings.Builder
+			stmt := func(title, q string, args []any) {
+				fmt.Fprintf(&b, "-- %s\n%s;\n", title, q)
+				if len(args) > 0 {
+					fmt.Fprintf(&b, "-- args: %v\n", args)
+				}
+				b.WriteString("\n")
+			}
+			q, a := d.TablesQuery("")
+			stmt("discovery: tables in the default schema", q, a)
+			q, a = d.TablesQuery("public")
+			stmt("discovery: tables in a configured schema", q, a)
+			q, a = d.ColumnsQuery(tbl)
+			stmt("discovery: columns", q, a)
+			q, a = d.PrimaryKeyQuery(tbl)
+			stmt("discovery: primary key", q, a)
+			q, a = d.Count(tbl)
+			stmt("count: all", q, a)
+			q, a = d.Count(tbl, scope...)
+			stmt("count: in scope", q, a)
+			q, a = d.Count(tbl, db.LowerIn("username", "alice"), db.NotLowerIn("username", "root"))
+			stmt("count: login names compared case-insensitively", q, a)
+			q, a = d.Select(tbl, db.SelectSpec{Columns: cols, Where: scope, OrderBy: "id"})
+			stmt("select in scope: backup, one consistent read", q, a)
+			q, a = d.Select(tbl, db.SelectSpec{Columns: cols, Where: append(scope, db.Greater("id", int64(10500))), OrderBy: "id", Limit: 500, Lock: d.Delete == db.DeleteByKeys})
+			stmt("select in scope: one clear batch after key 10500", q, a)
+			q, a = d.DeleteWhere(tbl, append(scope, db.Greater("id", int64(10500)), db.AtMost("id", int64(11000)))...)
+			stmt("delete by scope and key range (snapshot strategy)", q, a)
+			q, a = d.DeleteWhere(tbl, db.In("id", int64(10501), int64(10502), int64(10503)))
+			stmt("delete by key", q, a)
+			q, a = d.Select(tbl, db.SelectSpec{Columns: []string{"id"}, Where: []db.Cond{db.In("id", int64(1), int64(2))}})
+			stmt("restore: keys already present", q, a)
+			stmt("restore: insert two rows", d.Insert(tbl, cols, 2), nil)
+			stmt("quoting: hostile identifiers", d.Insert(db.Table{Schema: `we"ird`, Name: "t`a]b\x00le"}, []string{`c"ol`}, 1), nil)
+			fmt.Fprintf(&b, "-- delete strategy: %v, isolation: %v, max params: %d, max IN list: %d, insert batch for 4 columns: %d\n",
+				map[db.DeleteStrategy]string{db.DeleteByKeys: "by keys", db.DeleteBySnapshot: "by snapshot"}[d.Delete], d.Isolation, d.MaxParams, d.MaxInList, d.InsertBatch(4))
+			golden(t, filepath.Join("testdata", "golden", name+".sql"), b.String())
+		})
+	}
+}
+
+func golden(t *testing.T, path, got string) {
+	t.Helper()
+	if *update {
+		if err := os.WriteFile(path, []byte(got), 0o644); err != nil {
+			t.Fatal(err)
+		}
+		return
+	}
+	want, err := os.ReadFile(path)
+	if err != nil {
+		t.Fatalf("%v (run with -update to create it)", err)
+	}
+	if got != string(want) {
+		t.Errorf("SQL differs from %s (run with -update if the change is intended):\n--- got\n%s", path, got)
+	}
+}
+
+func TestQuote(t *testing.T) {
+	tests := []struct{ dialect, in, want string }{
+		{"postgres", "remembermetoken", `"remembermetoken"`},
+		{"postgres", `a"b`, `"a""b"`},
+		{"postgres", "a\x00b", `"ab"`},
+		{"mysql", "a`b", "`a``b`"},
+		{"mysql", `a"b`, "`a\"b`"},
+		{"sqlserver", "a]b", "[a]]b]"},
+		{"sqlserver", "a[b", "[a[b]"},
+		{"oracle", `REMEMBERME_TOKEN`, `"REMEMBERME_TOKEN"`},
+		{"oracle", `x"; DROP TABLE t; --`, `"x""; DROP TABLE t; --"`},
+	}
+	for _, tt := range tests {
+		d, _ := db.Lookup(tt.dialect)
+		if got := d.Quote(tt.in); got != tt.want {
+			t.Errorf("%s Quote(%q) = %s; want %s", tt.dialect, tt.in, got, tt.want)
+		}
+	}
+}
+
+func TestLookupUnknown(t *testing.T) {
+	if _, err := db.Lookup("db2"); err == nil || !strings.Contains(err.Error(), "db2") {
+		t.Errorf("Lookup(db2) = %v; want an unknown-dialect error naming it", err)
+	}
+}

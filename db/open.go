@@ -1,0 +1,204 @@
+package db
+
+import (
+	"context"
+	"database/sql"
+	"errors"
+	"fmt"
+	"net"
+	"net/url"
+	"strconv"
+	"strings"
+	"time"
+
+	"github.com/go-sql-driver/mysql"
+	"github.com/jackc/pgx/v5"
+	"github.com/jackc/pgx/v5/pgconn"
+	"github.com/jackc/pgx/v5/stdlib"
+	mssql "github.com/microsoft/go-mssqldb"
+	goora "github.com/sijms/go-ora/v2"
+)
+
+// ErrAuth marks a connection refused because of the user name or password: a configuration
+// problem, unlike an unreachable server.
+var ErrAuth = errors.New("authentication failed")
+
+// Open connects to src with cred and checks the connection before returning it. The password
+// goes straight into the driver's connector: it is never part of a string that could be
+// printed. ctx bounds the connection check.
+func Open(ctx context.Context, src Source, cred Credentials) (*sql.DB, error) {
+	var (
+		pool *sql.DB
+		err  error
+	)
+	switch src.Dialect {
+	case "postgres":
+		pool, err = openPostgres(src, cred)
+	case "mysql":
+		pool, err = openMySQL(src, cred)
+	case "sqlserver":
+		pool, err = openSQLServer(src, cred)
+	case "oracle":
+		pool, err = openOracle(src, cred)
+	default:
+		_, err = Lookup(src.Dialect)
+	}
+	if err != nil {
+		return nil, err
+	}
+	if err := pool.PingContext(ctx); err != nil {
+		pool.Close()
+		return nil, connectError(src, cred, err)
+	}
+	return pool, nil
+}
+
+// connectError makes a driver's connection error one line that says which database failed and
+// whether the cause is the credentials.
+func connectError(src Source, cred Credentials, err error) error {
+	msg := OneLine(err.Error())
+	if cred.Password != "" {
+		msg = strings.ReplaceAll(msg, cred.Password, "xxxxx")
+	}
+	var pgErr *pgconn.PgError
+	var myErr *mysql.MySQLError
+	switch {
+	case errors.As(err, &pgErr) && (pgErr.Code == "28P01" || pgErr.Code == "28000"),
+		errors.As(err, &myErr) && (myErr.Number == 1045 || myErr.Number == 1698),
+		strings.Contains(msg, "Login failed for user"), // SQL Server 18456
+		strings.Contains(msg, "ORA-01017"):
+		return fmt.Errorf("connect to %s as %q: %w: %s", src, cred.User, ErrAuth, msg)
+	}
+	return fmt.Errorf("connect to %s: %s", src, msg)
+}
+
+// OneLine folds a multi-line driver message onto one line.
+func OneLine(s string) string {
+	return strings.Join(strings.Fields(s), " ")
+}
+
+func openPostgres(src Source, cred Credentials) (*sql.DB, error) {
+	// Start from an explicit keyword/value string so that libpq environment variables on the
+	// jump host (PGHOST, PGPASSWORD...) cannot silently redirect or authenticate the run.
+	var kv []string
+	add := func(k, v string) {
+		v = strings.ReplaceAll(strings.ReplaceAll(v, `\`, `\\`), `'`, `\'`)
+		kv = append(kv, k+"='"+v+"'")
+	}
+	if src.Socket != "" {
+		add("host", src.Socket)
+	} else {
+		var hosts, ports []string
+		for _, h := range src.Hosts {
+			hosts = append(hosts, h.Name)
+			ports = append(ports, strconv.Itoa(h.Port))
+		}
+		add("host", strings.Join(hosts, ","))
+		add("port", strings.Join(ports, ","))
+	}
+	add("dbname", src.Database)
+	add("user", cred.User)
+	sslmode := src.Params["sslmode"]
+	if sslmode == "" {
+		sslmode = "prefer"
+	}
+	add("sslmode", sslmode)
+	add("connect_timeout", "15")
+	cfg, err := pgx.ParseConfig(strings.Join(kv, " "))
+	if err != nil {
+		return nil, fmt.Errorf("postgres connection settings for %s: %s", src, OneLine(err.Error()))
+	}
+	cfg.Password = cred.Password
+	cfg.RuntimeParams["application_name"] = "reauth"
+	if src.Schema != "" {
+		cfg.RuntimeParams["search_path"] = src.Schema
+	}
+	return stdlib.OpenDB(*cfg), nil
+}
+
+func openMySQL(src Source, cred Credentials) (*sql.DB, error) {
+	cfg := mysql.NewConfig()
+	cfg.User = cred.User
+	cfg.Passwd = cred.Password
+	if src.Socket != "" {
+		cfg.Net, cfg.Addr = "unix", src.Socket
+	} else {
+		if len(src.Hosts) == 0 {
+			return nil, fmt.Errorf("mysql connection settings for %s: no host", src)
+		}
+		cfg.Net, cfg.Addr = "tcp", src.Hosts[0].String()
+	}
+	cfg.DBName = src.Database
+	cfg.ParseTime = true
+	cfg.Loc = time.UTC
+	cfg.Timeout = 15 * time.Second
+	// Read and write DATETIME/TIMESTAMP in UTC so a backup restores the very same values
+	// whatever the server's or jump host's time zone.
+	cfg.Params = map[string]string{"time_zone": "'+00:00'"}
+	if tls := src.Params["tls"]; tls != "" {
+		cfg.TLSConfig = tls
+	}
+	conn, err := mysql.NewConnector(cfg)
+	if err != nil {
+		return nil, fmt.Errorf("mysql connection settings for %s: %s", src, OneLine(err.Error()))
+	}
+	return sql.OpenDB(conn), nil
+}
+
+func openSQLServer(src Source, cred Credentials) (*sql.DB, error) {
+	if len(src.Hosts) == 0 {
+		return nil, fmt.Errorf("sqlserver connection settings for %s: no host", src)
+	}
+	h := src.Hosts[0]
+	u := &url.URL{Scheme: "sqlserver", User: url.UserPassword(cred.User, cred.Password)}
+	u.Host = net.JoinHostPort(h.Name, strconv.Itoa(h.Port))
+	if src.Instance != "" {
+		u.Host = h.Name
+		u.Path = "/" + src.Instance
+	}
+	q := url.Values{}
+	q.Set("database", src.Database)
+	q.Set("app name", "reauth")
+	q.Set("dial timeout", "15")
+	for k, v := range src.Params {
+		q.Set(k, v)
+	}
+	u.RawQuery = q.Encode()
+	conn, err := mssql.NewConnector(u.String())
+	if err != nil {
+		return nil, fmt.Errorf("sqlserver connection settings for %s: %s", src, OneLine(strings.ReplaceAll(err.Error(), cred.Password, "xxxxx")))
+	}
+	return sql.OpenDB(conn), nil
+}
+
+func openOracle(src Source, cred Credentials) (*sql.DB, error) {
+	var dsn string
+	switch {
+	case src.Descriptor != "":
+		dsn = goora.BuildJDBC(cred.User, cred.Password, src.Descriptor, nil)
+	case len(src.Hosts) > 0:
+		h := src.Hosts[0]
+		if src.SID {
+			dsn = goora.BuildUrl(h.Name, h.Port, "", cred.User, cred.Password, map[string]string{"SID": src.Database})
+		} else {
+			dsn = goora.BuildUrl(h.Name, h.Port, src.Database, cred.User, cred.Password, nil)
+		}
+	default:
+		return nil, fmt.Errorf("oracle connection settings for %s: no host", src)
+	}
+	return sql.OpenDB(goora.NewConnector(dsn)), nil
+}
+
+// Retryable reports an error from a transaction that the database aborted because of a
+// concurrent one (serialization failure, deadlock, lock wait timeout): running it again is safe.
+func Retryable(err error) bool {
+	var pgErr *pgconn.PgError
+	if errors.As(err, &pgErr) {
+		return pgErr.Code == "40001" || pgErr.Code == "40P01"
+	}
+	var myErr *mysql.MySQLError
+	if errors.As(err, &myErr) {
+		return myErr.Number == 1213 || myErr.Number == 1205
+	}
+	return false
+}

@@ -1,0 +1,53 @@
+-- discovery: tables in the default schema
+SELECT table_schema, table_name FROM information_schema.tables WHERE table_schema = DATABASE() AND table_type = 'BASE TABLE';
+
+-- discovery: tables in a configured schema
+SELECT table_schema, table_name FROM information_schema.tables WHERE table_schema = ? AND table_type = 'BASE TABLE';
+-- args: [public]
+
+-- discovery: columns
+SELECT column_name, data_type FROM information_schema.columns WHERE table_schema = ? AND table_name = ? ORDER BY ordinal_position;
+-- args: [public remembermetoken]
+
+-- discovery: primary key
+SELECT column_name FROM information_schema.key_column_usage WHERE constraint_name = 'PRIMARY' AND table_schema = ? AND table_name = ? ORDER BY ordinal_position;
+-- args: [public remembermetoken]
+
+-- count: all
+SELECT COUNT(*) FROM `public`.`remembermetoken`;
+
+-- count: in scope
+SELECT COUNT(*) FROM `public`.`remembermetoken` WHERE `username` IN (?, ?) AND (`username` IS NULL OR `username` NOT IN (?)) AND `created` < ?;
+-- args: [JIRAUSER10100 alice admin 2026-10-24 10:00:00 +0000 UTC]
+
+-- count: login names compared case-insensitively
+SELECT COUNT(*) FROM `public`.`remembermetoken` WHERE LOWER(`username`) IN (?) AND (`username` IS NULL OR LOWER(`username`) NOT IN (?));
+-- args: [alice root]
+
+-- select in scope: backup, one consistent read
+SELECT `id`, `created`, `token`, `username` FROM `public`.`remembermetoken` WHERE `username` IN (?, ?) AND (`username` IS NULL OR `username` NOT IN (?)) AND `created` < ? ORDER BY `id`;
+-- args: [JIRAUSER10100 alice admin 2026-10-24 10:00:00 +0000 UTC]
+
+-- select in scope: one clear batch after key 10500
+SELECT `id`, `created`, `token`, `username` FROM `public`.`remembermetoken` WHERE `username` IN (?, ?) AND (`username` IS NULL OR `username` NOT IN (?)) AND `created` < ? AND `id` > ? ORDER BY `id` LIMIT 500 FOR UPDATE;
+-- args: [JIRAUSER10100 alice admin 2026-10-24 10:00:00 +0000 UTC 10500]
+
+-- delete by scope and key range (snapshot strategy)
+DELETE FROM `public`.`remembermetoken` WHERE `username` IN (?, ?) AND (`username` IS NULL OR `username` NOT IN (?)) AND `created` < ? AND `id` > ? AND `id` <= ?;
+-- args: [JIRAUSER10100 alice admin 2026-10-24 10:00:00 +0000 UTC 10500 11000]
+
+-- delete by key
+DELETE FROM `public`.`remembermetoken` WHERE `id` IN (?, ?, ?);
+-- args: [10501 10502 10503]
+
+-- restore: keys already present
+SELECT `id` FROM `public`.`remembermetoken` WHERE `id` IN (?, ?);
+-- args: [1 2]
+
+-- restore: insert two rows
+INSERT INTO `public`.`remembermetoken` (`id`, `created`, `token`, `username`) VALUES (?, ?, ?, ?), (?, ?, ?, ?);
+
+-- quoting: hostile identifiers
+INSERT INTO `we"ird`.`t``a]ble` (`c"ol`) VALUES (?);
+
+-- delete strategy: by keys, isolation: Read Committed, max params: 65535, max IN list: 1000, insert batch for 4 columns: 1000

@@ -1,0 +1,53 @@
+-- discovery: tables in the default schema
+SELECT table_schema, table_name FROM information_schema.tables WHERE table_schema NOT IN ('pg_catalog', 'information_schema') AND table_schema NOT LIKE 'pg\_%' AND table_type = 'BASE TABLE';
+
+-- discovery: tables in a configured schema
+SELECT table_schema, table_name FROM information_schema.tables WHERE table_schema = $1 AND table_type = 'BASE TABLE';
+-- args: [public]
+
+-- discovery: columns
+SELECT column_name, data_type FROM information_schema.columns WHERE table_schema = $1 AND table_name = $2 ORDER BY ordinal_position;
+-- args: [public remembermetoken]
+
+-- discovery: primary key
+SELECT k.column_name FROM information_schema.table_constraints c JOIN information_schema.key_column_usage k ON k.constraint_schema = c.constraint_schema AND k.constraint_name = c.constraint_name AND k.table_name = c.table_name WHERE c.constraint_type = 'PRIMARY KEY' AND c.table_schema = $1 AND c.table_name = $2 ORDER BY k.ordinal_position;
+-- args: [public remembermetoken]
+
+-- count: all
+SELECT COUNT(*) FROM "public"."remembermetoken";
+
+-- count: in scope
+SELECT COUNT(*) FROM "public"."remembermetoken" WHERE "username" IN ($1, $2) AND ("username" IS NULL OR "username" NOT IN ($3)) AND "created" < $4;
+-- args: [JIRAUSER10100 alice admin 2026-10-24 10:00:00 +0000 UTC]
+
+-- count: login names compared case-insensitively
+SELECT COUNT(*) FROM "public"."remembermetoken" WHERE LOWER("username") IN ($1) AND ("username" IS NULL OR LOWER("username") NOT IN ($2));
+-- args: [alice root]
+
+-- select in scope: backup, one consistent read
+SELECT "id", "created", "token", "username" FROM "public"."remembermetoken" WHERE "username" IN ($1, $2) AND ("username" IS NULL OR "username" NOT IN ($3)) AND "created" < $4 ORDER BY "id";
+-- args: [JIRAUSER10100 alice admin 2026-10-24 10:00:00 +0000 UTC]
+
+-- select in scope: one clear batch after key 10500
+SELECT "id", "created", "token", "username" FROM "public"."remembermetoken" WHERE "username" IN ($1, $2) AND ("username" IS NULL OR "username" NOT IN ($3)) AND "created" < $4 AND "id" > $5 ORDER BY "id" LIMIT 500;
+-- args: [JIRAUSER10100 alice admin 2026-10-24 10:00:00 +0000 UTC 10500]
+
+-- delete by scope and key range (snapshot strategy)
+DELETE FROM "public"."remembermetoken" WHERE "username" IN ($1, $2) AND ("username" IS NULL OR "username" NOT IN ($3)) AND "created" < $4 AND "id" > $5 AND "id" <= $6;
+-- args: [JIRAUSER10100 alice admin 2026-10-24 10:00:00 +0000 UTC 10500 11000]
+
+-- delete by key
+DELETE FROM "public"."remembermetoken" WHERE "id" IN ($1, $2, $3);
+-- args: [10501 10502 10503]
+
+-- restore: keys already present
+SELECT "id" FROM "public"."remembermetoken" WHERE "id" IN ($1, $2);
+-- args: [1 2]
+
+-- restore: insert two rows
+INSERT INTO "public"."remembermetoken" ("id", "created", "token", "username") VALUES ($1, $2, $3, $4), ($5, $6, $7, $8);
+
+-- quoting: hostile identifiers
+INSERT INTO "we""ird"."t`a]ble" ("c""ol") VALUES ($1);
+
+-- delete strategy: by snapshot, isolation: Repeatable Read, max params: 65535, max IN list: 1000, insert batch for 4 columns: 1000

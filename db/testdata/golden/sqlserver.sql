@@ -1,0 +1,53 @@
+-- discovery: tables in the default schema
+SELECT TABLE_SCHEMA, TABLE_NAME FROM INFORMATION_SCHEMA.TABLES WHERE TABLE_SCHEMA NOT IN ('sys', 'INFORMATION_SCHEMA') AND TABLE_TYPE = 'BASE TABLE';
+
+-- discovery: tables in a configured schema
+SELECT TABLE_SCHEMA, TABLE_NAME FROM INFORMATION_SCHEMA.TABLES WHERE TABLE_SCHEMA = @p1 AND TABLE_TYPE = 'BASE TABLE';
+-- args: [public]
+
+-- discovery: columns
+SELECT COLUMN_NAME, DATA_TYPE FROM INFORMATION_SCHEMA.COLUMNS WHERE TABLE_SCHEMA = @p1 AND TABLE_NAME = @p2 ORDER BY ORDINAL_POSITION;
+-- args: [public remembermetoken]
+
+-- discovery: primary key
+SELECT k.COLUMN_NAME FROM INFORMATION_SCHEMA.TABLE_CONSTRAINTS c JOIN INFORMATION_SCHEMA.KEY_COLUMN_USAGE k ON k.CONSTRAINT_SCHEMA = c.CONSTRAINT_SCHEMA AND k.CONSTRAINT_NAME = c.CONSTRAINT_NAME AND k.TABLE_NAME = c.TABLE_NAME WHERE c.CONSTRAINT_TYPE = 'PRIMARY KEY' AND c.TABLE_SCHEMA = @p1 AND c.TABLE_NAME = @p2 ORDER BY k.ORDINAL_POSITION;
+-- args: [public remembermetoken]
+
+-- count: all
+SELECT COUNT(*) FROM [public].[remembermetoken];
+
+-- count: in scope
+SELECT COUNT(*) FROM [public].[remembermetoken] WHERE [username] IN (@p1, @p2) AND ([username] IS NULL OR [username] NOT IN (@p3)) AND [created] < @p4;
+-- args: [JIRAUSER10100 alice admin 2026-10-24 10:00:00 +0000 UTC]
+
+-- count: login names compared case-insensitively
+SELECT COUNT(*) FROM [public].[remembermetoken] WHERE LOWER([username]) IN (@p1) AND ([username] IS NULL OR LOWER([username]) NOT IN (@p2));
+-- args: [alice root]
+
+-- select in scope: backup, one consistent read
+SELECT [id], [created], [token], [username] FROM [public].[remembermetoken] WHERE [username] IN (@p1, @p2) AND ([username] IS NULL OR [username] NOT IN (@p3)) AND [created] < @p4 ORDER BY [id];
+-- args: [JIRAUSER10100 alice admin 2026-10-24 10:00:00 +0000 UTC]
+
+-- select in scope: one clear batch after key 10500
+SELECT TOP (500) [id], [created], [token], [username] FROM [public].[remembermetoken] WITH (UPDLOCK, ROWLOCK) WHERE [username] IN (@p1, @p2) AND ([username] IS NULL OR [username] NOT IN (@p3)) AND [created] < @p4 AND [id] > @p5 ORDER BY [id];
+-- args: [JIRAUSER10100 alice admin 2026-10-24 10:00:00 +0000 UTC 10500]
+
+-- delete by scope and key range (snapshot strategy)
+DELETE FROM [public].[remembermetoken] WHERE [username] IN (@p1, @p2) AND ([username] IS NULL OR [username] NOT IN (@p3)) AND [created] < @p4 AND [id] > @p5 AND [id] <= @p6;
+-- args: [JIRAUSER10100 alice admin 2026-10-24 10:00:00 +0000 UTC 10500 11000]
+
+-- delete by key
+DELETE FROM [public].[remembermetoken] WHERE [id] IN (@p1, @p2, @p3);
+-- args: [10501 10502 10503]
+
+-- restore: keys already present
+SELECT [id] FROM [public].[remembermetoken] WHERE [id] IN (@p1, @p2);
+-- args: [1 2]
+
+-- restore: insert two rows
+INSERT INTO [public].[remembermetoken] ([id], [created], [token], [username]) VALUES (@p1, @p2, @p3, @p4), (@p5, @p6, @p7, @p8);
+
+-- quoting: hostile identifiers
+INSERT INTO [we"ird].[t`a]]ble] ([c"ol]) VALUES (@p1);
+
+-- delete strategy: by keys, isolation: Read Committed, max params: 2000, max IN list: 1000, insert batch for 4 columns: 500
