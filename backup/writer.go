@@ -1,0 +1,285 @@
+package backup
+
+import (
+	"bufio"
+	"crypto/sha256"
+	"encoding"
+	"encoding/hex"
+	"encoding/json"
+	"errors"
+	"fmt"
+	"hash"
+	"io/fs"
+	"os"
+	"path/filepath"
+	"time"
+	"unicode/utf8"
+)
+
+// Writer writes one backup file. Rows go through a buffer; Checkpoint makes everything written
+// so far durable and verifiable before the caller deletes those rows.
+type Writer struct {
+	path   string // final name; the file is at path+PartialSuffix until Finish
+	f      *os.File
+	buf    *bufio.Writer
+	sum    hash.Hash // over every byte written so far
+	line   []byte
+	ncols  int
+	rows   int64 // rows written
+	offset int64 // bytes written
+	cp     checkpointState
+}
+
+// checkpointState is where the file was at its last checkpoint, so that a failed batch can be
+// cut off and the file still finished cleanly.
+type checkpointState struct {
+	rows   int64
+	offset int64
+	sum    []byte // marshalled hash state
+	any    bool
+}
+
+// EnsureDir creates dir 0700 if needed and refuses one that others can read: backups hold
+// live login tokens.
+func EnsureDir(dir string) error {
+	if err := os.MkdirAll(dir, 0o700); err != nil {
+		return fmt.Errorf("backup dir: %w", err)
+	}
+	st, err := os.Stat(dir)
+	if err != nil {
+		return fmt.Errorf("backup dir: %w", err)
+	}
+	if st.Mode().Perm()&0o077 != 0 {
+		return fmt.Errorf("backup dir %s is open to other users (mode %04o): run chmod 700 %s", dir, st.Mode().Perm(), dir)
+	}
+	return nil
+}
+
+// Create starts a backup file at path (written as path+PartialSuffix until Finish) and writes
+// its manifest. The directory must exist (see EnsureDir).
+func Create(path string, m Manifest) (*Writer, error) {
+	m.Format = FormatVersion
+	if err := m.validate(); err != nil {
+		return nil, fmt.Errorf("backup %s: %w", path, err)
+	}
+	f, err := os.OpenFile(path+PartialSuffix, os.O_WRONLY|os.O_CREATE|os.O_EXCL, 0o600)
+	if err != nil {
+		return nil, fmt.Errorf("backup: %w", err)
+	}
+	if _, err := os.Stat(path); err == nil {
+		f.Close()
+		os.Remove(path + PartialSuffix)
+		return nil, fmt.Errorf("backup: %s already exists", path)
+	}
+	w := &Writer{path: path, f: f, buf: bufio.NewWriterSize(f, 256<<10), sum: sha256.New(), ncols: len(m.Columns)}
+	head, err := json.Marshal(manifestLine{&m})
+	if err != nil {
+		w.discard()
+		return nil, fmt.Errorf("backup: %w", err)
+	}
+	if err := w.writeLine(head); err != nil {
+		w.discard()
+		return nil, err
+	}
+	// Make the file's existence durable now, so that a crash leaves a visible .partial.
+	if err := w.sync(); err != nil {
+		w.discard()
+		return nil, err
+	}
+	if err := syncDir(filepath.Dir(path)); err != nil {
+		w.discard()
+		return nil, err
+	}
+	w.cp = checkpointState{offset: w.offset, sum: w.hashState()}
+	return w, nil
+}
+
+// Path is the name the file gets once finished.
+func (w *Writer) Path() string { return w.path }
+
+// Rows is the number of rows written so far.
+func (w *Writer) Rows() int64 { return w.rows }
+
+func (w *Writer) writeLine(b []byte) error {
+	b = append(b, '\n')
+	w.sum.Write(b)
+	if _, err := w.buf.Write(b); err != nil {
+		return fmt.Errorf("backup %s: %w", w.path, err)
+	}
+	w.offset += int64(len(b))
+	return nil
+}
+
+// Row appends one row. values[i] is the text form of column i (db.Text), nil for NULL.
+func (w *Writer) Row(values []*string) error {
+	if len(values) != w.ncols {
+		return fmt.Errorf("backup %s: row has %d values for %d columns", w.path, len(values), w.ncols)
+	}
+	b := w.line[:0]
+	b = append(b, '[')
+	for i, v := range values {
+		if i > 0 {
+			b = append(b, ',')
+		}
+		if v == nil {
+			b = append(b, "null"...)
+			continue
+		}
+		if !utf8.ValidString(*v) {
+			// JSON cannot carry it unchanged, and a backup that alters a value is not one.
+			return fmt.Errorf("backup %s: a value of column %d is not valid UTF-8 text", w.path, i+1)
+		}
+		b = appendString(b, *v)
+	}
+	b = append(b, ']')
+	w.line = b
+	if err := w.writeLine(b); err != nil {
+		return err
+	}
+	w.rows++
+	return nil
+}
+
+// appendString appends s as a JSON string. Written by hand because the backup of a large table
+// calls it millions of times.
+func appendString(b []byte, s string) []byte {
+	const hexDigits = "0123456789abcdef"
+	b = append(b, '"')
+	start := 0
+	for i := 0; i < len(s); i++ {
+		c := s[i]
+		if c >= 0x20 && c != '"' && c != '\\' && c != 0x7f {
+			continue
+		}
+		b = append(b, s[start:i]...)
+		switch c {
+		case '"', '\\':
+			b = append(b, '\\', c)
+		case '\n':
+			b = append(b, '\\', 'n')
+		case '\r':
+			b = append(b, '\\', 'r')
+		case '\t':
+			b = append(b, '\\', 't')
+		default:
+			b = append(b, '\\', 'u', '0', '0', hexDigits[c>>4], hexDigits[c&0xf])
+		}
+		start = i + 1
+	}
+	b = append(b, s[start:]...)
+	return append(b, '"')
+}
+
+func (w *Writer) mark() mark {
+	return mark{Rows: w.rows, SHA256: hex.EncodeToString(w.sum.Sum(nil))}
+}
+
+// Checkpoint writes a checkpoint line and makes the file durable. Only after it returns may the
+// rows written so far be deleted.
+func (w *Writer) Checkpoint() error {
+	m := w.mark()
+	line, _ := json.Marshal(controlLine{Checkpoint: &m})
+	if err := w.writeLine(line); err != nil {
+		return err
+	}
+	if err := w.sync(); err != nil {
+		return err
+	}
+	w.cp = checkpointState{rows: w.rows, offset: w.offset, sum: w.hashState(), any: true}
+	return nil
+}
+
+// Rollback drops the rows written since the last checkpoint: their batch was not deleted.
+func (w *Writer) Rollback() error {
+	if err := w.buf.Flush(); err != nil {
+		return fmt.Errorf("backup %s: %w", w.path, err)
+	}
+	if err := w.f.Truncate(w.cp.offset); err != nil {
+		return fmt.Errorf("backup %s: %w", w.path, err)
+	}
+	if _, err := w.f.Seek(w.cp.offset, 0); err != nil {
+		return fmt.Errorf("backup %s: %w", w.path, err)
+	}
+	w.buf.Reset(w.f)
+	if err := w.sum.(encoding.BinaryUnmarshaler).UnmarshalBinary(w.cp.sum); err != nil {
+		return fmt.Errorf("backup %s: %w", w.path, err)
+	}
+	w.rows, w.offset = w.cp.rows, w.cp.offset
+	return nil
+}
+
+// Checkpointed reports whether any checkpoint was written, i.e. whether rows of this file may
+// have been deleted from the table.
+func (w *Writer) Checkpointed() bool { return w.cp.any }
+
+// Finish writes the end line, makes the file durable and gives it its final name.
+func (w *Writer) Finish() (Summary, error) {
+	m := w.mark()
+	line, _ := json.Marshal(controlLine{End: &m})
+	if err := w.writeLine(line); err != nil {
+		return Summary{}, err
+	}
+	if err := w.sync(); err != nil {
+		return Summary{}, err
+	}
+	if err := w.f.Close(); err != nil {
+		return Summary{}, fmt.Errorf("backup %s: %w", w.path, err)
+	}
+	if err := os.Rename(w.path+PartialSuffix, w.path); err != nil {
+		return Summary{}, fmt.Errorf("backup %s: %w", w.path, err)
+	}
+	if err := syncDir(filepath.Dir(w.path)); err != nil {
+		return Summary{}, err
+	}
+	return Summary{Path: w.path, Rows: w.rows, SHA256: hex.EncodeToString(w.sum.Sum(nil))}, nil
+}
+
+// Discard closes and removes the file. Only for a file none of whose rows were deleted.
+func (w *Writer) Discard() error {
+	if w.cp.any {
+		return errors.New("backup: refusing to discard a checkpointed backup")
+	}
+	w.discard()
+	return nil
+}
+
+func (w *Writer) discard() {
+	w.f.Close()
+	os.Remove(w.path + PartialSuffix)
+}
+
+func (w *Writer) sync() error {
+	if err := w.buf.Flush(); err != nil {
+		return fmt.Errorf("backup %s: %w", w.path, err)
+	}
+	if err := w.f.Sync(); err != nil {
+		return fmt.Errorf("backup %s: fsync: %w", w.path, err)
+	}
+	return nil
+}
+
+func (w *Writer) hashState() []byte {
+	st, err := w.sum.(encoding.BinaryMarshaler).MarshalBinary()
+	if err != nil {
+		panic("sha256 state: " + err.Error()) // crypto/sha256 always marshals
+	}
+	return st
+}
+
+func syncDir(dir string) error {
+	d, err := os.Open(dir)
+	if err != nil {
+		return fmt.Errorf("backup dir: %w", err)
+	}
+	defer d.Close()
+	if err := d.Sync(); err != nil && !errors.Is(err, fs.ErrInvalid) {
+		return fmt.Errorf("backup dir %s: fsync: %w", dir, err)
+	}
+	return nil
+}
+
+// Name builds a backup file name: target, UTC time and run id, so that names sort by time and
+// never collide between runs.
+func Name(target string, at time.Time, runID string) string {
+	return target + "-" + at.UTC().Format("20060102T150405Z") + "-" + runID + Extension
+}
