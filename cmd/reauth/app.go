@@ -1,0 +1,228 @@
+package main
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"io"
+	"os"
+	"os/signal"
+	"runtime/debug"
+	"strings"
+	"syscall"
+
+	"github.com/urfave/cli/v2"
+
+	"github.com/reauth/reauth/db"
+	"github.com/reauth/reauth/runbook"
+)
+
+// Exit codes, as the README documents them.
+const (
+	exitOK     = 0
+	exitFailed = 1 // failed with nothing unsafe left behind
+	exitUsage  = 2 // usage or config error
+	exitHalted = 3 // halted part-way
+)
+
+// app is one invocation: its streams and what it learnt that must not leak.
+type app struct {
+	in       io.Reader
+	out, err io.Writer
+	// secrets are values that must never be printed (database passwords), collected once the
+	// config is read, so that even a driver's error message is scrubbed.
+	secrets []string
+}
+
+// exitError carries an exit code other than the default for its error.
+type exitError struct {
+	code int
+	err  error
+}
+
+func (e *exitError) Error() string { return e.err.Error() }
+func (e *exitError) Unwrap() error { return e.err }
+
+func usageError(format string, a ...any) error {
+	return &exitError{code: exitUsage, err: fmt.Errorf(format, a...)}
+}
+
+func version() string {
+	if bi, ok := debug.ReadBuildInfo(); ok && bi.Main.Version != "" && bi.Main.Version != "(devel)" {
+		return bi.Main.Version
+	}
+	return "dev"
+}
+
+// run runs reauth with the given arguments and streams and returns the exit code.
+func run(args []string, stdin io.Reader, stdout, stderr io.Writer) int {
+	a := &app{in: stdin, out: stdout, err: stderr}
+	ctx, stop := interruptible(context.Background(), stderr)
+	defer stop()
+	cliApp := a.newCLI()
+	err := cliApp.RunContext(ctx, normalizeArgs(cliApp, args))
+	if err == nil {
+		return exitOK
+	}
+	fmt.Fprintln(stderr, "reauth: "+a.redact(db.OneLine(err.Error())))
+	return exitCode(err)
+}
+
+func exitCode(err error) int {
+	var ee *exitError
+	switch {
+	case errors.As(err, &ee):
+		return ee.code
+	case runbook.InputError(err):
+		return exitUsage
+	}
+	return exitFailed
+}
+
+func (a *app) redact(s string) string {
+	for _, sec := range a.secrets {
+		if len(sec) > 0 {
+			s = strings.ReplaceAll(s, sec, "xxxxx")
+		}
+	}
+	return s
+}
+
+// interruptible cancels the context on the first SIGINT or SIGTERM, so that work in progress
+// stops at a safe point and says what it did; a second signal exits at once with 130.
+func interruptible(parent context.Context, stderr io.Writer) (context.Context, func()) {
+	ctx, cancel := context.WithCancel(parent)
+	sig := make(chan os.Signal, 2)
+	signal.Notify(sig, os.Interrupt, syscall.SIGTERM)
+	done := make(chan struct{})
+	go func() {
+		select {
+		case <-sig:
+			fmt.Fprintln(stderr, "reauth: interrupted: stopping at the next safe point (interrupt again to exit now)")
+			cancel()
+		case <-done:
+			return
+		}
+		select {
+		case <-sig:
+			os.Exit(130)
+		case <-done:
+		}
+	}()
+	return ctx, func() {
+		signal.Stop(sig)
+		close(done)
+		cancel()
+	}
+}
+
+func (a *app) newCLI() *cli.App {
+	onUsage := func(_ *cli.Context, err error, _ bool) error {
+		return usageError("%v (see --help)", err)
+	}
+	cmds := []*cli.Command{
+		a.productsCommand(),
+		a.planCommand(),
+		a.backupCommand(),
+		a.clearCommand(),
+		a.restoreCommand(),
+	}
+	for _, c := range cmds {
+		c.Flags = append(c.Flags, globalFlags()...)
+		c.OnUsageError = onUsage
+	}
+	return &cli.App{
+		Name:    "reauth",
+		Usage:   "force users of on-prem Atlassian products to log in again, safely",
+		Version: version(),
+		Description: "reauth backs up and clears the remember-me tokens of Jira, Confluence, Bitbucket,\n" +
+			"Bamboo and Fisheye/Crucible, with a plan before anything changes, a confirmation, an\n" +
+			"audit log and an undo (reauth restore). Sessions held in a node's memory end when the\n" +
+			"node restarts.\n\n" +
+			"Global options work before or after the command name and each has a REAUTH_ env var.",
+		Reader:                 a.in,
+		Writer:                 a.out,
+		ErrWriter:              a.err,
+		Flags:                  globalFlags(),
+		Commands:               cmds,
+		OnUsageError:           onUsage,
+		HideHelpCommand:        true,
+		UseShortOptionHandling: false,
+		ExitErrHandler:         func(*cli.Context, error) {},
+		Action: func(c *cli.Context) error {
+			if c.Args().Present() {
+				return usageError("unknown command %q (commands: products, plan, backup, clear, restore)", c.Args().First())
+			}
+			return cli.ShowAppHelp(c)
+		},
+	}
+}
+
+// normalizeArgs moves options that follow a command's positional arguments in front of them
+// (`reauth restore FILE --yes`), because the flag parser stops at the first positional one.
+func normalizeArgs(app *cli.App, args []string) []string {
+	if len(args) < 2 {
+		return args
+	}
+	out := []string{args[0]}
+	i := 1
+	// Options before the command name stay where they are.
+	takesValue := flagArity(app.Flags)
+	for i < len(args) && strings.HasPrefix(args[i], "-") && args[i] != "--" {
+		if takesValue[flagName(args[i])] && !strings.Contains(args[i], "=") && i+1 < len(args) {
+			out = append(out, args[i], args[i+1])
+			i += 2
+			continue
+		}
+		out = append(out, args[i])
+		i++
+	}
+	if i >= len(args) {
+		return out
+	}
+	cmd := app.Command(args[i])
+	if cmd == nil {
+		return append(out, args[i:]...)
+	}
+	out = append(out, args[i])
+	i++
+	takesValue = flagArity(cmd.Flags)
+	var flags, positional []string
+	for ; i < len(args); i++ {
+		a := args[i]
+		switch {
+		case a == "--":
+			positional = append(positional, args[i:]...)
+			i = len(args)
+		case strings.HasPrefix(a, "-") && len(a) > 1:
+			flags = append(flags, a)
+			if takesValue[flagName(a)] && !strings.Contains(a, "=") && i+1 < len(args) {
+				flags = append(flags, args[i+1])
+				i++
+			}
+		default:
+			positional = append(positional, a)
+		}
+	}
+	return append(append(out, flags...), positional...)
+}
+
+func flagName(arg string) string {
+	name := strings.TrimLeft(arg, "-")
+	if i := strings.IndexByte(name, '='); i >= 0 {
+		name = name[:i]
+	}
+	return name
+}
+
+// flagArity says, for each flag name, whether it takes a value.
+func flagArity(flags []cli.Flag) map[string]bool {
+	m := map[string]bool{}
+	for _, f := range flags {
+		_, isBool := f.(*cli.BoolFlag)
+		for _, n := range f.Names() {
+			m[n] = !isBool
+		}
+	}
+	return m
+}

@@ -1,0 +1,163 @@
+package main
+
+import (
+	"fmt"
+
+	"github.com/urfave/cli/v2"
+
+	"github.com/reauth/reauth/runbook"
+)
+
+func (a *app) clearCommand() *cli.Command {
+	return &cli.Command{
+		Name:      "clear",
+		Usage:     "back up, then delete, the remember-me tokens in scope (no restart)",
+		ArgsUsage: " ",
+		Description: "Shows the plan, asks for confirmation (type the environment name, or --yes), then\n" +
+			"clears in batches: each batch is written to the backup file and made durable before it\n" +
+			"is deleted, in the same transaction. Undo with `reauth restore FILE`.\n\n" +
+			"Sessions held in the nodes' memory stay valid until each node restarts.\n\n" +
+			"Examples:\n" +
+			"  reauth clear --target jira --reason INC-1234\n" +
+			"  reauth clear --target jira --user alice --user bob --yes\n" +
+			"  reauth clear --target confluence --older-than 30d --except admin --dry-run",
+		Flags: append([]cli.Flag{
+			targetFlag(true),
+			&cli.IntFlag{Name: "batch-size", Value: runbook.DefaultBatchSize, Usage: "rows per backup-and-delete transaction"},
+		}, scopeFlags()...),
+		Action: func(c *cli.Context) error { return a.backupOrClear(c, "clear") },
+	}
+}
+
+func (a *app) backupCommand() *cli.Command {
+	return &cli.Command{
+		Name:      "backup",
+		Usage:     "write a backup of the remember-me tokens in scope; deletes nothing",
+		ArgsUsage: " ",
+		Description: "Writes the rows in scope to a private (0600) backup file in backup_dir, with a manifest\n" +
+			"and a SHA-256 checksum, from one consistent read.\n\n" +
+			"Example: reauth backup --target jira",
+		Flags:  append([]cli.Flag{targetFlag(true)}, scopeFlags()...),
+		Action: func(c *cli.Context) error { return a.backupOrClear(c, "backup") },
+	}
+}
+
+// backupOrClear runs the backup or clear command: plan, show, confirm (clear), execute, report.
+func (a *app) backupOrClear(c *cli.Context, action string) error {
+	g, err := readGlobals(c)
+	if err != nil {
+		return err
+	}
+	if c.Args().Present() {
+		return usageError("%s takes no arguments (got %q)", action, c.Args().First())
+	}
+	batch := runbook.DefaultBatchSize
+	if action == "clear" {
+		batch = c.Int("batch-size")
+		if batch < 1 || batch > 1000000 {
+			return usageError("--batch-size %d: use 1 to 1000000", batch)
+		}
+	}
+	scope, err := readScope(c)
+	if err != nil {
+		return err
+	}
+	cfg, err := a.loadConfig(g)
+	if err != nil {
+		return err
+	}
+	p, err := runbook.MakePlan(c.Context, cfg, []string{c.String("target")}, scope)
+	if err != nil {
+		return err
+	}
+	defer p.Close()
+	tp := p.Targets[0]
+	if !tp.Ready {
+		if !g.json() {
+			a.printPlan(p)
+		}
+		return tp.Err()
+	}
+	run := runbook.NewRun(cfg, g.reason, a.redact)
+	path := p.BackupPath(tp.Name, run)
+	if g.dryRun {
+		return a.printDryRun(g, p, tp, action, path, batch)
+	}
+	if !g.json() {
+		a.printPlan(p)
+		verb := "back up"
+		if action == "clear" {
+			verb = "back up and then DELETE"
+		}
+		fmt.Fprintf(a.out, "\nWill %s %d remember-me rows of %s (target %s, environment %s).\nBackup file: %s\n\n",
+			verb, tp.InScope, tp.Table, tp.Name, p.Environment, path)
+	}
+	if action == "clear" {
+		if err := a.confirm(g, p.Environment, "clear the tokens of "+tp.Name); err != nil {
+			return err
+		}
+	}
+	res, err := p.Execute(c.Context, run, tp, action, runbook.ClearOptions{
+		BatchSize: batch, Path: path, Tool: version(), Progress: a.progress(g, action+" "+tp.Name),
+	})
+	if err != nil {
+		if res.Deleted > 0 {
+			err = fmt.Errorf("%w; %d rows were deleted before the failure and are in backup %s (sha256 %s): restore them with `reauth restore %s`, or run clear again to finish", err, res.Deleted, res.Backup, res.SHA256, res.Backup)
+		} else {
+			err = fmt.Errorf("%w; nothing was deleted", err)
+		}
+		return err
+	}
+	if g.json() {
+		return a.printJSON(res)
+	}
+	if action == "clear" {
+		fmt.Fprintf(a.out, "Deleted %d remember-me rows of %s (target %s) in %d batches.\n", res.Deleted, res.Table, res.Target, res.Batches)
+	} else {
+		fmt.Fprintf(a.out, "Backed up %d remember-me rows of %s (target %s).\n", res.BackedUp, res.Table, res.Target)
+	}
+	fmt.Fprintf(a.out, "Backup: %s (%d rows, sha256 %s)\n", res.Backup, res.BackedUp, res.SHA256)
+	if action == "clear" {
+		fmt.Fprintf(a.out, "Undo:   reauth restore %s\n", res.Backup)
+		fmt.Fprintf(a.out, "Sessions held in the nodes' memory (%s) stay valid until each node restarts.\n", tp.Conn().Target.Product.SessionCookie)
+	}
+	return nil
+}
+
+// dryRunResult is the JSON a --dry-run of backup or clear prints.
+type dryRunResult struct {
+	DryRun    bool     `json:"dry_run"`
+	Action    string   `json:"action"`
+	Target    string   `json:"target"`
+	Table     string   `json:"table"`
+	Scope     string   `json:"scope"`
+	InScope   int64    `json:"in_scope"`
+	BackedUp  int64    `json:"backed_up"`
+	Deleted   int64    `json:"deleted"`
+	Backup    string   `json:"backup"`
+	BatchSize int      `json:"batch_size,omitempty"`
+	Warnings  []string `json:"warnings"`
+}
+
+func (a *app) printDryRun(g globals, p *runbook.Plan, tp *runbook.TargetPlan, action, path string, batch int) error {
+	r := dryRunResult{DryRun: true, Action: action, Target: tp.Name, Table: tp.Table, Scope: p.Scope,
+		InScope: tp.InScope, Backup: path, Warnings: tp.Warnings}
+	if action == "clear" {
+		r.BatchSize = batch
+	}
+	if g.json() {
+		return a.printJSON(r)
+	}
+	a.printPlan(p)
+	fmt.Fprintf(a.out, "\nDry run: nothing was changed. Without --dry-run, reauth would:\n")
+	fmt.Fprintf(a.out, "  1. append a line to the audit log %s\n", "(action "+action+", outcome started)")
+	if action == "clear" {
+		batches := (tp.InScope + int64(batch) - 1) / int64(batch)
+		fmt.Fprintf(a.out, "  2. in %d transaction(s) of up to %d rows: write the rows in scope to %s, fsync, then delete exactly those rows\n", batches, batch, path)
+		fmt.Fprintf(a.out, "     (%d rows of %s now in scope)\n", tp.InScope, tp.Table)
+	} else {
+		fmt.Fprintf(a.out, "  2. write the %d rows in scope of %s to %s\n", tp.InScope, tp.Table, path)
+	}
+	fmt.Fprintf(a.out, "  3. append the outcome to the audit log\n")
+	return nil
+}

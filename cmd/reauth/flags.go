@@ -1,0 +1,167 @@
+package main
+
+import (
+	"bufio"
+	"encoding/json"
+	"errors"
+	"fmt"
+	"os"
+	"strings"
+	"time"
+
+	"github.com/urfave/cli/v2"
+	"golang.org/x/term"
+
+	"github.com/reauth/reauth/runbook"
+)
+
+// globalFlags are accepted before or after the command name; each has a REAUTH_ env var.
+func globalFlags() []cli.Flag {
+	return []cli.Flag{
+		&cli.StringFlag{Name: "config", Value: "reauth.yaml", Usage: "config `FILE`", EnvVars: []string{"REAUTH_CONFIG"}},
+		&cli.StringFlag{Name: "output", Value: "text", Usage: "output format: text or json", EnvVars: []string{"REAUTH_OUTPUT"}},
+		&cli.BoolFlag{Name: "yes", Usage: "confirm without a prompt (needed when there is no terminal)", EnvVars: []string{"REAUTH_YES"}},
+		&cli.BoolFlag{Name: "dry-run", Usage: "change nothing anywhere; print exactly what would be done", EnvVars: []string{"REAUTH_DRY_RUN"}},
+		&cli.StringFlag{Name: "reason", Usage: "why (e.g. a ticket id): goes into the audit log and report", EnvVars: []string{"REAUTH_REASON"}},
+		&cli.BoolFlag{Name: "verbose", Usage: "print progress details on stderr", EnvVars: []string{"REAUTH_VERBOSE"}},
+	}
+}
+
+// globals are the global options as given before or after the command name.
+type globals struct {
+	config  string
+	output  string
+	yes     bool
+	dryRun  bool
+	reason  string
+	verbose bool
+}
+
+func (g globals) json() bool { return g.output == "json" }
+
+// readGlobals reads each global option from the innermost context that set it: a command's own
+// copy when given after the command name, the app's when given before.
+func readGlobals(c *cli.Context) (globals, error) {
+	str := func(name string) string {
+		for _, x := range c.Lineage() {
+			if x.IsSet(name) {
+				return x.String(name)
+			}
+		}
+		return c.String(name)
+	}
+	boolean := func(name string) bool {
+		for _, x := range c.Lineage() {
+			if x.IsSet(name) {
+				return x.Bool(name)
+			}
+		}
+		return c.Bool(name)
+	}
+	g := globals{
+		config: str("config"), output: str("output"), reason: str("reason"),
+		yes: boolean("yes"), dryRun: boolean("dry-run"), verbose: boolean("verbose"),
+	}
+	if g.output != "text" && g.output != "json" {
+		return g, usageError("--output %q: use text or json", g.output)
+	}
+	return g, nil
+}
+
+// loadConfig reads the config and remembers its secrets so that no error can print them.
+func (a *app) loadConfig(g globals) (*runbook.Config, error) {
+	cfg, err := runbook.LoadConfig(g.config)
+	if err != nil {
+		return nil, err
+	}
+	a.secrets = append(a.secrets, cfg.Secrets()...)
+	return cfg, nil
+}
+
+func scopeFlags() []cli.Flag {
+	return []cli.Flag{
+		&cli.StringSliceFlag{Name: "user", Usage: "only this user's tokens (login `NAME`; repeatable)"},
+		&cli.StringSliceFlag{Name: "except", Usage: "never this user's tokens (login `NAME`; repeatable): the admin running it, break-glass accounts"},
+		&cli.StringFlag{Name: "older-than", Usage: "only tokens created more than `DURATION` ago (e.g. 720h, 30d)"},
+	}
+}
+
+func readScope(c *cli.Context) (runbook.Scope, error) {
+	s := runbook.Scope{Now: time.Now().UTC()}
+	clean := func(names []string, flag string) ([]string, error) {
+		var out []string
+		for _, n := range names {
+			n = strings.TrimSpace(n)
+			if n == "" {
+				return nil, usageError("--%s: empty user name", flag)
+			}
+			out = append(out, n)
+		}
+		return out, nil
+	}
+	var err error
+	if s.Users, err = clean(c.StringSlice("user"), "user"); err != nil {
+		return s, err
+	}
+	if s.Except, err = clean(c.StringSlice("except"), "except"); err != nil {
+		return s, err
+	}
+	for _, u := range s.Users {
+		for _, e := range s.Except {
+			if strings.EqualFold(u, e) {
+				return s, usageError("user %q is given with both --user and --except", u)
+			}
+		}
+	}
+	if v := c.String("older-than"); v != "" {
+		d, err := runbook.ParseDuration(v)
+		if err != nil {
+			return s, usageError("--older-than: %v", err)
+		}
+		if d == 0 {
+			return s, usageError("--older-than: must be more than 0")
+		}
+		s.OlderThan = d
+	}
+	return s, nil
+}
+
+func targetFlag(required bool) cli.Flag {
+	return &cli.StringFlag{Name: "target", Aliases: []string{"t"}, Usage: "the target's `NAME` in the config", Required: required}
+}
+
+// confirm asks the operator to type the environment name, unless --yes was given. Without a
+// terminal and without --yes it refuses: nothing destructive runs unattended by accident.
+func (a *app) confirm(g globals, env, action string) error {
+	if g.yes {
+		return nil
+	}
+	f, ok := a.in.(*os.File)
+	if !ok || !term.IsTerminal(int(f.Fd())) {
+		return usageError("refusing to %s without confirmation: there is no terminal to ask on; read the plan (--dry-run) and pass --yes", action)
+	}
+	fmt.Fprintf(a.err, "Type the environment name (%s) to %s, anything else to abort: ", env, action)
+	line, err := bufio.NewReader(a.in).ReadString('\n')
+	if err != nil && line == "" {
+		return &exitError{code: exitFailed, err: errors.New("aborted: no confirmation; nothing was changed")}
+	}
+	if strings.TrimSpace(line) != env {
+		return &exitError{code: exitFailed, err: errors.New("aborted: the name typed is not the environment's; nothing was changed")}
+	}
+	return nil
+}
+
+// printJSON writes v as the command's one JSON document on stdout.
+func (a *app) printJSON(v any) error {
+	enc := json.NewEncoder(a.out)
+	enc.SetIndent("", "  ")
+	return enc.Encode(v)
+}
+
+// progress returns a progress callback for --verbose (plain lines on stderr), or nil.
+func (a *app) progress(g globals, what string) func(int64) {
+	if !g.verbose {
+		return nil
+	}
+	return func(done int64) { fmt.Fprintf(a.err, "%s: %d rows\n", what, done) }
+}

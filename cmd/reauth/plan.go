@@ -1,0 +1,102 @@
+package main
+
+import (
+	"fmt"
+
+	"github.com/urfave/cli/v2"
+
+	"github.com/reauth/reauth/runbook"
+)
+
+func (a *app) planCommand() *cli.Command {
+	return &cli.Command{
+		Name:      "plan",
+		Usage:     "read-only preflight: can a run start, and what would it touch?",
+		ArgsUsage: " ",
+		Description: "Connects to each target's database (all targets unless --target is given), finds the\n" +
+			"remember-me table by its exact name, and counts the tokens in scope. Changes nothing.\n" +
+			"Exits 0 only if a run could start.\n\n" +
+			"Example: reauth plan --target jira --older-than 30d",
+		Flags: append([]cli.Flag{
+			&cli.StringSliceFlag{Name: "target", Aliases: []string{"t"}, Usage: "only this target (`NAME`; repeatable)"},
+		}, scopeFlags()...),
+		Action: func(c *cli.Context) error {
+			g, err := readGlobals(c)
+			if err != nil {
+				return err
+			}
+			if c.Args().Present() {
+				return usageError("plan takes no arguments (got %q)", c.Args().First())
+			}
+			scope, err := readScope(c)
+			if err != nil {
+				return err
+			}
+			cfg, err := a.loadConfig(g)
+			if err != nil {
+				return err
+			}
+			p, err := runbook.MakePlan(c.Context, cfg, c.StringSlice("target"), scope)
+			if err != nil {
+				return err
+			}
+			defer p.Close()
+			for _, t := range p.Targets {
+				t.Error = a.redact(t.Error)
+			}
+			if g.json() {
+				if err := a.printJSON(p); err != nil {
+					return err
+				}
+			} else {
+				a.printPlan(p)
+			}
+			if !p.Ready() {
+				return planError(p)
+			}
+			return nil
+		},
+	}
+}
+
+// planError is the error a plan that is not ready exits with: usage (2) when every failure is
+// the operator's to fix, else failed (1).
+func planError(p *runbook.Plan) error {
+	code := exitUsage
+	for _, t := range p.Targets {
+		if !t.Ready && !runbook.InputError(t.Err()) {
+			code = exitFailed
+		}
+	}
+	n := 0
+	for _, t := range p.Targets {
+		if !t.Ready {
+			n++
+		}
+	}
+	return &exitError{code: code, err: fmt.Errorf("not ready: %d of %d targets cannot run (see above)", n, len(p.Targets))}
+}
+
+func (a *app) printPlan(p *runbook.Plan) {
+	fmt.Fprintf(a.out, "Environment: %s\nScope:       %s\n", p.Environment, p.Scope)
+	for _, t := range p.Targets {
+		state := "ready"
+		if !t.Ready {
+			state = "NOT READY"
+		}
+		fmt.Fprintf(a.out, "\n%s (%s): %s\n", t.Name, t.Product, state)
+		if t.Database != "" {
+			fmt.Fprintf(a.out, "  database:  %s\n", t.Database)
+		}
+		if t.Table != "" {
+			fmt.Fprintf(a.out, "  table:     %s\n", t.Table)
+			fmt.Fprintf(a.out, "  tokens:    %d, in scope: %d\n", t.Tokens, t.InScope)
+		}
+		for _, w := range t.Warnings {
+			fmt.Fprintf(a.out, "  warning:   %s\n", a.redact(w))
+		}
+		if t.Error != "" {
+			fmt.Fprintf(a.out, "  error:     %s\n", a.redact(t.Error))
+		}
+	}
+}

@@ -1,0 +1,452 @@
+package runbook
+
+import (
+	"bytes"
+	"errors"
+	"fmt"
+	"os"
+	"path/filepath"
+	"reflect"
+	"regexp"
+	"sort"
+	"strconv"
+	"strings"
+	"time"
+
+	"go.yaml.in/yaml/v3"
+
+	"github.com/reauth/reauth/products"
+)
+
+// Config is the reauth.yaml file.
+type Config struct {
+	Environment string         `yaml:"environment"`
+	BackupDir   string         `yaml:"backup_dir"`
+	AuditLog    string         `yaml:"audit_log"`
+	SSH         SSHConfig      `yaml:"ssh"`
+	Targets     []TargetConfig `yaml:"targets"`
+
+	// Path is the file the config was read from; relative paths in it are relative to its
+	// directory, so a run does not depend on the shell's working directory.
+	Path string `yaml:"-"`
+}
+
+// SSHConfig is how reauth reaches the nodes.
+type SSHConfig struct {
+	User         string `yaml:"user"`
+	IdentityFile string `yaml:"identity_file"`
+	KnownHosts   string `yaml:"known_hosts"`
+	Port         int    `yaml:"port"`
+	JumpHost     string `yaml:"jump_host"`
+}
+
+// TargetConfig is one product installation.
+type TargetConfig struct {
+	Name     string         `yaml:"name"`
+	Product  string         `yaml:"product"`
+	Database DatabaseConfig `yaml:"database"`
+	// Table overrides the product's remember-me table name; required where it is unverified.
+	Table string `yaml:"table"`
+	// Columns overrides the roles of the token table's columns, for unverified layouts.
+	Columns ColumnsConfig `yaml:"columns"`
+	Nodes   []NodeConfig  `yaml:"nodes"`
+	Restart RestartConfig `yaml:"restart"`
+	Redis   RedisConfig   `yaml:"redis"`
+
+	line int // where the target starts in the file
+}
+
+// DatabaseConfig is how to reach a target's database.
+type DatabaseConfig struct {
+	URL          string          `yaml:"url"`
+	User         string          `yaml:"user"`
+	Password     string          `yaml:"password"`
+	PasswordEnv  string          `yaml:"password_env"`
+	PasswordFile string          `yaml:"password_file"`
+	Schema       string          `yaml:"schema"`
+	Discover     *DiscoverConfig `yaml:"discover"`
+}
+
+// DiscoverConfig asks reauth to read the connection from the product's own config file.
+type DiscoverConfig struct {
+	Home string `yaml:"home"`
+}
+
+// ColumnsConfig names the token table's key, user and creation-time columns.
+type ColumnsConfig struct {
+	Key     string `yaml:"key"`
+	User    string `yaml:"user"`
+	Created string `yaml:"created"`
+}
+
+// NodeConfig is one node of a cluster.
+type NodeConfig struct {
+	Host string `yaml:"host"`
+	URL  string `yaml:"url"`
+}
+
+// RestartConfig overrides a product's restart defaults.
+type RestartConfig struct {
+	Stop         string   `yaml:"stop"`
+	Start        string   `yaml:"start"`
+	InstallDir   string   `yaml:"install_dir"`
+	StopTimeout  Duration `yaml:"stop_timeout"`
+	StartTimeout Duration `yaml:"start_timeout"`
+	Settle       Duration `yaml:"settle"`
+}
+
+// RedisConfig is where GitLab keeps its sessions.
+type RedisConfig struct {
+	URL          string `yaml:"url"`
+	PasswordEnv  string `yaml:"password_env"`
+	PasswordFile string `yaml:"password_file"`
+	DB           int    `yaml:"db"`
+}
+
+// Duration is a time.Duration written in Go syntax or in days ("720h", "30d", "1d12h").
+type Duration time.Duration
+
+// UnmarshalYAML reads a Duration.
+func (d *Duration) UnmarshalYAML(n *yaml.Node) error {
+	v, err := ParseDuration(n.Value)
+	if err != nil {
+		return &lineError{line: n.Line, msg: err.Error()}
+	}
+	*d = Duration(v)
+	return nil
+}
+
+var daysRE = regexp.MustCompile(`^(\d+)d`)
+
+// ParseDuration parses Go duration syntax plus a leading whole number of days ("30d", "2d12h").
+// Negative durations are refused: every duration reauth takes is an age or a timeout.
+func ParseDuration(s string) (time.Duration, error) {
+	s = strings.TrimSpace(s)
+	var total time.Duration
+	rest := s
+	if m := daysRE.FindStringSubmatch(s); m != nil {
+		days, err := strconv.Atoi(m[1])
+		if err != nil || days > 100000 {
+			return 0, fmt.Errorf("bad duration %q", s)
+		}
+		total = time.Duration(days) * 24 * time.Hour
+		rest = s[len(m[0]):]
+	}
+	if rest != "" {
+		d, err := time.ParseDuration(rest)
+		if err != nil {
+			return 0, fmt.Errorf("bad duration %q: use Go syntax or days, e.g. 720h, 30d, 90m", s)
+		}
+		total += d
+	}
+	if s == "" || total < 0 {
+		return 0, fmt.Errorf("bad duration %q: use Go syntax or days, e.g. 720h, 30d, 90m", s)
+	}
+	return total, nil
+}
+
+// ConfigError is a problem with the config file: it names the file, the line when known, the
+// field and the value at fault.
+type ConfigError struct {
+	File  string
+	Line  int
+	Field string
+	Msg   string
+}
+
+func (e *ConfigError) Error() string {
+	where := e.File
+	if e.Line > 0 {
+		where += ":" + strconv.Itoa(e.Line)
+	}
+	if e.Field != "" {
+		return fmt.Sprintf("config %s: %s: %s", where, e.Field, e.Msg)
+	}
+	return fmt.Sprintf("config %s: %s", where, e.Msg)
+}
+
+type lineError struct {
+	line int
+	msg  string
+}
+
+func (e *lineError) Error() string { return e.msg }
+
+var targetNameRE = regexp.MustCompile(`^[A-Za-z0-9][A-Za-z0-9_.-]*$`)
+
+// LoadConfig reads and checks a config file. Unknown keys are errors, so that a misspelt
+// setting is not silently ignored during an incident.
+func LoadConfig(path string) (*Config, error) {
+	data, err := os.ReadFile(path)
+	if err != nil {
+		if errors.Is(err, os.ErrNotExist) {
+			return nil, &ConfigError{File: path, Msg: "file not found (use --config FILE or REAUTH_CONFIG)"}
+		}
+		return nil, &ConfigError{File: path, Msg: err.Error()}
+	}
+	return ParseConfig(path, data)
+}
+
+// ParseConfig checks and decodes config file contents; path is used in messages and to
+// resolve relative paths.
+func ParseConfig(path string, data []byte) (*Config, error) {
+	var doc yaml.Node
+	dec := yaml.NewDecoder(bytes.NewReader(data))
+	if err := dec.Decode(&doc); err != nil {
+		return nil, yamlError(path, err)
+	}
+	var extra yaml.Node
+	if err := dec.Decode(&extra); err == nil {
+		return nil, &ConfigError{File: path, Line: extra.Line, Msg: "more than one YAML document"}
+	}
+	if len(doc.Content) == 0 {
+		return nil, &ConfigError{File: path, Msg: "file is empty"}
+	}
+	root := doc.Content[0]
+	if err := checkKeys(path, root, reflect.TypeOf(Config{}), ""); err != nil {
+		return nil, err
+	}
+	cfg := &Config{Path: path}
+	if err := root.Decode(cfg); err != nil {
+		return nil, yamlError(path, err)
+	}
+	if root.Kind == yaml.MappingNode {
+		for i := 0; i+1 < len(root.Content); i += 2 {
+			if root.Content[i].Value == "targets" && root.Content[i+1].Kind == yaml.SequenceNode {
+				for j, t := range root.Content[i+1].Content {
+					if j < len(cfg.Targets) {
+						cfg.Targets[j].line = t.Line
+					}
+				}
+			}
+		}
+	}
+	if err := cfg.validate(); err != nil {
+		return nil, err
+	}
+	return cfg, nil
+}
+
+func yamlError(path string, err error) error {
+	var le *lineError
+	if errors.As(err, &le) {
+		return &ConfigError{File: path, Line: le.line, Msg: le.msg}
+	}
+	var te *yaml.TypeError
+	if errors.As(err, &te) && len(te.Errors) > 0 {
+		msg := te.Errors[0]
+		line := 0
+		if strings.HasPrefix(msg, "line ") {
+			if i := strings.Index(msg, ": "); i > 0 {
+				line, _ = strconv.Atoi(msg[5:i])
+				msg = msg[i+2:]
+			}
+		}
+		return &ConfigError{File: path, Line: line, Msg: msg}
+	}
+	msg := strings.TrimPrefix(err.Error(), "yaml: ")
+	line := 0
+	if strings.HasPrefix(msg, "line ") {
+		if i := strings.Index(msg, ": "); i > 0 {
+			line, _ = strconv.Atoi(msg[5:i])
+			msg = msg[i+2:]
+		}
+	}
+	return &ConfigError{File: path, Line: line, Msg: "not valid YAML: " + msg}
+}
+
+// checkKeys walks a YAML node against the Go type it will decode into and reports the first
+// key the type does not have, with its line and the keys that are allowed there.
+func checkKeys(path string, n *yaml.Node, t reflect.Type, field string) error {
+	for t.Kind() == reflect.Pointer {
+		t = t.Elem()
+	}
+	if n.Kind == yaml.AliasNode && n.Alias != nil {
+		n = n.Alias
+	}
+	switch t.Kind() {
+	case reflect.Struct:
+		if n.Kind != yaml.MappingNode {
+			if t == reflect.TypeOf(Duration(0)) || n.Tag == "!!null" {
+				return nil
+			}
+			return &ConfigError{File: path, Line: n.Line, Field: orRoot(field), Msg: fmt.Sprintf("expected a mapping of keys, found %q", n.Value)}
+		}
+		known := map[string]reflect.StructField{}
+		var names []string
+		for i := 0; i < t.NumField(); i++ {
+			f := t.Field(i)
+			tag := strings.Split(f.Tag.Get("yaml"), ",")[0]
+			if tag == "" || tag == "-" {
+				continue
+			}
+			known[tag] = f
+			names = append(names, tag)
+		}
+		sort.Strings(names)
+		seen := map[string]bool{}
+		for i := 0; i+1 < len(n.Content); i += 2 {
+			k, v := n.Content[i], n.Content[i+1]
+			sub := k.Value
+			if field != "" {
+				sub = field + "." + k.Value
+			}
+			f, ok := known[k.Value]
+			if !ok {
+				return &ConfigError{File: path, Line: k.Line, Field: sub, Msg: fmt.Sprintf("unknown key %q (allowed here: %s)", k.Value, strings.Join(names, ", "))}
+			}
+			if seen[k.Value] {
+				return &ConfigError{File: path, Line: k.Line, Field: sub, Msg: "key given twice"}
+			}
+			seen[k.Value] = true
+			if err := checkKeys(path, v, f.Type, sub); err != nil {
+				return err
+			}
+		}
+	case reflect.Slice:
+		if n.Kind != yaml.SequenceNode {
+			if n.Tag == "!!null" {
+				return nil
+			}
+			return &ConfigError{File: path, Line: n.Line, Field: field, Msg: "expected a list"}
+		}
+		for i, item := range n.Content {
+			if err := checkKeys(path, item, t.Elem(), fmt.Sprintf("%s[%d]", field, i)); err != nil {
+				return err
+			}
+		}
+	default:
+		if n.Kind == yaml.MappingNode || n.Kind == yaml.SequenceNode {
+			return &ConfigError{File: path, Line: n.Line, Field: field, Msg: "expected a single value"}
+		}
+	}
+	return nil
+}
+
+func orRoot(field string) string {
+	if field == "" {
+		return "(top level)"
+	}
+	return field
+}
+
+func (c *Config) fail(t *TargetConfig, field, format string, a ...any) error {
+	line := 0
+	if t != nil {
+		line = t.line
+	}
+	return &ConfigError{File: c.Path, Line: line, Field: field, Msg: fmt.Sprintf(format, a...)}
+}
+
+func (c *Config) validate() error {
+	if strings.TrimSpace(c.Environment) == "" {
+		return c.fail(nil, "environment", "is required (e.g. environment: staging): live runs ask the operator to type it")
+	}
+	if strings.ContainsAny(c.Environment, " \t\r\n") {
+		return c.fail(nil, "environment", "%q must be one word, as the operator types it to confirm", c.Environment)
+	}
+	if len(c.Targets) == 0 {
+		return c.fail(nil, "targets", "at least one target is required")
+	}
+	if c.BackupDir == "" {
+		c.BackupDir = "reauth-backups"
+	}
+	if c.AuditLog == "" {
+		c.AuditLog = "reauth-audit.jsonl"
+	}
+	c.BackupDir = c.resolvePath(c.BackupDir)
+	c.AuditLog = c.resolvePath(c.AuditLog)
+	names := map[string]bool{}
+	for i := range c.Targets {
+		t := &c.Targets[i]
+		f := func(s string) string { return fmt.Sprintf("targets[%d].%s", i, s) }
+		if !targetNameRE.MatchString(t.Name) {
+			return c.fail(t, f("name"), "%q must be letters, digits, '.', '_' or '-' (it names backup files)", t.Name)
+		}
+		if names[t.Name] {
+			return c.fail(t, f("name"), "%q is used by two targets", t.Name)
+		}
+		names[t.Name] = true
+		if t.Product != "gitlab" {
+			if _, err := products.Lookup(t.Product); err != nil {
+				return c.fail(t, f("product"), "unknown product %q (supported: %s, gitlab)", t.Product, strings.Join(products.Names(), ", "))
+			}
+		}
+		d := t.Database
+		if d.Discover == nil && d.URL == "" {
+			return c.fail(t, f("database.url"), "is required (or database.discover.home)")
+		}
+		if d.Discover != nil && d.URL != "" {
+			return c.fail(t, f("database"), "give either url or discover, not both")
+		}
+		set := 0
+		for _, s := range []string{d.Password, d.PasswordEnv, d.PasswordFile} {
+			if s != "" {
+				set++
+			}
+		}
+		if set > 1 {
+			return c.fail(t, f("database"), "give only one of password, password_env and password_file")
+		}
+		if d.PasswordFile != "" {
+			t.Database.PasswordFile = c.resolvePath(d.PasswordFile)
+		}
+		if t.Table != "" && strings.TrimSpace(t.Table) != t.Table {
+			return c.fail(t, f("table"), "%q has leading or trailing spaces", t.Table)
+		}
+	}
+	return nil
+}
+
+// resolvePath expands ~ and makes a relative path relative to the config file's directory.
+func (c *Config) resolvePath(p string) string {
+	if strings.HasPrefix(p, "~/") {
+		if home, err := os.UserHomeDir(); err == nil {
+			p = filepath.Join(home, p[2:])
+		}
+	}
+	if filepath.IsAbs(p) {
+		return p
+	}
+	return filepath.Join(filepath.Dir(c.Path), p)
+}
+
+// Target returns the named target's config.
+func (c *Config) Target(name string) (*TargetConfig, error) {
+	var names []string
+	for i := range c.Targets {
+		if c.Targets[i].Name == name {
+			return &c.Targets[i], nil
+		}
+		names = append(names, c.Targets[i].Name)
+	}
+	return nil, &ConfigError{File: c.Path, Field: "--target", Msg: fmt.Sprintf("no target named %q (targets: %s)", name, strings.Join(names, ", "))}
+}
+
+// Secrets returns every password the config gives or points at (inline, environment
+// variables, password files), so that callers can scrub them from anything they print.
+// Unreadable or unset ones are skipped: Prepare reports those.
+func (c *Config) Secrets() []string {
+	var out []string
+	add := func(s string) {
+		if s = strings.TrimRight(s, "\r\n"); len(s) >= 3 {
+			out = append(out, s)
+		}
+	}
+	for _, t := range c.Targets {
+		d := t.Database
+		add(d.Password)
+		if d.PasswordEnv != "" {
+			add(os.Getenv(d.PasswordEnv))
+		}
+		if d.PasswordFile != "" {
+			if b, err := os.ReadFile(d.PasswordFile); err == nil {
+				add(string(b))
+			}
+		}
+		if t.Redis.PasswordEnv != "" {
+			add(os.Getenv(t.Redis.PasswordEnv))
+		}
+	}
+	return out
+}

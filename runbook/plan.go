@@ -1,0 +1,277 @@
+// Package runbook runs reauth's jobs from a config file: it loads and checks the config,
+// prepares each target (database URL, credentials, token table), builds the plan that is shown
+// before anything changes, and executes it (backup, clear, restore), writing the audit log.
+package runbook
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"path/filepath"
+	"sort"
+	"strings"
+	"time"
+
+	"github.com/reauth/reauth/backup"
+	"github.com/reauth/reauth/db"
+)
+
+// Plan is what a command would act on, found without changing anything. It is printed by
+// `plan` and `--dry-run`, and executed by the commands that change state.
+type Plan struct {
+	Environment string        `json:"environment"`
+	Scope       string        `json:"scope"`
+	Targets     []*TargetPlan `json:"targets"`
+
+	cfg   *Config
+	scope Scope
+}
+
+// TargetPlan is one target's part of a plan.
+type TargetPlan struct {
+	Name     string      `json:"name"`
+	Product  string      `json:"product"`
+	Database string      `json:"database,omitempty"`
+	Table    string      `json:"table"`
+	Tokens   int64       `json:"tokens"`
+	InScope  int64       `json:"in_scope"`
+	Ready    bool        `json:"ready"`
+	Nodes    []NodeState `json:"nodes"`
+	Warnings []string    `json:"warnings"`
+	Error    string      `json:"error,omitempty"`
+
+	conn *Conn
+	err  error
+}
+
+// NodeState is a node's state as preflight saw it.
+type NodeState struct {
+	Host  string `json:"host"`
+	State string `json:"state"`
+}
+
+// Err is why the target is not ready, if it is not.
+func (tp *TargetPlan) Err() error { return tp.err }
+
+// Conn is the target's open database connection (nil when it could not connect).
+func (tp *TargetPlan) Conn() *Conn { return tp.conn }
+
+// MakePlan prepares and connects each named target (all targets when names is empty) and
+// counts its tokens in scope. It changes nothing. A target that cannot be used is in the plan
+// with Ready false and its error; the caller closes the plan.
+func MakePlan(ctx context.Context, cfg *Config, names []string, scope Scope) (*Plan, error) {
+	if scope.Now.IsZero() {
+		scope.Now = time.Now().UTC()
+	}
+	if len(names) == 0 {
+		for _, t := range cfg.Targets {
+			names = append(names, t.Name)
+		}
+	}
+	seen := map[string]bool{}
+	p := &Plan{Environment: cfg.Environment, Scope: scope.String(), cfg: cfg, scope: scope}
+	for _, name := range names {
+		if seen[name] {
+			continue
+		}
+		seen[name] = true
+		tc, err := cfg.Target(name)
+		if err != nil {
+			return nil, err
+		}
+		tp := &TargetPlan{Name: name, Product: tc.Product, Nodes: []NodeState{}, Warnings: []string{}}
+		p.Targets = append(p.Targets, tp)
+		tp.err = p.prepare(ctx, tp)
+		if tp.err != nil {
+			tp.Error = tp.err.Error()
+		}
+		tp.Ready = tp.err == nil
+	}
+	return p, nil
+}
+
+func (p *Plan) prepare(ctx context.Context, tp *TargetPlan) error {
+	t, err := p.cfg.Prepare(tp.Name)
+	if err != nil {
+		return err
+	}
+	tp.Database = t.Source.String()
+	tp.Warnings = append(tp.Warnings, t.Warnings...)
+	conn, err := t.Connect(ctx)
+	if err != nil {
+		return err
+	}
+	tp.conn = conn
+	tp.Table = conn.Tokens.Table.String()
+	for _, r := range conn.Tokens.Relied {
+		tp.Warnings = append(tp.Warnings, "relied on: "+r)
+	}
+	n, err := conn.Count(ctx, p.scope)
+	if err != nil {
+		return fmt.Errorf("target %s: %w", tp.Name, err)
+	}
+	tp.Tokens, tp.InScope = n.Total, n.InScope
+	for _, f := range interruptedBackups(p.cfg.BackupDir, tp.Name) {
+		tp.Warnings = append(tp.Warnings, fmt.Sprintf("an interrupted run left %s: its rows up to the last checkpoint may be deleted; check them with `reauth restore --dry-run %s`", f, f))
+	}
+	if conn.Tokens.Unconfirmed {
+		return fmt.Errorf("target %s: %w: %s", tp.Name, ErrUnconfirmed, strings.Join(conn.Tokens.Relied, "; "))
+	}
+	return nil
+}
+
+// interruptedBackups lists .partial backup files of a target: left by a run that was killed.
+func interruptedBackups(dir, target string) []string {
+	m, _ := filepath.Glob(filepath.Join(dir, target+"-*"+backup.Extension+backup.PartialSuffix))
+	sort.Strings(m)
+	return m
+}
+
+// Ready reports whether every target is ready, i.e. whether a run could start.
+func (p *Plan) Ready() bool {
+	for _, t := range p.Targets {
+		if !t.Ready {
+			return false
+		}
+	}
+	return true
+}
+
+// Err joins the errors of the targets that are not ready.
+func (p *Plan) Err() error {
+	var errs []error
+	for _, t := range p.Targets {
+		if t.err != nil {
+			errs = append(errs, t.err)
+		}
+	}
+	return errors.Join(errs...)
+}
+
+// Close closes every connection the plan opened.
+func (p *Plan) Close() {
+	for _, t := range p.Targets {
+		if t.conn != nil {
+			t.conn.Close()
+		}
+	}
+}
+
+// BackupPath is where a backup of the target taken by run goes.
+func (p *Plan) BackupPath(target string, run *Run) string {
+	return filepath.Join(p.cfg.BackupDir, backup.Name(target, time.Now(), run.ShortID()))
+}
+
+// Execute runs action ("backup" or "clear") on one target of a ready plan: it checks the backup
+// folder, logs the start in the audit log (refusing to go on if it cannot), does the work and
+// logs the outcome.
+func (p *Plan) Execute(ctx context.Context, run *Run, tp *TargetPlan, action string, o ClearOptions) (ClearResult, error) {
+	if tp.err != nil {
+		return ClearResult{}, tp.err
+	}
+	if err := backup.EnsureDir(p.cfg.BackupDir); err != nil {
+		return ClearResult{}, err
+	}
+	o.Scope = p.scope
+	o.RunID, o.Environment = run.ID, run.Environment
+	if o.Path == "" {
+		o.Path = p.BackupPath(tp.Name, run)
+	}
+	entry := AuditEntry{Target: tp.Name, Action: action, Scope: p.Scope, Table: tp.Table, Backup: o.Path,
+		Counts: map[string]int64{"tokens": tp.Tokens, "in_scope": tp.InScope}, Outcome: "started"}
+	if err := run.Audit(entry); err != nil {
+		return ClearResult{}, err
+	}
+	var (
+		res ClearResult
+		err error
+	)
+	if action == "clear" {
+		res, err = tp.conn.Clear(ctx, o)
+	} else {
+		res, err = tp.conn.Backup(ctx, o)
+	}
+	entry.Counts = map[string]int64{"backed_up": res.BackedUp, "deleted": res.Deleted}
+	entry.Backup, entry.SHA256, entry.Outcome = res.Backup, res.SHA256, "ok"
+	if err != nil {
+		entry.Outcome, entry.Error = "failed", db.OneLine(err.Error())
+	}
+	if aerr := run.Audit(entry); aerr != nil {
+		err = errors.Join(err, aerr)
+	}
+	return res, err
+}
+
+// RestorePlan is a verified backup matched against the target it goes back into.
+type RestorePlan struct {
+	Summary  backup.Summary  `json:"backup"`
+	Manifest backup.Manifest `json:"manifest"`
+	Target   *TargetPlan     `json:"target"`
+	reader   *backup.Reader
+	plan     *Plan
+}
+
+// PlanRestore verifies a backup file from end to end, finds the target it was taken from (or
+// the one named), connects and checks the manifest against the table as it is now.
+func PlanRestore(ctx context.Context, cfg *Config, path, target string) (*RestorePlan, error) {
+	r, err := backup.Open(path)
+	if err != nil {
+		return nil, err
+	}
+	m := r.Manifest()
+	if target == "" {
+		target = m.Target
+	}
+	p, err := MakePlan(ctx, cfg, []string{target}, Scope{})
+	if err != nil {
+		return nil, err
+	}
+	tp := p.Targets[0]
+	rp := &RestorePlan{Summary: r.Summary(), Manifest: m, Target: tp, reader: r, plan: p}
+	if tp.conn == nil {
+		p.Close()
+		return nil, tp.err
+	}
+	if err := tp.conn.CheckManifest(m, cfg.Environment); err != nil {
+		p.Close()
+		return nil, fmt.Errorf("backup %s: %w", path, err)
+	}
+	return rp, nil
+}
+
+// Close closes the target's connection.
+func (rp *RestorePlan) Close() { rp.plan.Close() }
+
+// Execute restores the backup, with audit log lines before and after.
+func (rp *RestorePlan) Execute(ctx context.Context, run *Run, progress func(int64)) (RestoreResult, error) {
+	tp := rp.Target
+	entry := AuditEntry{Target: tp.Name, Action: "restore", Table: tp.Table, Backup: rp.Summary.Path,
+		SHA256: rp.Summary.SHA256, Counts: map[string]int64{"rows": rp.Summary.Rows}, Outcome: "started"}
+	if err := run.Audit(entry); err != nil {
+		return RestoreResult{}, err
+	}
+	res, err := tp.conn.Restore(ctx, rp.reader, progress)
+	entry.Counts = map[string]int64{"restored": res.Restored, "skipped": res.Skipped}
+	entry.Outcome = "ok"
+	if err != nil {
+		entry.Outcome, entry.Error = "failed", db.OneLine(err.Error())
+	}
+	if aerr := run.Audit(entry); aerr != nil {
+		err = errors.Join(err, aerr)
+	}
+	return res, err
+}
+
+// InputError reports whether err is the operator's to fix (config, flags, names, a backup file)
+// rather than a failure of the environment: such errors exit 2.
+func InputError(err error) bool {
+	var (
+		ce *ConfigError
+		te *TableError
+		fe *backup.FileError
+		ue *db.URLError
+	)
+	return errors.As(err, &ce) || errors.As(err, &te) || errors.As(err, &fe) || errors.As(err, &ue) ||
+		errors.Is(err, ErrScope) || errors.Is(err, ErrManifest) || errors.Is(err, ErrUnconfirmed) ||
+		errors.Is(err, db.ErrAuth)
+}

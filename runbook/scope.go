@@ -1,0 +1,156 @@
+package runbook
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"sort"
+	"strings"
+	"time"
+
+	"github.com/reauth/reauth/db"
+)
+
+// ErrScope marks a scope that cannot be applied to a target: an unknown user, or a filter the
+// product's table has no column for.
+var ErrScope = errors.New("scope")
+
+// Scope says which remember-me rows a command acts on. The zero Scope is every row.
+type Scope struct {
+	Users     []string      // login names; empty: everyone
+	Except    []string      // login names never touched
+	OlderThan time.Duration // 0: any age
+	// Now is when ages are measured from; fixed once so that every statement of a run agrees.
+	Now time.Time
+}
+
+// Cutoff is the creation time before which a row is in scope, when OlderThan is set.
+func (s Scope) Cutoff() time.Time { return s.Now.Add(-s.OlderThan).UTC() }
+
+// String describes the scope for people, the audit log and backup manifests.
+func (s Scope) String() string {
+	var parts []string
+	if len(s.Users) > 0 {
+		parts = append(parts, "users "+strings.Join(s.Users, ", "))
+	} else {
+		parts = append(parts, "all users")
+	}
+	if len(s.Except) > 0 {
+		parts = append(parts, "except "+strings.Join(s.Except, ", "))
+	}
+	if s.OlderThan > 0 {
+		parts = append(parts, fmt.Sprintf("created before %s (older than %s)", s.Cutoff().Format(time.RFC3339), s.OlderThan))
+	}
+	return strings.Join(parts, "; ")
+}
+
+// conditions turns the scope into WHERE conditions on the target's token table. Login names
+// are resolved the way the product stores them; a name that matches nobody is an error, so
+// that a typo in --except never exposes the account it was meant to protect.
+func (c *Conn) conditions(ctx context.Context, s Scope) ([]db.Cond, error) {
+	tt := c.Tokens
+	var conds []db.Cond
+	if len(s.Users) > 0 || len(s.Except) > 0 {
+		if tt.User == "" {
+			return nil, fmt.Errorf("%w: %s's table %s has no user column: --user and --except cannot apply (set columns.user if it has one)", ErrScope, c.Target.Product.Title, tt.Table)
+		}
+	}
+	if len(s.Users) > 0 {
+		cond, err := c.userCond(ctx, s.Users, false)
+		if err != nil {
+			return nil, err
+		}
+		conds = append(conds, cond)
+	}
+	if len(s.Except) > 0 {
+		cond, err := c.userCond(ctx, s.Except, true)
+		if err != nil {
+			return nil, err
+		}
+		conds = append(conds, cond)
+	}
+	if s.OlderThan > 0 {
+		if tt.Created == "" {
+			return nil, fmt.Errorf("%w: %s's table %s has no creation time: --older-than cannot apply", ErrScope, c.Target.Product.Title, tt.Table)
+		}
+		if tt.CreatedKind == db.KindTime {
+			conds = append(conds, db.Less(tt.Created, s.Cutoff()))
+		} else {
+			conds = append(conds, db.Less(tt.Created, s.Cutoff().UnixMilli()))
+		}
+	}
+	return conds, nil
+}
+
+func (c *Conn) userCond(ctx context.Context, names []string, except bool) (db.Cond, error) {
+	lower := make([]any, len(names))
+	for i, n := range names {
+		lower[i] = strings.ToLower(n)
+	}
+	m := c.Target.Product.Tokens.Users
+	if m == nil {
+		if except {
+			return db.NotLowerIn(c.Tokens.User, lower...), nil
+		}
+		return db.LowerIn(c.Tokens.User, lower...), nil
+	}
+	// The token table stores something else than the login name (Jira's user key, Bitbucket's
+	// user id): map through the product's user table.
+	d := c.Target.Dialect
+	tables, err := db.Tables(ctx, c.Pool, d, c.Tokens.Table.Schema, db.NameIs(m.Table))
+	if err != nil {
+		return db.Cond{}, err
+	}
+	if len(tables) != 1 {
+		return db.Cond{}, fmt.Errorf("%w: cannot map login names: table %s not found (or found twice) in schema %s", ErrScope, m.Table, c.Tokens.Table.Schema)
+	}
+	cols, err := db.Columns(ctx, c.Pool, d, tables[0])
+	if err != nil {
+		return db.Cond{}, err
+	}
+	exact := func(name string) string {
+		for _, col := range cols {
+			if strings.EqualFold(col.Name, name) {
+				return col.Name
+			}
+		}
+		return ""
+	}
+	login, stored := exact(m.Login), exact(m.Stored)
+	if login == "" || stored == "" {
+		return db.Cond{}, fmt.Errorf("%w: cannot map login names: table %s lacks column %s or %s", ErrScope, tables[0], m.Login, m.Stored)
+	}
+	q, args := d.Select(tables[0], db.SelectSpec{Columns: []string{stored, login}, Where: []db.Cond{db.LowerIn(login, lower...)}})
+	rows, err := c.Pool.QueryContext(ctx, q, args...)
+	if err != nil {
+		return db.Cond{}, fmt.Errorf("resolve users through %s: %w", tables[0], err)
+	}
+	defer rows.Close()
+	var values []any
+	found := map[string]bool{}
+	for rows.Next() {
+		var v, l string
+		if err := rows.Scan(&v, &l); err != nil {
+			return db.Cond{}, fmt.Errorf("resolve users through %s: %w", tables[0], err)
+		}
+		values = append(values, v)
+		found[strings.ToLower(l)] = true
+	}
+	if err := rows.Err(); err != nil {
+		return db.Cond{}, fmt.Errorf("resolve users through %s: %w", tables[0], err)
+	}
+	var missing []string
+	for _, n := range names {
+		if !found[strings.ToLower(n)] {
+			missing = append(missing, n)
+		}
+	}
+	if len(missing) > 0 {
+		sort.Strings(missing)
+		return db.Cond{}, fmt.Errorf("%w: no user %s in %s", ErrScope, strings.Join(missing, ", "), tables[0])
+	}
+	if except {
+		return db.NotIn(c.Tokens.User, values...), nil
+	}
+	return db.In(c.Tokens.User, values...), nil
+}

@@ -1,0 +1,304 @@
+package runbook
+
+import (
+	"context"
+	"database/sql"
+	"errors"
+	"fmt"
+	"os"
+	"strings"
+
+	"github.com/reauth/reauth/db"
+	"github.com/reauth/reauth/products"
+)
+
+// ErrUnconfirmed marks a destructive step refused because the token table was found by an
+// unverified guess that the operator has not confirmed with `table:`.
+var ErrUnconfirmed = errors.New("table not confirmed")
+
+// Target is a configured target made ready to connect: its product facts, where its database
+// is, and the credentials, which are never printed.
+type Target struct {
+	Name    string
+	Config  *TargetConfig
+	Product *products.Product
+	Source  db.Source
+	Dialect *db.Dialect
+	// Warnings are things the operator should know before trusting a run (printed by plan).
+	Warnings []string
+
+	cred db.Credentials
+}
+
+// Secret is the database password, for callers that must keep it out of output.
+func (t *Target) Secret() string { return t.cred.Password }
+
+// Prepare resolves a target: parses its database URL, reads its password from the environment
+// or a file, and checks that the product runs on that database. It does not connect.
+func (c *Config) Prepare(name string) (*Target, error) {
+	tc, err := c.Target(name)
+	if err != nil {
+		return nil, err
+	}
+	field := func(s string) string {
+		for i := range c.Targets {
+			if &c.Targets[i] == tc {
+				return fmt.Sprintf("targets[%d].%s", i, s)
+			}
+		}
+		return s
+	}
+	if tc.Product == "gitlab" {
+		return nil, c.fail(tc, field("product"), "gitlab targets are not supported by this command: their sessions live in Redis (see `reauth sessions`)")
+	}
+	p, err := products.Lookup(tc.Product)
+	if err != nil {
+		return nil, c.fail(tc, field("product"), "%v", err)
+	}
+	if tc.Database.Discover != nil {
+		return nil, c.fail(tc, field("database.discover"), "reading the connection from the product's home is not available in this version: give database.url, user and password_env")
+	}
+	src, err := db.ParseURL(tc.Database.URL)
+	if err != nil {
+		return nil, c.fail(tc, field("database.url"), "%v", err)
+	}
+	if tc.Database.Schema != "" {
+		src.Schema = tc.Database.Schema
+	}
+	if !p.Supports(src.Dialect) {
+		return nil, c.fail(tc, field("database.url"), "%s does not run on %s (supported: %s)", p.Title, db.Dialects[src.Dialect].Title, strings.Join(p.Databases, ", "))
+	}
+	t := &Target{Name: tc.Name, Config: tc, Product: p, Source: src, Dialect: db.Dialects[src.Dialect]}
+	t.cred.User = tc.Database.User
+	if t.cred.User == "" {
+		t.cred.User = src.User
+	}
+	if t.cred.User == "" {
+		return nil, c.fail(tc, field("database.user"), "is required")
+	}
+	d := tc.Database
+	switch {
+	case d.PasswordEnv != "":
+		v, ok := os.LookupEnv(d.PasswordEnv)
+		if !ok {
+			return nil, c.fail(tc, field("database.password_env"), "environment variable %s is not set", d.PasswordEnv)
+		}
+		t.cred.Password = v
+	case d.PasswordFile != "":
+		b, err := os.ReadFile(d.PasswordFile)
+		if err != nil {
+			return nil, c.fail(tc, field("database.password_file"), "%v", err)
+		}
+		t.cred.Password = strings.TrimRight(string(b), "\r\n")
+		if st, err := os.Stat(d.PasswordFile); err == nil && st.Mode().Perm()&0o077 != 0 {
+			t.Warnings = append(t.Warnings, fmt.Sprintf("password file %s is readable by other users (mode %04o): chmod 600 it", d.PasswordFile, st.Mode().Perm()))
+		}
+	case d.Password != "":
+		t.cred.Password = d.Password
+		t.Warnings = append(t.Warnings, "the database password is written in the config file: prefer password_env or password_file")
+	case src.URLPassword != "":
+		t.cred.Password = src.URLPassword
+		t.Warnings = append(t.Warnings, "the database password is written in the database URL: prefer password_env or password_file")
+	}
+	return t, nil
+}
+
+// Conn is an open connection to a target's database, with its token table found.
+type Conn struct {
+	Target *Target
+	Pool   *sql.DB
+	Tokens *TokenTable
+}
+
+// Close closes the connection.
+func (c *Conn) Close() error { return c.Pool.Close() }
+
+// TokenTable is a target's remember-me table as found in the catalog.
+type TokenTable struct {
+	Table   db.Table
+	Columns []db.Column
+	// Key, User and Created are exact column names; User and Created may be empty.
+	Key, User, Created string
+	// CreatedKind is KindTime for a timestamp, KindInt or KindDecimal for epoch milliseconds.
+	CreatedKind db.Kind
+	// Unconfirmed is set when the table was guessed from an unverified fact and not named by
+	// the operator: it may be read but not cleared.
+	Unconfirmed bool
+	// Relied lists the unverified facts or overrides the discovery relied on.
+	Relied []string
+}
+
+func (tt *TokenTable) column(name string) (db.Column, bool) {
+	for _, c := range tt.Columns {
+		if c.Name == name {
+			return c, true
+		}
+	}
+	return db.Column{}, false
+}
+
+// ColumnNames lists the exact column names in table order.
+func (tt *TokenTable) ColumnNames() []string {
+	out := make([]string, len(tt.Columns))
+	for i, c := range tt.Columns {
+		out[i] = c.Name
+	}
+	return out
+}
+
+// Connect opens the target's database and finds its token table.
+func (t *Target) Connect(ctx context.Context) (*Conn, error) {
+	pool, err := db.Open(ctx, t.Source, t.cred)
+	if err != nil {
+		return nil, fmt.Errorf("target %s: %w", t.Name, err)
+	}
+	tt, err := t.findTokens(ctx, pool)
+	if err != nil {
+		pool.Close()
+		return nil, fmt.Errorf("target %s: %w", t.Name, err)
+	}
+	return &Conn{Target: t, Pool: pool, Tokens: tt}, nil
+}
+
+// TableError reports a token table that is missing or not as the product lays it out.
+type TableError struct {
+	Msg string
+}
+
+func (e *TableError) Error() string { return e.Msg }
+
+func (t *Target) findTokens(ctx context.Context, q db.Querier) (*TokenTable, error) {
+	p := t.Product
+	tt := &TokenTable{}
+	schema := t.Source.Schema
+	where := "the connection's default schema"
+	if schema != "" {
+		where = "schema " + schema
+	}
+	var (
+		tables []db.Table
+		err    error
+		want   string
+	)
+	switch {
+	case t.Config.Table != "":
+		want = t.Config.Table
+		tables, err = db.Tables(ctx, q, t.Dialect, schema, db.NameIs(want))
+		if !p.Tokens.Verified {
+			tt.Relied = append(tt.Relied, fmt.Sprintf("table %q named by the config's table: (the product's table is unverified)", want))
+		} else if !strings.EqualFold(want, p.Tokens.Table) {
+			tt.Relied = append(tt.Relied, fmt.Sprintf("table %q from the config's table: instead of the product's %q", want, p.Tokens.Table))
+		}
+	case p.Tokens.Verified:
+		want = p.Tokens.Table
+		tables, err = db.Tables(ctx, q, t.Dialect, schema, db.NameIs(want))
+	default:
+		tables, err = db.Tables(ctx, q, t.Dialect, schema, db.NameContains(p.Tokens.Hint))
+		if err != nil {
+			return nil, err
+		}
+		if len(tables) == 0 {
+			return nil, &TableError{fmt.Sprintf("%s's remember-me table is unverified and no table whose name contains %q exists in %s: find it and set table: in the target", p.Title, p.Tokens.Hint, where)}
+		}
+		if len(tables) > 1 {
+			return nil, &TableError{fmt.Sprintf("%s's remember-me table is unverified and several tables could be it (%s): set table: in the target", p.Title, joinTables(tables))}
+		}
+		tt.Unconfirmed = true
+		tt.Relied = append(tt.Relied, fmt.Sprintf("table %s guessed from its name (the product's table is unverified): confirm it with table: %s", tables[0], tables[0].Name))
+	}
+	if err != nil {
+		return nil, err
+	}
+	if want != "" {
+		switch {
+		case len(tables) == 0:
+			return nil, &TableError{fmt.Sprintf("no table %q (any case) in %s of %s: is this %s's database? (set table: or database.schema if it is named differently)", want, where, t.Source, p.Title)}
+		case len(tables) > 1:
+			var exact []db.Table
+			for _, tb := range tables {
+				if tb.Name == want {
+					exact = append(exact, tb)
+				}
+			}
+			if len(exact) != 1 {
+				return nil, &TableError{fmt.Sprintf("several tables match %q (%s): set database.schema, or table: with the exact spelling", want, joinTables(tables))}
+			}
+			tables = exact
+		}
+	}
+	tt.Table = tables[0]
+	if tt.Columns, err = db.Columns(ctx, q, t.Dialect, tt.Table); err != nil {
+		return nil, err
+	}
+	find := func(name string) (string, bool) {
+		for _, c := range tt.Columns {
+			if strings.EqualFold(c.Name, name) {
+				return c.Name, true
+			}
+		}
+		return "", false
+	}
+	found := strings.Join(tt.ColumnNames(), ", ")
+	if p.Tokens.ColumnsVerified {
+		for _, c := range p.Tokens.Columns {
+			if _, ok := find(c.Name); !ok {
+				return nil, &TableError{fmt.Sprintf("table %s has no column %q, which %s's remember-me table has (found: %s): is this the right table?", tt.Table, c.Name, p.Title, found)}
+			}
+		}
+	} else if len(p.Tokens.Columns) > 0 {
+		tt.Relied = append(tt.Relied, fmt.Sprintf("%s's token columns are unverified: using key %q, user %q, created %q unless columns: says otherwise", p.Title, p.Tokens.Key, p.Tokens.User, p.Tokens.Created))
+	}
+	role := func(override, def, what string, required bool) (string, error) {
+		name, from := def, "product default"
+		if override != "" {
+			name, from = override, "columns: in the config"
+		}
+		if name == "" {
+			return "", nil
+		}
+		if exact, ok := find(name); ok {
+			return exact, nil
+		}
+		if required || override != "" {
+			return "", &TableError{fmt.Sprintf("table %s has no %s column %q (%s; found: %s): set columns.%s in the target", tt.Table, what, name, from, found, what)}
+		}
+		return "", nil
+	}
+	cc := t.Config.Columns
+	if tt.Key, err = role(cc.Key, p.Tokens.Key, "key", true); err != nil {
+		return nil, err
+	}
+	if tt.User, err = role(cc.User, p.Tokens.User, "user", false); err != nil {
+		return nil, err
+	}
+	if tt.Created, err = role(cc.Created, p.Tokens.Created, "created", false); err != nil {
+		return nil, err
+	}
+	if !p.Tokens.ColumnsVerified {
+		pk, err := db.PrimaryKey(ctx, q, t.Dialect, tt.Table)
+		if err != nil {
+			return nil, err
+		}
+		if len(pk) != 1 || pk[0] != tt.Key {
+			tt.Relied = append(tt.Relied, fmt.Sprintf("key column %q is not the table's single-column primary key (primary key: %s): batches rely on it being unique", tt.Key, strings.Join(pk, ", ")))
+		}
+	}
+	if tt.Created != "" {
+		c, _ := tt.column(tt.Created)
+		switch c.Kind {
+		case db.KindTime, db.KindInt, db.KindDecimal:
+			tt.CreatedKind = c.Kind
+		default:
+			return nil, &TableError{fmt.Sprintf("created column %q of %s has type %s, neither a time nor epoch milliseconds", c.Name, tt.Table, c.DataType)}
+		}
+	}
+	return tt, nil
+}
+
+func joinTables(ts []db.Table) string {
+	s := make([]string, len(ts))
+	for i, t := range ts {
+		s[i] = t.String()
+	}
+	return strings.Join(s, ", ")
+}
