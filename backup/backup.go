@@ -127,7 +127,7 @@ func (m *Manifest) validate() error {
 }
 
 // KeyIndex is the position of the key column among Columns.
-func (m *Manifest) KeyIndex() int {
+func (m Manifest) KeyIndex() int {
 	for i, c := range m.Columns {
 		if c.Name == m.Key {
 			return i

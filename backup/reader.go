@@ -113,7 +113,7 @@ func (r *Reader) scan(partial bool, limit int64, fn func([]*string) error) (Summ
 		}
 		switch {
 		case !complete:
-			pending = r.fail(lineNo, errors.New("last line is cut short"))
+			pending = r.fail(lineNo, fmt.Errorf("%w: its last line is cut short", ErrTruncated))
 		case len(body) > 0 && body[0] == '[':
 			if pending != nil {
 				break

@@ -204,8 +204,8 @@ func Lookup(name string) (*Dialect, error) {
 
 // Table names a table exactly as the catalog spells it.
 type Table struct {
-	Schema string
-	Name   string
+	Schema string `json:"schema"`
+	Name   string `json:"name"`
 }
 
 func (t Table) String() string {

@@ -57,6 +57,15 @@ func Open(ctx context.Context, src Source, cred Credentials) (*sql.DB, error) {
 // whether the cause is the credentials.
 func connectError(src Source, cred Credentials, err error) error {
 	msg := OneLine(err.Error())
+	// pgx lists every connection attempt (TLS, then plain); the cause is what matters.
+	var pgErr0 *pgconn.PgError
+	var opErr *net.OpError
+	switch {
+	case errors.As(err, &pgErr0):
+		msg = fmt.Sprintf("%s: %s (SQLSTATE %s)", pgErr0.Severity, pgErr0.Message, pgErr0.Code)
+	case errors.As(err, &opErr):
+		msg = opErr.Error()
+	}
 	if cred.Password != "" {
 		msg = strings.ReplaceAll(msg, cred.Password, "xxxxx")
 	}

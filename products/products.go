@@ -83,7 +83,7 @@ type Probe struct {
 
 var all = []*Product{
 	{
-		Name: "jira", Title: "Jira Software / Core / Service Management",
+		Name: "jira", Title: "Jira",
 		Tokens: TokenTable{
 			Table: "remembermetoken", Verified: true,
 			Columns: []ColumnFact{
@@ -100,6 +100,7 @@ var all = []*Product{
 		ConfigFile: "dbconfig.xml (local home)",
 		Start:      "bin/start-jira.sh", Stop: "bin/stop-jira.sh", Service: "jira",
 		SessionAPI: "DELETE /rest/api/2/user/session/{username} (Jira 9.11+)",
+		Notes:      "Jira Software, Jira Core and Jira Service Management share this layout",
 	},
 	{
 		Name: "confluence", Title: "Confluence",

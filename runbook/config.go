@@ -29,6 +29,7 @@ type Config struct {
 	// Path is the file the config was read from; relative paths in it are relative to its
 	// directory, so a run does not depend on the shell's working directory.
 	Path string `yaml:"-"`
+	file string // the path as given, for messages
 }
 
 // SSHConfig is how reauth reaches the nodes.
@@ -206,7 +207,11 @@ func ParseConfig(path string, data []byte) (*Config, error) {
 	if err := checkKeys(path, root, reflect.TypeOf(Config{}), ""); err != nil {
 		return nil, err
 	}
-	cfg := &Config{Path: path}
+	cfg := &Config{Path: path, file: path}
+	if abs, err := filepath.Abs(path); err == nil {
+		// Backup paths printed in undo commands must work from any directory.
+		cfg.Path = abs
+	}
 	if err := root.Decode(cfg); err != nil {
 		return nil, yamlError(path, err)
 	}
@@ -335,7 +340,7 @@ func (c *Config) fail(t *TargetConfig, field, format string, a ...any) error {
 	if t != nil {
 		line = t.line
 	}
-	return &ConfigError{File: c.Path, Line: line, Field: field, Msg: fmt.Sprintf(format, a...)}
+	return &ConfigError{File: c.file, Line: line, Field: field, Msg: fmt.Sprintf(format, a...)}
 }
 
 func (c *Config) validate() error {
@@ -420,7 +425,7 @@ func (c *Config) Target(name string) (*TargetConfig, error) {
 		}
 		names = append(names, c.Targets[i].Name)
 	}
-	return nil, &ConfigError{File: c.Path, Field: "--target", Msg: fmt.Sprintf("no target named %q (targets: %s)", name, strings.Join(names, ", "))}
+	return nil, &ConfigError{File: c.file, Field: "--target", Msg: fmt.Sprintf("no target named %q (targets: %s)", name, strings.Join(names, ", "))}
 }
 
 // Secrets returns every password the config gives or points at (inline, environment

@@ -22,7 +22,7 @@ func (a *app) clearCommand() *cli.Command {
 			"  reauth clear --target jira --user alice --user bob --yes\n" +
 			"  reauth clear --target confluence --older-than 30d --except admin --dry-run",
 		Flags: append([]cli.Flag{
-			targetFlag(true),
+			targetFlag(),
 			&cli.IntFlag{Name: "batch-size", Value: runbook.DefaultBatchSize, Usage: "rows per backup-and-delete transaction"},
 		}, scopeFlags()...),
 		Action: func(c *cli.Context) error { return a.backupOrClear(c, "clear") },
@@ -37,7 +37,7 @@ func (a *app) backupCommand() *cli.Command {
 		Description: "Writes the rows in scope to a private (0600) backup file in backup_dir, with a manifest\n" +
 			"and a SHA-256 checksum, from one consistent read.\n\n" +
 			"Example: reauth backup --target jira",
-		Flags:  append([]cli.Flag{targetFlag(true)}, scopeFlags()...),
+		Flags:  append([]cli.Flag{targetFlag()}, scopeFlags()...),
 		Action: func(c *cli.Context) error { return a.backupOrClear(c, "backup") },
 	}
 }
@@ -58,6 +58,10 @@ func (a *app) backupOrClear(c *cli.Context, action string) error {
 			return usageError("--batch-size %d: use 1 to 1000000", batch)
 		}
 	}
+	target, err := requireTarget(c)
+	if err != nil {
+		return err
+	}
 	scope, err := readScope(c)
 	if err != nil {
 		return err
@@ -66,7 +70,7 @@ func (a *app) backupOrClear(c *cli.Context, action string) error {
 	if err != nil {
 		return err
 	}
-	p, err := runbook.MakePlan(c.Context, cfg, []string{c.String("target")}, scope)
+	p, err := runbook.MakePlan(c.Context, cfg, []string{target}, scope)
 	if err != nil {
 		return err
 	}
@@ -112,7 +116,7 @@ func (a *app) backupOrClear(c *cli.Context, action string) error {
 		return a.printJSON(res)
 	}
 	if action == "clear" {
-		fmt.Fprintf(a.out, "Deleted %d remember-me rows of %s (target %s) in %d batches.\n", res.Deleted, res.Table, res.Target, res.Batches)
+		fmt.Fprintf(a.out, "Deleted %d remember-me rows of %s (target %s) in %s.\n", res.Deleted, res.Table, res.Target, plural(res.Batches, "batch", "batches"))
 	} else {
 		fmt.Fprintf(a.out, "Backed up %d remember-me rows of %s (target %s).\n", res.BackedUp, res.Table, res.Target)
 	}
@@ -160,4 +164,11 @@ func (a *app) printDryRun(g globals, p *runbook.Plan, tp *runbook.TargetPlan, ac
 	}
 	fmt.Fprintf(a.out, "  3. append the outcome to the audit log\n")
 	return nil
+}
+
+func plural(n int, one, many string) string {
+	if n == 1 {
+		return "1 " + one
+	}
+	return fmt.Sprintf("%d %s", n, many)
 }

@@ -126,8 +126,17 @@ func readScope(c *cli.Context) (runbook.Scope, error) {
 	return s, nil
 }
 
-func targetFlag(required bool) cli.Flag {
-	return &cli.StringFlag{Name: "target", Aliases: []string{"t"}, Usage: "the target's `NAME` in the config", Required: required}
+func targetFlag() cli.Flag {
+	return &cli.StringFlag{Name: "target", Aliases: []string{"t"}, Usage: "the target's `NAME` in the config (required)"}
+}
+
+// requireTarget returns --target, which the command cannot do without.
+func requireTarget(c *cli.Context) (string, error) {
+	name := strings.TrimSpace(c.String("target"))
+	if name == "" {
+		return "", usageError("%s needs --target NAME (the target's name in the config)", c.Command.Name)
+	}
+	return name, nil
 }
 
 // confirm asks the operator to type the environment name, unless --yes was given. Without a

@@ -2,6 +2,7 @@ package main
 
 import (
 	"fmt"
+	"strings"
 
 	"github.com/urfave/cli/v2"
 
@@ -60,21 +61,23 @@ func (a *app) planCommand() *cli.Command {
 }
 
 // planError is the error a plan that is not ready exits with: usage (2) when every failure is
-// the operator's to fix, else failed (1).
+// the operator's to fix, else failed (1). Its one line names each target and why.
 func planError(p *runbook.Plan) error {
 	code := exitUsage
+	var why []string
 	for _, t := range p.Targets {
-		if !t.Ready && !runbook.InputError(t.Err()) {
+		if t.Ready {
+			continue
+		}
+		if !runbook.InputError(t.Err()) {
 			code = exitFailed
 		}
+		why = append(why, t.Err().Error())
 	}
-	n := 0
-	for _, t := range p.Targets {
-		if !t.Ready {
-			n++
-		}
+	if len(p.Targets) == 1 {
+		return &exitError{code: code, err: p.Targets[0].Err()}
 	}
-	return &exitError{code: code, err: fmt.Errorf("not ready: %d of %d targets cannot run (see above)", n, len(p.Targets))}
+	return &exitError{code: code, err: fmt.Errorf("not ready: %d of %d targets cannot run: %s", len(why), len(p.Targets), strings.Join(why, "; "))}
 }
 
 func (a *app) printPlan(p *runbook.Plan) {
