@@ -4,6 +4,7 @@ import (
 	"bytes"
 	"errors"
 	"fmt"
+	"io"
 	"os"
 	"path/filepath"
 	"reflect"
@@ -194,6 +195,9 @@ func ParseConfig(path string, data []byte) (*Config, error) {
 	var doc yaml.Node
 	dec := yaml.NewDecoder(bytes.NewReader(data))
 	if err := dec.Decode(&doc); err != nil {
+		if errors.Is(err, io.EOF) {
+			return nil, &ConfigError{File: path, Msg: "file is empty"}
+		}
 		return nil, yamlError(path, err)
 	}
 	var extra yaml.Node
@@ -204,7 +208,7 @@ func ParseConfig(path string, data []byte) (*Config, error) {
 		return nil, &ConfigError{File: path, Msg: "file is empty"}
 	}
 	root := doc.Content[0]
-	if err := checkKeys(path, root, reflect.TypeOf(Config{}), ""); err != nil {
+	if err := checkKeys(path, root, reflect.TypeOf(Config{}), "", map[*yaml.Node]bool{}); err != nil {
 		return nil, err
 	}
 	cfg := &Config{Path: path, file: path}
@@ -262,11 +266,18 @@ func yamlError(path string, err error) error {
 
 // checkKeys walks a YAML node against the Go type it will decode into and reports the first
 // key the type does not have, with its line and the keys that are allowed there.
-func checkKeys(path string, n *yaml.Node, t reflect.Type, field string) error {
+//
+// Aliases are followed once each: a node reached again through another alias was checked
+// already, which keeps a document of nested aliases from costing exponential time.
+func checkKeys(path string, n *yaml.Node, t reflect.Type, field string, seen map[*yaml.Node]bool) error {
 	for t.Kind() == reflect.Pointer {
 		t = t.Elem()
 	}
 	if n.Kind == yaml.AliasNode && n.Alias != nil {
+		if seen[n.Alias] {
+			return nil
+		}
+		seen[n.Alias] = true
 		n = n.Alias
 	}
 	switch t.Kind() {
@@ -289,7 +300,7 @@ func checkKeys(path string, n *yaml.Node, t reflect.Type, field string) error {
 			names = append(names, tag)
 		}
 		sort.Strings(names)
-		seen := map[string]bool{}
+		given := map[string]bool{}
 		for i := 0; i+1 < len(n.Content); i += 2 {
 			k, v := n.Content[i], n.Content[i+1]
 			sub := k.Value
@@ -300,11 +311,11 @@ func checkKeys(path string, n *yaml.Node, t reflect.Type, field string) error {
 			if !ok {
 				return &ConfigError{File: path, Line: k.Line, Field: sub, Msg: fmt.Sprintf("unknown key %q (allowed here: %s)", k.Value, strings.Join(names, ", "))}
 			}
-			if seen[k.Value] {
+			if given[k.Value] {
 				return &ConfigError{File: path, Line: k.Line, Field: sub, Msg: "key given twice"}
 			}
-			seen[k.Value] = true
-			if err := checkKeys(path, v, f.Type, sub); err != nil {
+			given[k.Value] = true
+			if err := checkKeys(path, v, f.Type, sub, seen); err != nil {
 				return err
 			}
 		}
@@ -316,7 +327,7 @@ func checkKeys(path string, n *yaml.Node, t reflect.Type, field string) error {
 			return &ConfigError{File: path, Line: n.Line, Field: field, Msg: "expected a list"}
 		}
 		for i, item := range n.Content {
-			if err := checkKeys(path, item, t.Elem(), fmt.Sprintf("%s[%d]", field, i)); err != nil {
+			if err := checkKeys(path, item, t.Elem(), fmt.Sprintf("%s[%d]", field, i), seen); err != nil {
 				return err
 			}
 		}
