@@ -47,17 +47,18 @@ type urlParser struct {
 	raw     string   // as given: errors quote it, redacted
 	s       string   // raw without surrounding whitespace: what is parsed
 	lead    int      // bytes of whitespace before s in raw
-	spans   []span   // parts of s that may hold a password
+	spans   []span   // parts of s that may hold a password: sorted, disjoint
 	secrets []string // their texts, raw and decoded
 }
 
 func newURLParser(raw string) *urlParser {
 	s := strings.TrimSpace(raw)
 	p := &urlParser{raw: raw, s: s, lead: len(raw) - len(strings.TrimLeftFunc(raw, unicode.IsSpace))}
-	p.spans = secretSpans(s)
-	for _, sp := range p.spans {
+	spans := secretSpans(s)
+	for _, sp := range spans {
 		p.addSecret(s[sp.start:sp.end])
 	}
+	p.spans = mergeSpans(spans)
 	return p
 }
 
@@ -86,7 +87,7 @@ func (p *urlParser) addSecret(v string) {
 // secretSpans finds every part of s that may hold a password, erring on the side of hiding
 // too much: the URL may be malformed, so this cannot rely on parsing it.
 func secretSpans(s string) []span {
-	lower := strings.ToLower(s)
+	lower := asciiLower(s)
 	sqlserverish := strings.HasPrefix(lower, "jdbc:sqlserver:") || strings.HasPrefix(lower, "jdbc:jtds:")
 	var spans []span
 
@@ -100,7 +101,7 @@ func secretSpans(s string) []span {
 			}
 			k := i + j + len(key)
 			i = k
-			for k < len(s) && (s[k] >= '0' && s[k] <= '9' || s[k] == ' ' || s[k] == '\t') {
+			for k < len(s) && (s[k] >= '0' && s[k] <= '9' || strings.IndexByte(asciiSpace, s[k]) >= 0) {
 				k++
 			}
 			if k < len(s) && s[k] == '=' {
@@ -135,7 +136,11 @@ func secretSpans(s string) []span {
 		if c := strings.IndexByte(s[base:], ':'); c >= 0 {
 			base += c + 1
 			region := s[base:]
-			if at := strings.LastIndexByte(region, '@'); at > 0 {
+			at := strings.LastIndexByte(region, '@')
+			if at < 0 {
+				at = len(region) // user/password with the address missing
+			}
+			if at > 0 && region[0] != '@' {
 				if sl := strings.IndexByte(region[:at], '/'); sl >= 0 {
 					spans = append(spans, span{base + sl + 1, base + at})
 				}
@@ -185,14 +190,34 @@ func (p *urlParser) redacted() string {
 	var b strings.Builder
 	b.WriteString(p.raw[:p.lead])
 	last := 0
-	for _, sp := range mergeSpans(p.spans) {
+	for _, sp := range p.spans {
 		b.WriteString(p.s[last:sp.start])
 		b.WriteString("xxxxx")
 		last = sp.end
 	}
 	b.WriteString(p.s[last:])
 	b.WriteString(p.raw[p.lead+len(p.s):])
-	return redactURL(b.String())
+	return redactURL(keepCaseWidth(b.String()))
+}
+
+// keepCaseWidth percent-encodes the bytes of invalid UTF-8 and of runes whose lower case has
+// another width (U+212A KELVIN SIGN lowers to a one-byte k): redactParams indexes the string
+// with offsets found in its strings.ToLower copy, and would otherwise cut it in the wrong
+// place or panic.
+func keepCaseWidth(s string) string {
+	var b strings.Builder
+	for i, r := range s {
+		n := utf8.RuneLen(r)
+		if r == utf8.RuneError || n != utf8.RuneLen(unicode.ToLower(r)) {
+			_, size := utf8.DecodeRuneInString(s[i:])
+			for _, c := range []byte(s[i : i+size]) {
+				fmt.Fprintf(&b, "%%%02X", c)
+			}
+			continue
+		}
+		b.WriteRune(r)
+	}
+	return b.String()
 }
 
 func mergeSpans(spans []span) []span {
@@ -231,34 +256,39 @@ func (p *urlParser) q(piece string) string {
 	return strconv.Quote(piece)
 }
 
+// mayHoldSecret reports whether piece overlaps a place that may hold a password. It ignores
+// ASCII case, because reasons often quote a lower-cased piece.
 func (p *urlParser) mayHoldSecret(piece string) bool {
 	if piece == "" {
 		return false
 	}
+	piece = asciiLower(piece)
 	for _, sec := range p.secrets {
-		if strings.Contains(piece, sec) {
+		if strings.Contains(piece, asciiLower(sec)) {
 			return true
 		}
 	}
+	s := asciiLower(p.s) // same byte offsets as p.s, so spans still apply
 	found := false
-	for i := 0; i < len(p.s); {
-		j := strings.Index(p.s[i:], piece)
+	for i := 0; i < len(s); {
+		j := strings.Index(s[i:], piece)
 		if j < 0 {
 			break
 		}
 		found = true
 		start, end := i+j, i+j+len(piece)
-		for _, sp := range p.spans {
-			if start < sp.end && sp.start < end {
-				return true
-			}
+		// Spans are sorted and disjoint: only the first one ending after start can overlap.
+		k, _ := slices.BinarySearchFunc(p.spans, start, func(sp span, at int) int { return sp.end - 1 - at })
+		if k < len(p.spans) && p.spans[k].start < end {
+			return true
 		}
 		i = start + 1
 	}
 	if !found {
-		// A decoded piece: it cannot be placed, so any overlap with a secret hides it.
+		// A decoded or rebuilt piece: it cannot be placed, so any overlap with a secret
+		// hides it.
 		for _, sec := range p.secrets {
-			if strings.Contains(sec, piece) {
+			if strings.Contains(asciiLower(sec), piece) {
 				return true
 			}
 		}
@@ -266,20 +296,39 @@ func (p *urlParser) mayHoldSecret(piece string) bool {
 	return false
 }
 
+// asciiLower lower-cases ASCII letters only, keeping every byte offset.
+func asciiLower(s string) string {
+	b := []byte(s)
+	for i, c := range b {
+		if c >= 'A' && c <= 'Z' {
+			b[i] = c + 'a' - 'A'
+		}
+	}
+	return string(b)
+}
+
 func (p *urlParser) parse() (Source, error) {
 	s := p.s
 	if s == "" {
 		return Source{}, p.errorf("empty")
 	}
-	if strings.Contains(s, "${") {
-		return Source{}, p.errorf("it holds an unexpanded ${...} placeholder: put in the value it stands for")
+	for i := 0; ; {
+		j := strings.Index(s[i:], "${")
+		if j < 0 {
+			break
+		}
+		i += j + 2
+		// A password may well hold "${"; only a placeholder elsewhere is a mistake.
+		if !slices.ContainsFunc(p.spans, func(sp span) bool { return sp.start < i && i-2 < sp.end }) {
+			return Source{}, p.errorf("it holds an unexpanded ${...} placeholder: put in the value it stands for")
+		}
 	}
 	for _, r := range s {
 		if unicode.IsControl(r) && r != '\t' && r != '\n' && r != '\r' {
 			return Source{}, p.errorf("it holds a control character (%U)", r)
 		}
 	}
-	lower := strings.ToLower(s)
+	lower := asciiLower(s)
 	cut := func(prefix string) (string, bool) {
 		if strings.HasPrefix(lower, prefix) {
 			return s[len(prefix):], true
@@ -322,11 +371,11 @@ func (p *urlParser) parse() (Source, error) {
 	}
 	if rest, ok := cut("jdbc:"); ok {
 		sub, _, _ := strings.Cut(rest, ":")
-		switch sub = strings.ToLower(sub); sub {
+		switch strings.ToLower(sub) {
 		case "h2", "hsqldb", "derby", "sqlite":
-			return Source{}, p.unsupported("%s is an embedded database that only the product itself can open: reauth needs a database server (PostgreSQL, MySQL, SQL Server or Oracle)", sub)
+			return Source{}, p.unsupported("%s is an embedded database that only the product itself can open: reauth needs a database server (PostgreSQL, MySQL, SQL Server or Oracle)", strings.ToLower(sub))
 		case "mysql+srv", "mysqlx", "mysqlx+srv":
-			return Source{}, p.unsupported("%s urls are not supported: use jdbc:mysql://host:3306/db", p.q("jdbc:"+sub))
+			return Source{}, p.unsupported("jdbc:%s urls are not supported: use jdbc:mysql://host:3306/db", strings.ToLower(sub))
 		case "jtds":
 			return Source{}, p.unsupported("jTDS is supported for SQL Server only (jdbc:jtds:sqlserver://...)")
 		}
@@ -432,6 +481,9 @@ func (p *urlParser) port(text string) (int, error) {
 	}
 	for _, r := range text {
 		if r < '0' || r > '9' {
+			if p.mayHoldSecret(text) {
+				return 0, p.errorf("the port cannot be read, perhaps because the password holds a / ? # : or @: percent-encode those (/ as %%2F, @ as %%40)")
+			}
 			return 0, p.errorf("port %s is not a number", p.q(text))
 		}
 	}
@@ -453,7 +505,7 @@ func (p *urlParser) options(q string, sep string, unescape func(string) (string,
 			continue
 		}
 		k, v, _ := strings.Cut(item, "=")
-		k = strings.ToLower(strings.TrimSpace(k))
+		k = optionKey(k)
 		if unescape != nil {
 			d, err := unescape(v)
 			if err != nil {
@@ -538,6 +590,12 @@ func splitHostPortText(e string) (name, port string, hasPort bool) {
 	}
 	return e, "", false
 }
+
+// asciiSpace is what option keys are trimmed of. Other white space stays part of the key, so
+// that secretSpans, which skips only these, recognises every key the parsers do.
+const asciiSpace = " \t\n\r\v\f"
+
+func optionKey(k string) string { return asciiLower(strings.Trim(k, asciiSpace)) }
 
 func hasControl(s string) bool { return strings.IndexFunc(s, unicode.IsControl) >= 0 }
 
@@ -752,10 +810,10 @@ func (p *urlParser) mysqlJDBC(rest, driver string) (Source, error) {
 	}
 	// Connector/J and MariaDB Connector/J name a multi-host mode before the //; reauth only
 	// needs the hosts.
-	switch mode := strings.ToLower(rest[:i]); mode {
+	switch strings.ToLower(rest[:i]) {
 	case "", "loadbalance:", "replication:", "failover:", "sequential:", "aurora:", "load-balance:":
 	default:
-		return Source{}, p.errorf("unknown connection mode %s: write jdbc:%s://host:3306/db (or loadbalance: or replication: before the //)", p.q(strings.TrimSuffix(mode, ":")), driver)
+		return Source{}, p.errorf("unknown connection mode %s: write jdbc:%s://host:3306/db (or loadbalance: or replication: before the //)", p.q(rest[:i]), driver)
 	}
 	rest = rest[i+2:]
 	rest, _, _ = strings.Cut(rest, "#") // Connector/J ignores a fragment
@@ -847,7 +905,7 @@ func (p *urlParser) mysqlHosts(src *Source, list string) error {
 	}
 	for _, e := range entries {
 		e = strings.TrimSpace(e)
-		lower := strings.ToLower(e)
+		lower := asciiLower(e)
 		var h Host
 		switch {
 		case e == "":
@@ -863,7 +921,7 @@ func (p *urlParser) mysqlHosts(src *Source, list string) error {
 				if !ok {
 					return p.errorf("%s in address=(...) is not key=value", p.q("("+g+")"))
 				}
-				kv[strings.ToLower(strings.TrimSpace(k))] = strings.TrimSpace(v)
+				kv[optionKey(k)] = strings.TrimSpace(v)
 			}
 			if h, err = p.mysqlAddress(src, kv); err != nil {
 				return err
@@ -882,7 +940,7 @@ func (p *urlParser) mysqlHosts(src *Source, list string) error {
 				if !ok {
 					return p.errorf("%s in (...) is not key=value", p.q(item))
 				}
-				kv[strings.ToLower(strings.TrimSpace(k))] = strings.TrimSpace(v)
+				kv[optionKey(k)] = strings.TrimSpace(v)
 			}
 			if h, err = p.mysqlAddress(src, kv); err != nil {
 				return err
@@ -1037,14 +1095,14 @@ func (p *urlParser) mysqlTLS(opts map[string]string) (string, error) {
 			return "", p.errorf("sslMode %s is not one of DISABLED, PREFERRED, REQUIRED, VERIFY_CA, VERIFY_IDENTITY", p.q(v))
 		}
 	}
-	for _, k := range []string{"usessl", "requiressl"} {
-		v, ok := opts[k]
+	for _, k := range []string{"useSSL", "requireSSL"} {
+		v, ok := opts[strings.ToLower(k)]
 		switch {
 		case !ok:
 		case isTrue(v):
 			return required, nil
 		case isFalse(v):
-			if k == "usessl" {
+			if k == "useSSL" {
 				return "false", nil
 			}
 		default:
@@ -1113,6 +1171,9 @@ func (p *urlParser) sqlserverJDBC(rest string) (Source, error) {
 	if err != nil {
 		return Source{}, err
 	}
+	if strings.Contains(server, "@") {
+		return Source{}, p.errorf("jdbc:sqlserver urls cannot carry user:password@: use ;user=name and give the password through password_env")
+	}
 	src := Source{Dialect: "sqlserver"}
 	var name, instance, port string
 	if server = strings.TrimSpace(server); server != "" {
@@ -1162,7 +1223,7 @@ func (p *urlParser) sqlserverJDBC(rest string) (Source, error) {
 		return Source{}, p.unsupported("authenticationScheme=%s is Windows authentication, which reauth does not support: use SQL Server authentication with database.user and password_env", props["authenticationscheme"])
 	}
 	if v := strings.ToLower(strings.TrimSpace(props["authentication"])); strings.HasPrefix(v, "activedirectory") {
-		return Source{}, p.unsupported("authentication=%s is Entra ID (Azure AD) authentication, which reauth does not support: use SQL Server authentication with database.user and password_env", p.q(props["authentication"]))
+		return Source{}, p.unsupported("authentication %s is Entra ID (Azure AD) authentication, which reauth does not support: use SQL Server authentication with database.user and password_env", p.q(props["authentication"]))
 	}
 	for k, param := range map[string]string{
 		"encrypt":                "encrypt",
@@ -1252,17 +1313,13 @@ func (p *urlParser) sqlserverServer(s string) (name, instance, port string, err 
 		}
 	}
 	if rest, ok := strings.CutPrefix(s, ":"); ok {
-		return name, instance, rest, p.portPresent(rest)
+		_, err := p.port(rest)
+		return name, instance, rest, err
 	}
 	if s != "" {
 		return "", "", "", p.errorf("unexpected %s after the server name", p.q(s))
 	}
 	return name, instance, "", nil
-}
-
-func (p *urlParser) portPresent(text string) error {
-	_, err := p.port(text)
-	return err
 }
 
 // semicolonProps splits "head;key=value;key={va;lue}..." as SQL Server's drivers do: keys are
@@ -1288,7 +1345,7 @@ func (p *urlParser) semicolonProps(s string) (string, map[string]string, error) 
 			}
 			continue
 		}
-		key := strings.ToLower(strings.TrimSpace(rest[:eq]))
+		key := optionKey(rest[:eq])
 		if key == "" {
 			return "", nil, p.errorf("a property has an empty name")
 		}
@@ -1335,6 +1392,9 @@ func (p *urlParser) jtds(rest string) (Source, error) {
 		return Source{}, err
 	}
 	server, db, _ := strings.Cut(strings.TrimSpace(head), "/")
+	if strings.Contains(server, "@") {
+		return Source{}, p.errorf("jdbc:jtds urls cannot carry user:password@: use ;user=name and give the password through password_env")
+	}
 	if strings.Contains(server, `\`) {
 		return Source{}, p.errorf(`jTDS takes the instance as ;instance=NAME, not as host\NAME`)
 	}
@@ -1350,7 +1410,7 @@ func (p *urlParser) jtds(rest string) (Source, error) {
 		src.URLPassword = v
 	}
 	if v := props["domain"]; strings.TrimSpace(v) != "" {
-		return Source{}, p.unsupported("domain=%s makes jTDS use Windows (NTLM) authentication, which reauth does not support: use SQL Server authentication with database.user and password_env", p.q(v))
+		return Source{}, p.unsupported("domain %s makes jTDS use Windows (NTLM) authentication, which reauth does not support: use SQL Server authentication with database.user and password_env", p.q(v))
 	}
 	if isTrue(props["namedpipe"]) {
 		return Source{}, p.unsupported("namedPipe=true is not supported: reauth connects over tcp")
@@ -1467,7 +1527,7 @@ func (p *urlParser) sqlserverNative(rest string) (Source, error) {
 		return Source{}, p.unsupported("integrated security is Windows authentication, which reauth does not support: use SQL Server authentication with database.user and password_env")
 	}
 	if v := strings.ToLower(opts["authenticator"]); v == "krb5" || v == "winsspi" {
-		return Source{}, p.unsupported("authenticator=%s is Windows authentication, which reauth does not support: use SQL Server authentication with database.user and password_env", p.q(v))
+		return Source{}, p.unsupported("authenticator %s is Windows authentication, which reauth does not support: use SQL Server authentication with database.user and password_env", p.q(v))
 	}
 	for k, param := range map[string]string{
 		"encrypt":                "encrypt",
@@ -1528,7 +1588,7 @@ func (p *urlParser) oracleAddress(src Source, addr string) (Source, error) {
 	if strings.HasPrefix(addr, "(") {
 		return p.oracleDescriptor(src, addr)
 	}
-	lower := strings.ToLower(addr)
+	lower := asciiLower(addr)
 	switch {
 	case strings.HasPrefix(lower, "tcps://"):
 		return Source{}, p.unsupported("tcps:// (oracle over tls) is not supported yet: use tcp, or a (DESCRIPTION=...) descriptor")
@@ -1640,7 +1700,7 @@ func (p *urlParser) oracleDescriptor(src Source, d string) (Source, error) {
 		return Source{}, p.errorf("unexpected %s after the oracle descriptor", p.q(strings.TrimSpace(d[end:])))
 	}
 	if k := strings.ToUpper(root.key); k != "DESCRIPTION" && k != "DESCRIPTION_LIST" {
-		return Source{}, p.errorf("an oracle descriptor starts with (DESCRIPTION=, not (%s=", p.q(root.key))
+		return Source{}, p.errorf("an oracle descriptor starts with (DESCRIPTION=, not with %s", p.q(root.key))
 	}
 	src.Descriptor = d
 	var walk func(n *netNode) error

@@ -107,7 +107,14 @@ func redactURL(raw string) string {
 
 // redactParams replaces the value of every password=... option, whatever separates options.
 func redactParams(s string) string {
-	lower := strings.ToLower(s)
+	// Lower-case ASCII only, so that offsets in lower are offsets in s whatever the bytes.
+	lb := []byte(s)
+	for i, c := range lb {
+		if 'A' <= c && c <= 'Z' {
+			lb[i] = c + 'a' - 'A'
+		}
+	}
+	lower := string(lb)
 	var b strings.Builder
 	i := 0
 	for {

@@ -16,6 +16,7 @@ import (
 
 	"go.yaml.in/yaml/v3"
 
+	"github.com/reauth/reauth/db"
 	"github.com/reauth/reauth/products"
 )
 
@@ -452,6 +453,9 @@ func (c *Config) Secrets() []string {
 	for _, t := range c.Targets {
 		d := t.Database
 		add(d.Password)
+		if src, err := db.ParseURL(d.URL); err == nil {
+			add(src.URLPassword)
+		}
 		if d.PasswordEnv != "" {
 			add(os.Getenv(d.PasswordEnv))
 		}
