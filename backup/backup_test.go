@@ -253,3 +253,31 @@ func FuzzOpen(f *testing.F) {
 		}
 	})
 }
+
+func TestRewindDropsAFailedBatchAndItsCheckpoint(t *testing.T) {
+	path := filepath.Join(t.TempDir(), "b"+Extension)
+	w, err := Create(path, manifest())
+	if err != nil {
+		t.Fatal(err)
+	}
+	w.Row(rows[0])
+	w.Checkpoint()
+	before := w.Mark()
+	w.Row(rows[1])
+	w.Checkpoint() // the batch's delete then fails and its transaction rolls back
+	if err := w.Rewind(before); err != nil {
+		t.Fatal(err)
+	}
+	if d := w.Durable(); d.Rows != 1 || !d.Partial {
+		t.Errorf("Durable after rewind = %+v; want 1 row", d)
+	}
+	w.Row(rows[1]) // the retry
+	w.Checkpoint()
+	if _, err := w.Finish(); err != nil {
+		t.Fatal(err)
+	}
+	_, got, err := readAll(t, path)
+	if err != nil || show(got) != show(rows[:2]) {
+		t.Errorf("after rewind and retry: %q, %v; want each row once", show(got), err)
+	}
+}

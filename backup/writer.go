@@ -27,16 +27,17 @@ type Writer struct {
 	ncols  int
 	rows   int64 // rows written
 	offset int64 // bytes written
-	cp     checkpointState
+	cp     Mark  // the last checkpoint
 }
 
-// checkpointState is where the file was at its last checkpoint, so that a failed batch can be
-// cut off and the file still finished cleanly.
-type checkpointState struct {
-	rows   int64
-	offset int64
-	sum    []byte // marshalled hash state
-	any    bool
+// Mark is a position of the file at a checkpoint (or just after the manifest): a failed batch
+// is cut off by rewinding to one, and the file can still be finished cleanly.
+type Mark struct {
+	rows       int64
+	offset     int64
+	sum        []byte // marshalled hash state
+	checkpoint bool   // the mark is a checkpoint line, not the bare manifest
+	cpSum      string // that checkpoint's checksum
 }
 
 // EnsureDir creates dir 0700 if needed and refuses one that others can read: backups hold
@@ -45,11 +46,21 @@ func EnsureDir(dir string) error {
 	if err := os.MkdirAll(dir, 0o700); err != nil {
 		return fmt.Errorf("backup dir: %w", err)
 	}
+	return CheckDir(dir)
+}
+
+// CheckDir reports, without creating anything, whether dir could hold backups: it is either
+// missing (EnsureDir will create it) or a folder closed to other users.
+func CheckDir(dir string) error {
 	st, err := os.Stat(dir)
-	if err != nil {
+	switch {
+	case errors.Is(err, fs.ErrNotExist):
+		return nil
+	case err != nil:
 		return fmt.Errorf("backup dir: %w", err)
-	}
-	if st.Mode().Perm()&0o077 != 0 {
+	case !st.IsDir():
+		return fmt.Errorf("backup dir %s is not a folder", dir)
+	case st.Mode().Perm()&0o077 != 0:
 		return fmt.Errorf("backup dir %s is open to other users (mode %04o): run chmod 700 %s", dir, st.Mode().Perm(), dir)
 	}
 	return nil
@@ -90,7 +101,7 @@ func Create(path string, m Manifest) (*Writer, error) {
 		w.discard()
 		return nil, err
 	}
-	w.cp = checkpointState{offset: w.offset, sum: w.hashState()}
+	w.cp = Mark{offset: w.offset, sum: w.hashState()}
 	return w, nil
 }
 
@@ -185,32 +196,43 @@ func (w *Writer) Checkpoint() error {
 	if err := w.sync(); err != nil {
 		return err
 	}
-	w.cp = checkpointState{rows: w.rows, offset: w.offset, sum: w.hashState(), any: true}
+	w.cp = Mark{rows: w.rows, offset: w.offset, sum: w.hashState(), checkpoint: true, cpSum: m.SHA256}
 	return nil
 }
 
+// Mark returns the position of the last checkpoint, to Rewind to if the next batch fails.
+func (w *Writer) Mark() Mark { return w.cp }
+
 // Rollback drops the rows written since the last checkpoint: their batch was not deleted.
-func (w *Writer) Rollback() error {
-	if err := w.buf.Flush(); err != nil {
-		return fmt.Errorf("backup %s: %w", w.path, err)
-	}
-	if err := w.f.Truncate(w.cp.offset); err != nil {
-		return fmt.Errorf("backup %s: %w", w.path, err)
-	}
-	if _, err := w.f.Seek(w.cp.offset, 0); err != nil {
-		return fmt.Errorf("backup %s: %w", w.path, err)
-	}
+func (w *Writer) Rollback() error { return w.Rewind(w.cp) }
+
+// Rewind cuts the file back to m, dropping every row and checkpoint written after it. Only for
+// batches whose transaction certainly rolled back: their rows are all still in the table.
+func (w *Writer) Rewind(m Mark) error {
+	// Whatever is buffered is dropped unwritten; a write error it held goes with it.
 	w.buf.Reset(w.f)
-	if err := w.sum.(encoding.BinaryUnmarshaler).UnmarshalBinary(w.cp.sum); err != nil {
+	if err := w.f.Truncate(m.offset); err != nil {
 		return fmt.Errorf("backup %s: %w", w.path, err)
 	}
-	w.rows, w.offset = w.cp.rows, w.cp.offset
-	return nil
+	if _, err := w.f.Seek(m.offset, 0); err != nil {
+		return fmt.Errorf("backup %s: %w", w.path, err)
+	}
+	if err := w.sum.(encoding.BinaryUnmarshaler).UnmarshalBinary(m.sum); err != nil {
+		return fmt.Errorf("backup %s: %w", w.path, err)
+	}
+	w.rows, w.offset, w.cp = m.rows, m.offset, m
+	return w.f.Sync()
 }
 
 // Checkpointed reports whether any checkpoint was written, i.e. whether rows of this file may
 // have been deleted from the table.
-func (w *Writer) Checkpointed() bool { return w.cp.any }
+func (w *Writer) Checkpointed() bool { return w.cp.checkpoint }
+
+// Durable is what the file holds for certain if it cannot be finished: its .partial name and
+// the row count and checksum of its last checkpoint (what restore will verify).
+func (w *Writer) Durable() Summary {
+	return Summary{Path: w.path + PartialSuffix, Rows: w.cp.rows, SHA256: w.cp.cpSum, Partial: true}
+}
 
 // Finish writes the end line, makes the file durable and gives it its final name.
 func (w *Writer) Finish() (Summary, error) {
@@ -236,7 +258,7 @@ func (w *Writer) Finish() (Summary, error) {
 
 // Discard closes and removes the file. Only for a file none of whose rows were deleted.
 func (w *Writer) Discard() error {
-	if w.cp.any {
+	if w.cp.checkpoint {
 		return errors.New("backup: refusing to discard a checkpointed backup")
 	}
 	w.discard()

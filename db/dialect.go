@@ -64,6 +64,8 @@ type Dialect struct {
 	Delete DeleteStrategy
 	// Isolation is the isolation level of a backup-and-delete transaction.
 	Isolation sql.IsolationLevel
+	// DefaultBatch is how many rows one backup-and-delete transaction takes by default.
+	DefaultBatch int
 
 	limit      limitStyle
 	catalog    catalogSQL
@@ -99,13 +101,14 @@ var Dialects = map[string]*Dialect{
 	"postgres": {
 		Name: "postgres", Title: "PostgreSQL",
 		quoteOpen: '"', quoteClose: '"',
-		placeholder: func(n int) string { return "$" + strconv.Itoa(n) },
-		MaxParams:   65535, MaxInList: 1000,
+		placeholder:  func(n int) string { return "$" + strconv.Itoa(n) },
+		DefaultBatch: 10000,
+		MaxParams:    65535, MaxInList: 1000,
 		Delete: DeleteBySnapshot, Isolation: sql.LevelRepeatableRead,
 		limit: limitClause,
 		catalog: catalogSQL{
 			tables: `SELECT table_schema, table_name FROM information_schema.tables` +
-				` WHERE table_schema = $1 AND table_type = 'BASE TABLE'`,
+				` WHERE LOWER(table_schema) = LOWER($1) AND table_type = 'BASE TABLE'`,
 			tablesDefault: `SELECT table_schema, table_name FROM information_schema.tables` +
 				` WHERE table_schema NOT IN ('pg_catalog', 'information_schema')` +
 				` AND table_schema NOT LIKE 'pg\_%' AND table_type = 'BASE TABLE'`,
@@ -122,15 +125,16 @@ var Dialects = map[string]*Dialect{
 	"mysql": {
 		Name: "mysql", Title: "MySQL/MariaDB",
 		quoteOpen: '`', quoteClose: '`',
-		placeholder: func(int) string { return "?" },
-		MaxParams:   65535, MaxInList: 1000,
+		placeholder:  func(int) string { return "?" },
+		DefaultBatch: 10000,
+		MaxParams:    65535, MaxInList: 1000,
 		// InnoDB's locking reads see the newest committed rows, not a snapshot, so the keys
 		// are listed; READ COMMITTED keeps FOR UPDATE from gap-locking inserts by the product.
 		Delete: DeleteByKeys, Isolation: sql.LevelReadCommitted,
 		limit: limitClause,
 		catalog: catalogSQL{
 			tables: "SELECT table_schema, table_name FROM information_schema.tables" +
-				" WHERE table_schema = ? AND table_type = 'BASE TABLE'",
+				" WHERE LOWER(table_schema) = LOWER(?) AND table_type = 'BASE TABLE'",
 			tablesDefault: "SELECT table_schema, table_name FROM information_schema.tables" +
 				" WHERE table_schema = DATABASE() AND table_type = 'BASE TABLE'",
 			columns: "SELECT column_name, data_type FROM information_schema.columns" +
@@ -147,10 +151,13 @@ var Dialects = map[string]*Dialect{
 		placeholder: func(n int) string { return "@p" + strconv.Itoa(n) },
 		MaxParams:   2000, MaxInList: 1000,
 		Delete: DeleteByKeys, Isolation: sql.LevelReadCommitted,
-		limit: limitTop,
+		// SQL Server escalates a statement's row locks to a table lock at about 5000: stay
+		// below, or product logins would wait on the whole table during each batch.
+		DefaultBatch: 4000,
+		limit:        limitTop,
 		catalog: catalogSQL{
 			tables: "SELECT TABLE_SCHEMA, TABLE_NAME FROM INFORMATION_SCHEMA.TABLES" +
-				" WHERE TABLE_SCHEMA = @p1 AND TABLE_TYPE = 'BASE TABLE'",
+				" WHERE LOWER(TABLE_SCHEMA) = LOWER(@p1) AND TABLE_TYPE = 'BASE TABLE'",
 			tablesDefault: "SELECT TABLE_SCHEMA, TABLE_NAME FROM INFORMATION_SCHEMA.TABLES" +
 				" WHERE TABLE_SCHEMA NOT IN ('sys', 'INFORMATION_SCHEMA') AND TABLE_TYPE = 'BASE TABLE'",
 			columns: "SELECT COLUMN_NAME, DATA_TYPE FROM INFORMATION_SCHEMA.COLUMNS" +
@@ -166,13 +173,15 @@ var Dialects = map[string]*Dialect{
 	"oracle": {
 		Name: "oracle", Title: "Oracle",
 		quoteOpen: '"', quoteClose: '"',
-		placeholder: func(n int) string { return ":" + strconv.Itoa(n) },
-		MaxParams:   65535, MaxInList: 1000,
-		Delete: DeleteByKeys, Isolation: sql.LevelReadCommitted,
+		placeholder:  func(n int) string { return ":" + strconv.Itoa(n) },
+		DefaultBatch: 10000,
+		MaxParams:    65535, MaxInList: 1000,
+		// go-ora refuses any isolation level but the default, which is READ COMMITTED.
+		Delete: DeleteByKeys, Isolation: sql.LevelDefault,
 		limit:      limitRownum,
 		insertRows: insertAll,
 		catalog: catalogSQL{
-			tables:        "SELECT owner, table_name FROM all_tables WHERE owner = :1",
+			tables:        "SELECT owner, table_name FROM all_tables WHERE UPPER(owner) = UPPER(:1)",
 			tablesDefault: "SELECT owner, table_name FROM all_tables WHERE owner = SYS_CONTEXT('USERENV', 'CURRENT_SCHEMA')",
 			columns: "SELECT column_name, data_type FROM all_tab_columns" +
 				" WHERE owner = :1 AND table_name = :2 ORDER BY column_id",
@@ -458,11 +467,16 @@ func (d *Dialect) Insert(t Table, columns []string, rows int) string {
 // InsertBatch is how many rows of ncols columns one Insert may carry.
 func (d *Dialect) InsertBatch(ncols int) int {
 	n := d.MaxParams / max(ncols, 1)
+	if d.insertRows == insertAll {
+		// Oracle allows 999 target columns over all the INTO clauses of one INSERT ALL.
+		n = 999 / max(ncols, 1)
+	}
 	return max(min(n, 1000), 1)
 }
 
-// TablesQuery renders the catalog query listing base tables: in schema, or, when schema is
-// empty, in the schemas the connection uses by default.
+// TablesQuery renders the catalog query listing base tables: in schema (compared
+// case-insensitively, as Oracle stores owners upper-case), or, when schema is empty, in the
+// schemas the connection uses by default.
 func (d *Dialect) TablesQuery(schema string) (string, []any) {
 	if schema == "" {
 		return d.catalog.tablesDefault, nil

@@ -66,8 +66,8 @@ func TestGoldenSQL(t *testing.T) {
 			stmt("restore: keys already present", q, a)
 			stmt("restore: insert two rows", d.Insert(tbl, cols, 2), nil)
 			stmt("quoting: hostile identifiers", d.Insert(db.Table{Schema: `we"ird`, Name: "t`a]b\x00le"}, []string{`c"ol`}, 1), nil)
-			fmt.Fprintf(&b, "-- delete strategy: %v, isolation: %v, max params: %d, max IN list: %d, insert batch for 4 columns: %d\n",
-				map[db.DeleteStrategy]string{db.DeleteByKeys: "by keys", db.DeleteBySnapshot: "by snapshot"}[d.Delete], d.Isolation, d.MaxParams, d.MaxInList, d.InsertBatch(4))
+			fmt.Fprintf(&b, "-- delete strategy: %v, isolation: %v, default batch: %d, max params: %d, max IN list: %d, insert batch for 4 columns: %d, for 7: %d\n",
+				map[db.DeleteStrategy]string{db.DeleteByKeys: "by keys", db.DeleteBySnapshot: "by snapshot"}[d.Delete], d.Isolation, d.DefaultBatch, d.MaxParams, d.MaxInList, d.InsertBatch(4), d.InsertBatch(7))
 			golden(t, filepath.Join("testdata", "golden", name+".sql"), b.String())
 		})
 	}

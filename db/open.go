@@ -209,5 +209,11 @@ func Retryable(err error) bool {
 	if errors.As(err, &myErr) {
 		return myErr.Number == 1213 || myErr.Number == 1205
 	}
-	return false
+	var msErr mssql.Error
+	if errors.As(err, &msErr) {
+		return msErr.Number == 1205 || msErr.Number == 1222
+	}
+	// go-ora's error type lives in an internal-looking package; its text starts with the code.
+	msg := err.Error()
+	return strings.Contains(msg, "ORA-00060") || strings.Contains(msg, "ORA-08177")
 }

@@ -64,13 +64,13 @@ func sqlserverKind(t string) (Kind, bool) {
 		return KindInt, true
 	case "decimal", "numeric", "float", "real", "money", "smallmoney":
 		return KindDecimal, true
-	case "char", "varchar", "nchar", "nvarchar", "text", "ntext", "uniqueidentifier":
+	case "char", "varchar", "nchar", "nvarchar", "text", "ntext":
 		return KindText, true
 	case "bit":
 		return KindBool, true
 	case "datetime", "datetime2", "smalldatetime", "date", "datetimeoffset":
 		return KindTime, true
-	case "binary", "varbinary", "image":
+	case "binary", "varbinary", "image", "uniqueidentifier": // the driver reads a GUID as its 16 bytes
 		return KindBytes, true
 	}
 	return "", false

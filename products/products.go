@@ -58,6 +58,9 @@ type TokenTable struct {
 	UserStores string `json:"user_column_stores,omitempty"`
 	// Users, when set, maps login names to what the user column stores.
 	Users *UserMap `json:"user_map,omitempty"`
+	// Directory, when set, is the product's user table, used to check that the login names
+	// given exist where the user column stores names directly.
+	Directory *UserMap `json:"user_directory,omitempty"`
 }
 
 // ColumnFact is one documented column.
@@ -112,6 +115,7 @@ var all = []*Product{
 			ColumnsVerified: true,
 			Key:             "id", User: "username", Created: "created",
 			UserStores: "login name",
+			Directory:  &UserMap{Table: "cwd_user", Login: "lower_user_name", Stored: "user_name"},
 		},
 		RememberMeCookie: "seraph.confluence", SessionCookie: "JSESSIONID",
 		Probe: Probe{Path: "/status", Ready: `{"state":"RUNNING"} (liveness only)`},
@@ -151,6 +155,7 @@ var all = []*Product{
 			ColumnsVerified: false,
 			Key:             "ID", User: "USERNAME", Created: "CREATED",
 			UserStores: "login name (unverified)",
+			Directory:  &UserMap{Table: "cwd_user", Login: "lower_user_name", Stored: "user_name"},
 		},
 		RememberMeCookie: "seraph.bamboo", SessionCookie: "JSESSIONID",
 		Probe: Probe{Path: "/rest/api/latest/status", Ready: `{"state":"RUNNING"} (PAUSED also exists)`},

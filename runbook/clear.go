@@ -12,10 +12,6 @@ import (
 	"github.com/reauth/reauth/db"
 )
 
-// DefaultBatchSize is how many rows one backup-and-delete transaction handles by default:
-// large enough to be quick, small enough that no transaction holds many locks for long.
-const DefaultBatchSize = 10000
-
 // Counts is what a target's token table holds.
 type Counts struct {
 	Total   int64 `json:"tokens"`
@@ -47,7 +43,7 @@ func (c *Conn) Count(ctx context.Context, s Scope) (Counts, error) {
 // ClearOptions controls Backup and Clear.
 type ClearOptions struct {
 	Scope       Scope
-	BatchSize   int    // rows per transaction; DefaultBatchSize when 0
+	BatchSize   int    // rows per transaction; the dialect's DefaultBatch when 0
 	Path        string // the backup file to write (see backup.Name)
 	RunID       string
 	Environment string
@@ -66,6 +62,9 @@ type ClearResult struct {
 	Backup   string `json:"backup"` // path; empty when nothing was written
 	SHA256   string `json:"sha256,omitempty"`
 	Batches  int    `json:"batches"`
+	// Retries counts batches run again after a concurrent transaction (the product's own
+	// writes) aborted them.
+	Retries int `json:"retries"`
 }
 
 func (c *Conn) manifest(o ClearOptions, action string) backup.Manifest {
@@ -171,7 +170,7 @@ func (c *Conn) readAll(ctx context.Context, conds []db.Cond, w *backup.Writer, p
 		if err := w.Row(rr.values); err != nil {
 			return err
 		}
-		if progress != nil && w.Rows()%DefaultBatchSize == 0 {
+		if progress != nil && w.Rows()%10000 == 0 {
 			progress(w.Rows())
 		}
 	}
@@ -203,7 +202,7 @@ func (c *Conn) Clear(ctx context.Context, o ClearOptions) (res ClearResult, err 
 	}
 	batch := o.BatchSize
 	if batch <= 0 {
-		batch = DefaultBatchSize
+		batch = c.Target.Dialect.DefaultBatch
 	}
 	w, err := backup.Create(o.Path, c.manifest(o, "clear"))
 	if err != nil {
@@ -217,7 +216,9 @@ func (c *Conn) Clear(ctx context.Context, o ClearOptions) (res ClearResult, err 
 			w.Discard()
 			return
 		}
-		// Rows up to the last checkpoint may be deleted: keep them in a finished file.
+		// Rows up to the last checkpoint may be deleted: keep them in a finished file, or, if
+		// it cannot be finished (a full disk), say which .partial file holds them.
+		res.Backup, res.BackedUp, res.SHA256 = w.Durable().Path, w.Durable().Rows, w.Durable().SHA256
 		if rerr := w.Rollback(); rerr != nil {
 			err = errors.Join(err, rerr)
 			return
@@ -235,17 +236,35 @@ func (c *Conn) Clear(ctx context.Context, o ClearOptions) (res ClearResult, err 
 		if err := ctx.Err(); err != nil {
 			return res, err
 		}
-		n, lastKey, err := c.clearBatch(ctx, conds, last, batch, w)
-		for attempt := 1; err != nil && db.Retryable(err) && attempt < 3; attempt++ {
-			// Drop what the failed attempt wrote after the last checkpoint. Rows it had already
-			// checkpointed stay, and appear twice in the file; restore takes each key once.
-			if rerr := w.Rollback(); rerr != nil {
-				return res, rerr
+		var (
+			n       int
+			lastKey string
+		)
+		for attempt := 1; ; attempt++ {
+			before := w.Mark()
+			var committing bool
+			n, lastKey, committing, err = c.clearBatch(ctx, conds, last, batch, w)
+			if err == nil {
+				break
 			}
-			n, lastKey, err = c.clearBatch(ctx, conds, last, batch, w)
-		}
-		if err != nil {
-			return res, err
+			if committing {
+				// The commit's outcome is unknown: the batch stays in the backup.
+				return res, err
+			}
+			// The batch's transaction rolled back: its rows are all in the table, so they
+			// leave the backup too, and a retry writes them once.
+			if rerr := w.Rewind(before); rerr != nil {
+				return res, errors.Join(err, rerr)
+			}
+			if !db.Retryable(err) || attempt == maxAttempts {
+				return res, err
+			}
+			res.Retries++
+			select {
+			case <-ctx.Done():
+				return res, ctx.Err()
+			case <-time.After(time.Duration(attempt) * 100 * time.Millisecond):
+			}
 		}
 		if n == 0 {
 			break
@@ -275,9 +294,14 @@ func (c *Conn) keyKind() db.Kind {
 	return col.Kind
 }
 
+// maxAttempts bounds how often a batch that a concurrent transaction aborted is tried.
+const maxAttempts = 5
+
 // clearBatch backs up and deletes one batch: the first `limit` rows in scope with keys above
-// after, in key order. It returns how many rows it deleted and the last key's text.
-func (c *Conn) clearBatch(ctx context.Context, scope []db.Cond, after any, limit int, w *backup.Writer) (n int, lastKey string, err error) {
+// after, in key order. It returns how many rows it deleted and the last key's text. committing
+// is set when the error came from COMMIT, whose outcome is then unknown; on any other error the
+// transaction has rolled back.
+func (c *Conn) clearBatch(ctx context.Context, scope []db.Cond, after any, limit int, w *backup.Writer) (n int, lastKey string, committing bool, err error) {
 	d := c.Target.Dialect
 	tt := c.Tokens
 	conds := append([]db.Cond(nil), scope...)
@@ -286,7 +310,7 @@ func (c *Conn) clearBatch(ctx context.Context, scope []db.Cond, after any, limit
 	}
 	tx, err := c.Pool.BeginTx(ctx, &sql.TxOptions{Isolation: d.Isolation})
 	if err != nil {
-		return 0, "", fmt.Errorf("clear %s: %w", tt.Table, err)
+		return 0, "", false, fmt.Errorf("clear %s: %w", tt.Table, err)
 	}
 	committed := false
 	defer func() {
@@ -300,7 +324,7 @@ func (c *Conn) clearBatch(ctx context.Context, scope []db.Cond, after any, limit
 	})
 	rows, err := tx.QueryContext(ctx, q, args...)
 	if err != nil {
-		return 0, "", fmt.Errorf("clear %s: read batch: %w", tt.Table, err)
+		return 0, "", false, fmt.Errorf("clear %s: read batch: %w", tt.Table, err)
 	}
 	rr := newRowReader(tt)
 	var keys []any
@@ -308,22 +332,22 @@ func (c *Conn) clearBatch(ctx context.Context, scope []db.Cond, after any, limit
 	for rows.Next() {
 		if err := rr.scan(rows); err != nil {
 			rows.Close()
-			return 0, "", fmt.Errorf("clear %s: read batch: %w", tt.Table, err)
+			return 0, "", false, fmt.Errorf("clear %s: read batch: %w", tt.Table, err)
 		}
 		if err := w.Row(rr.values); err != nil {
 			rows.Close()
-			return 0, "", err
+			return 0, "", false, err
 		}
 		if rr.values[rr.key] == nil {
 			rows.Close()
-			return 0, "", fmt.Errorf("clear %s: a row has a NULL key column %s", tt.Table, tt.Key)
+			return 0, "", false, fmt.Errorf("clear %s: a row has a NULL key column %s", tt.Table, tt.Key)
 		}
 		lastKey = *rr.values[rr.key]
 		if d.Delete == db.DeleteByKeys {
 			k, err := db.Value(kk, lastKey)
 			if err != nil {
 				rows.Close()
-				return 0, "", err
+				return 0, "", false, err
 			}
 			keys = append(keys, k)
 		}
@@ -331,26 +355,26 @@ func (c *Conn) clearBatch(ctx context.Context, scope []db.Cond, after any, limit
 	}
 	rows.Close()
 	if err := rows.Err(); err != nil {
-		return 0, "", fmt.Errorf("clear %s: read batch: %w", tt.Table, err)
+		return 0, "", false, fmt.Errorf("clear %s: read batch: %w", tt.Table, err)
 	}
 	if n == 0 {
-		return 0, "", nil
+		return 0, "", false, nil
 	}
 	// The batch is on disk and verifiable before anything is deleted.
 	if err := w.Checkpoint(); err != nil {
-		return 0, "", err
+		return 0, "", false, err
 	}
 	var deleted int64
 	switch d.Delete {
 	case db.DeleteBySnapshot:
 		lk, err := db.Value(kk, lastKey)
 		if err != nil {
-			return 0, "", err
+			return 0, "", false, err
 		}
 		q, args := d.DeleteWhere(tt.Table, append(conds, db.AtMost(tt.Key, lk))...)
 		r, err := tx.ExecContext(ctx, q, args...)
 		if err != nil {
-			return 0, "", fmt.Errorf("clear %s: delete batch: %w", tt.Table, err)
+			return 0, "", false, fmt.Errorf("clear %s: delete batch: %w", tt.Table, err)
 		}
 		deleted, _ = r.RowsAffected()
 	default:
@@ -359,18 +383,18 @@ func (c *Conn) clearBatch(ctx context.Context, scope []db.Cond, after any, limit
 			q, args := d.DeleteWhere(tt.Table, db.In(tt.Key, chunk...))
 			r, err := tx.ExecContext(ctx, q, args...)
 			if err != nil {
-				return 0, "", fmt.Errorf("clear %s: delete batch: %w", tt.Table, err)
+				return 0, "", false, fmt.Errorf("clear %s: delete batch: %w", tt.Table, err)
 			}
 			a, _ := r.RowsAffected()
 			deleted += a
 		}
 	}
 	if deleted != int64(n) {
-		return 0, "", fmt.Errorf("clear %s: the delete matched %d rows but %d were backed up: rolled back, nothing of this batch was deleted", tt.Table, deleted, n)
+		return 0, "", false, fmt.Errorf("clear %s: the delete matched %d rows but %d were backed up: rolled back, nothing of this batch was deleted", tt.Table, deleted, n)
 	}
+	committed = true // a failed COMMIT is not followed by a ROLLBACK: the outcome is the server's
 	if err := tx.Commit(); err != nil {
-		return 0, "", fmt.Errorf("clear %s: commit batch: %w", tt.Table, err)
+		return 0, "", true, fmt.Errorf("clear %s: commit batch (it may or may not have been applied): %w", tt.Table, err)
 	}
-	committed = true
-	return n, lastKey, nil
+	return n, lastKey, false, nil
 }

@@ -16,6 +16,20 @@ import (
 	"github.com/reauth/reauth/db"
 )
 
+// ErrAudit marks work that was done but whose outcome could not be written to the audit log.
+var ErrAudit = errors.New("the outcome could not be written to the audit log")
+
+// withAudit adds a failure to write the outcome's audit line to the outcome's error.
+func withAudit(err, aerr error) error {
+	switch {
+	case aerr == nil:
+		return err
+	case err == nil:
+		return fmt.Errorf("%w: %v", ErrAudit, aerr)
+	}
+	return fmt.Errorf("%w (and %v: %v)", err, ErrAudit, aerr)
+}
+
 // Plan is what a command would act on, found without changing anything. It is printed by
 // `plan` and `--dry-run`, and executed by the commands that change state.
 type Plan struct {
@@ -68,6 +82,9 @@ func MakePlan(ctx context.Context, cfg *Config, names []string, scope Scope) (*P
 			names = append(names, t.Name)
 		}
 	}
+	if err := backup.CheckDir(cfg.BackupDir); err != nil {
+		return nil, &ConfigError{File: cfg.file, Field: "backup_dir", Msg: err.Error()}
+	}
 	seen := map[string]bool{}
 	p := &Plan{Environment: cfg.Environment, Scope: scope.String(), cfg: cfg, scope: scope}
 	for _, name := range names {
@@ -111,6 +128,7 @@ func (p *Plan) prepare(ctx context.Context, tp *TargetPlan) error {
 		return fmt.Errorf("target %s: %w", tp.Name, err)
 	}
 	tp.Tokens, tp.InScope = n.Total, n.InScope
+	tp.Warnings = append(tp.Warnings, conn.Notes()...)
 	for _, f := range interruptedBackups(p.cfg.BackupDir, tp.Name) {
 		tp.Warnings = append(tp.Warnings, fmt.Sprintf("an interrupted run left %s: its rows up to the last checkpoint may be deleted; check them with `reauth restore --dry-run %s`", f, f))
 	}
@@ -192,13 +210,14 @@ func (p *Plan) Execute(ctx context.Context, run *Run, tp *TargetPlan, action str
 		res, err = tp.conn.Backup(ctx, o)
 	}
 	entry.Counts = map[string]int64{"backed_up": res.BackedUp, "deleted": res.Deleted}
-	entry.Backup, entry.SHA256, entry.Outcome = res.Backup, res.SHA256, "ok"
+	entry.SHA256, entry.Outcome = res.SHA256, "ok"
+	if res.Backup != "" {
+		entry.Backup = res.Backup
+	}
 	if err != nil {
 		entry.Outcome, entry.Error = "failed", db.OneLine(err.Error())
 	}
-	if aerr := run.Audit(entry); aerr != nil {
-		err = errors.Join(err, aerr)
-	}
+	err = withAudit(err, run.Audit(entry))
 	return res, err
 }
 
@@ -221,6 +240,9 @@ func PlanRestore(ctx context.Context, cfg *Config, path, target string) (*Restor
 	m := r.Manifest()
 	if target == "" {
 		target = m.Target
+		if _, err := cfg.Target(target); err != nil {
+			return nil, &ConfigError{File: cfg.file, Field: "targets", Msg: fmt.Sprintf("the backup was taken from target %q, which is not in this config: add it, or name another with --target", target)}
+		}
 	}
 	p, err := MakePlan(ctx, cfg, []string{target}, Scope{})
 	if err != nil {
@@ -256,9 +278,7 @@ func (rp *RestorePlan) Execute(ctx context.Context, run *Run, progress func(int6
 	if err != nil {
 		entry.Outcome, entry.Error = "failed", db.OneLine(err.Error())
 	}
-	if aerr := run.Audit(entry); aerr != nil {
-		err = errors.Join(err, aerr)
-	}
+	err = withAudit(err, run.Audit(entry))
 	return res, err
 }
 

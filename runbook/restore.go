@@ -2,7 +2,6 @@ package runbook
 
 import (
 	"context"
-	"database/sql"
 	"errors"
 	"fmt"
 	"strings"
@@ -124,7 +123,7 @@ func (c *Conn) Restore(ctx context.Context, r *backup.Reader, progress func(done
 func (c *Conn) insertMissing(ctx context.Context, cols []string, keyIdx int, keyKind db.Kind, rows [][]any, keys []string) (inserted, skipped int64, err error) {
 	d := c.Target.Dialect
 	tt := c.Tokens
-	tx, err := c.Pool.BeginTx(ctx, &sql.TxOptions{Isolation: sql.LevelReadCommitted})
+	tx, err := c.Pool.BeginTx(ctx, nil)
 	if err != nil {
 		return 0, 0, fmt.Errorf("restore %s: %w", tt.Table, err)
 	}

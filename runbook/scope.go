@@ -9,6 +9,7 @@ import (
 	"time"
 
 	"github.com/reauth/reauth/db"
+	"github.com/reauth/reauth/products"
 )
 
 // ErrScope marks a scope that cannot be applied to a target: an unknown user, or a filter the
@@ -87,8 +88,17 @@ func (c *Conn) userCond(ctx context.Context, names []string, except bool) (db.Co
 	for i, n := range names {
 		lower[i] = strings.ToLower(n)
 	}
-	m := c.Target.Product.Tokens.Users
-	if m == nil {
+	tokens := c.Target.Product.Tokens
+	if tokens.Users == nil {
+		// The token table stores login names: check that they exist, where the product has a
+		// user table to check against, so that a typo in --except is an error.
+		if d := tokens.Directory; d != nil {
+			if _, err := c.lookupUsers(ctx, d, names, false); err != nil {
+				return db.Cond{}, err
+			}
+		} else {
+			c.note(fmt.Sprintf("%s has no user table reauth knows: the names given to --user and --except cannot be checked, so check their spelling", c.Target.Product.Title))
+		}
 		if except {
 			return db.NotLowerIn(c.Tokens.User, lower...), nil
 		}
@@ -96,17 +106,39 @@ func (c *Conn) userCond(ctx context.Context, names []string, except bool) (db.Co
 	}
 	// The token table stores something else than the login name (Jira's user key, Bitbucket's
 	// user id): map through the product's user table.
-	d := c.Target.Dialect
-	tables, err := db.Tables(ctx, c.Pool, d, c.Tokens.Table.Schema, db.NameIs(m.Table))
+	values, err := c.lookupUsers(ctx, tokens.Users, names, true)
 	if err != nil {
 		return db.Cond{}, err
 	}
+	if except {
+		return db.NotIn(c.Tokens.User, values...), nil
+	}
+	return db.In(c.Tokens.User, values...), nil
+}
+
+// lookupUsers finds login names in a product user table (case-insensitively) and returns the
+// Stored column's values. A name that is not there is an error; a missing table is an error
+// only when required (the values are needed), else a note for the plan.
+func (c *Conn) lookupUsers(ctx context.Context, m *products.UserMap, names []string, required bool) ([]any, error) {
+	d := c.Target.Dialect
+	lower := make([]any, len(names))
+	for i, n := range names {
+		lower[i] = strings.ToLower(n)
+	}
+	tables, err := db.Tables(ctx, c.Pool, d, c.Tokens.Table.Schema, db.NameIs(m.Table))
+	if err != nil {
+		return nil, err
+	}
 	if len(tables) != 1 {
-		return db.Cond{}, fmt.Errorf("%w: cannot map login names: table %s not found (or found twice) in schema %s", ErrScope, m.Table, c.Tokens.Table.Schema)
+		if !required {
+			c.note(fmt.Sprintf("no user table %s in schema %s: the names given to --user and --except cannot be checked, so check their spelling", m.Table, c.Tokens.Table.Schema))
+			return nil, nil
+		}
+		return nil, fmt.Errorf("%w: cannot map login names: table %s not found (or found twice) in schema %s", ErrScope, m.Table, c.Tokens.Table.Schema)
 	}
 	cols, err := db.Columns(ctx, c.Pool, d, tables[0])
 	if err != nil {
-		return db.Cond{}, err
+		return nil, err
 	}
 	exact := func(name string) string {
 		for _, col := range cols {
@@ -118,12 +150,12 @@ func (c *Conn) userCond(ctx context.Context, names []string, except bool) (db.Co
 	}
 	login, stored := exact(m.Login), exact(m.Stored)
 	if login == "" || stored == "" {
-		return db.Cond{}, fmt.Errorf("%w: cannot map login names: table %s lacks column %s or %s", ErrScope, tables[0], m.Login, m.Stored)
+		return nil, fmt.Errorf("%w: cannot map login names: table %s lacks column %s or %s", ErrScope, tables[0], m.Login, m.Stored)
 	}
 	q, args := d.Select(tables[0], db.SelectSpec{Columns: []string{stored, login}, Where: []db.Cond{db.LowerIn(login, lower...)}})
 	rows, err := c.Pool.QueryContext(ctx, q, args...)
 	if err != nil {
-		return db.Cond{}, fmt.Errorf("resolve users through %s: %w", tables[0], err)
+		return nil, fmt.Errorf("resolve users through %s: %w", tables[0], err)
 	}
 	defer rows.Close()
 	var values []any
@@ -131,13 +163,13 @@ func (c *Conn) userCond(ctx context.Context, names []string, except bool) (db.Co
 	for rows.Next() {
 		var v, l string
 		if err := rows.Scan(&v, &l); err != nil {
-			return db.Cond{}, fmt.Errorf("resolve users through %s: %w", tables[0], err)
+			return nil, fmt.Errorf("resolve users through %s: %w", tables[0], err)
 		}
 		values = append(values, v)
 		found[strings.ToLower(l)] = true
 	}
 	if err := rows.Err(); err != nil {
-		return db.Cond{}, fmt.Errorf("resolve users through %s: %w", tables[0], err)
+		return nil, fmt.Errorf("resolve users through %s: %w", tables[0], err)
 	}
 	var missing []string
 	for _, n := range names {
@@ -147,10 +179,20 @@ func (c *Conn) userCond(ctx context.Context, names []string, except bool) (db.Co
 	}
 	if len(missing) > 0 {
 		sort.Strings(missing)
-		return db.Cond{}, fmt.Errorf("%w: no user %s in %s", ErrScope, strings.Join(missing, ", "), tables[0])
+		return nil, fmt.Errorf("%w: no user %s in %s", ErrScope, strings.Join(missing, ", "), tables[0])
 	}
-	if except {
-		return db.NotIn(c.Tokens.User, values...), nil
-	}
-	return db.In(c.Tokens.User, values...), nil
+	return values, nil
 }
+
+// note records something the plan should say about how the scope was applied.
+func (c *Conn) note(s string) {
+	for _, n := range c.notes {
+		if n == s {
+			return
+		}
+	}
+	c.notes = append(c.notes, s)
+}
+
+// Notes are what the plan should say about how the scope was applied.
+func (c *Conn) Notes() []string { return c.notes }

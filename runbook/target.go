@@ -108,6 +108,7 @@ type Conn struct {
 	Target *Target
 	Pool   *sql.DB
 	Tokens *TokenTable
+	notes  []string
 }
 
 // Close closes the connection.
@@ -273,6 +274,11 @@ func (t *Target) findTokens(ctx context.Context, q db.Querier) (*TokenTable, err
 	}
 	if tt.Created, err = role(cc.Created, p.Tokens.Created, "created", false); err != nil {
 		return nil, err
+	}
+	if kc, _ := tt.column(tt.Key); kc.Kind != db.KindInt && kc.Kind != db.KindDecimal {
+		// Batches page through the key with > and ORDER BY; for text, the database's collation
+		// and the bound parameter's can disagree, and rows could be skipped.
+		return nil, &TableError{fmt.Sprintf("key column %q of %s has type %s: reauth needs a numeric key (set columns.key)", kc.Name, tt.Table, kc.DataType)}
 	}
 	if !p.Tokens.ColumnsVerified {
 		pk, err := db.PrimaryKey(ctx, q, t.Dialect, tt.Table)

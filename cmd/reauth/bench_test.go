@@ -19,9 +19,9 @@ import (
 	"time"
 
 	"github.com/reauth/reauth/backup"
+	"github.com/reauth/reauth/db"
 	"github.com/reauth/reauth/db/dbtest"
 	"github.com/reauth/reauth/products/producttest"
-	"github.com/reauth/reauth/runbook"
 )
 
 // BenchmarkClearVsManual backs up and clears a Jira remember-me table of REAUTH_BENCH_ROWS rows
@@ -35,7 +35,9 @@ import (
 //     `reauth --config CFG clear --target jira --yes --output json`. Wall time and peak RSS.
 //
 // It reports manual-s, reauth-s, ratio (reauth/manual), reauth-peak-rss-MB and rows (plus
-// reauth-cpu-s and manual-peak-rss-MB). Run it once per size:
+// reauth-cpu-s and manual-peak-rss-MB, the largest of the client tools). Peak RSS is the
+// child's VmHWM, polled: ru_maxrss would count this test binary's memory (see watchRSS).
+// Run it once per size:
 //
 //	REAUTH_BENCH_ROWS=100000 go test ./cmd/reauth -run XXX -bench ClearVsManual -benchtime 1x -count 1 -timeout 60m
 //
@@ -46,7 +48,8 @@ import (
 //
 // Before each way, the tables are dropped and created again, seeded the same way, vacuumed and
 // analysed, and flushed: a forced checkpoint on PostgreSQL; on MariaDB, a wait until InnoDB's
-// purge and page flushing are idle. With b.N > 1, the ways alternate which goes first.
+// purge and page flushing are idle. An unmeasured seed-and-delete comes first, so that every
+// measured seed follows a cleared table. With b.N > 1, the ways alternate which goes first.
 func BenchmarkClearVsManual(b *testing.B) {
 	rows := benchEnvInt(b, "REAUTH_BENCH_ROWS", 1000000)
 	batch := benchEnvInt(b, "REAUTH_BENCH_BATCH_SIZE", 0)
@@ -182,7 +185,7 @@ func (c *clearBench) checkGenerated(b *testing.B) {
 
 // seed drops and recreates the fixture's tables, fills the token table and lets the server
 // settle, so that every way starts from the same state.
-func (c *clearBench) seed(b *testing.B) {
+func (c *clearBench) seed(b *testing.B) string {
 	b.Helper()
 	t0 := time.Now()
 	c.d.Exec(b, "DROP TABLE IF EXISTS remembermetoken, app_user")
@@ -197,14 +200,15 @@ func (c *clearBench) seed(b *testing.B) {
 		b.Fatalf("seeded %d rows; want %d", n, c.rows)
 	}
 	settle := c.settle(b)
-	b.Logf("seeded %d rows in %v, settled in %v (%s)", c.rows, loaded.Round(time.Millisecond),
+	return fmt.Sprintf("seeded in %v, settled in %v: %s", loaded.Round(time.Millisecond),
 		time.Since(t0.Add(loaded)).Round(time.Millisecond), settle)
 }
 
 // settle vacuums and analyses the tables and flushes dirty pages: PostgreSQL forces a checkpoint
 // (CREATE DATABASE ... STRATEGY FILE_COPY checkpoints before and after its copy; the test login
 // may not run CHECKPOINT itself); MariaDB waits until InnoDB's purge and page cleaner are idle
-// (the test login has no RELOAD privilege for FLUSH TABLES ... FOR EXPORT).
+// and its checkpoint has caught up (the test login has no RELOAD privilege for FLUSH TABLES ...
+// FOR EXPORT, nor SUPER for innodb_max_dirty_pages_pct).
 func (c *clearBench) settle(b *testing.B) string {
 	b.Helper()
 	if c.srv.Dialect == "postgres" {
@@ -217,22 +221,31 @@ func (c *clearBench) settle(b *testing.B) string {
 		return fmt.Sprintf("vacuum analyze, %d checkpoints", c.pgCheckpoints(b)-before)
 	}
 	c.d.Exec(b, "ANALYZE TABLE remembermetoken, app_user")
-	deadline := time.Now().Add(3 * time.Minute)
-	var dirty, history, prevDirty int64 = 0, 0, -1
-	stable := 0
-	for time.Now().Before(deadline) {
-		dirty, history = c.innodbStatus(b)
-		if history <= 16 && (dirty <= 64 || dirty == prevDirty) {
-			if stable++; stable >= 3 {
-				break
-			}
-		} else {
-			stable = 0
+	// Wait for InnoDB to purge and to flush what the load left dirty, until its checkpoint is
+	// about as recent as the redo log (the DELETE of a large table fills the redo log, and a
+	// run that started with an old checkpoint would be throttled sooner), or until nothing
+	// moves any more.
+	deadline := time.Now().Add(5 * time.Minute)
+	var st, prev innodbState
+	still := 0
+	for {
+		st = c.innodbStatus(b)
+		if st.history <= 16 && st.checkpointAge <= st.checkpointMaxAge/10 {
+			break
 		}
-		prevDirty = dirty
-		time.Sleep(time.Second)
+		if st == prev {
+			still++
+		} else {
+			still = 0
+		}
+		if still >= 10 || time.Now().After(deadline) {
+			break
+		}
+		prev = st
+		time.Sleep(500 * time.Millisecond)
 	}
-	return fmt.Sprintf("analyze, innodb dirty pages %d, history list %d", dirty, history)
+	return fmt.Sprintf("analyze, innodb dirty pages %d, history list %d, checkpoint age %.1f MB of %.1f MB",
+		st.dirty, st.history, float64(st.checkpointAge)/(1<<20), float64(st.checkpointMaxAge)/(1<<20))
 }
 
 func (c *clearBench) pgCheckpoints(b *testing.B) int64 {
@@ -243,25 +256,41 @@ func (c *clearBench) pgCheckpoints(b *testing.B) int64 {
 	return n
 }
 
-func (c *clearBench) innodbStatus(b *testing.B) (dirty, history int64) {
-	rows, err := c.pool.Query("SHOW GLOBAL STATUS WHERE Variable_name IN ('Innodb_buffer_pool_pages_dirty', 'Innodb_history_list_length')")
+// innodbState is what SHOW GLOBAL STATUS says of InnoDB's background work (no privilege needed).
+type innodbState struct {
+	dirty, history, checkpointAge, checkpointMaxAge int64
+}
+
+func (c *clearBench) innodbStatus(b *testing.B) innodbState {
+	b.Helper()
+	rows, err := c.pool.Query("SHOW GLOBAL STATUS WHERE Variable_name IN ('Innodb_buffer_pool_pages_dirty'," +
+		" 'Innodb_history_list_length', 'Innodb_checkpoint_age', 'Innodb_checkpoint_max_age')")
 	if err != nil {
 		b.Fatal(err)
 	}
 	defer rows.Close()
+	var st innodbState
 	for rows.Next() {
 		var name string
 		var v int64
 		if err := rows.Scan(&name, &v); err != nil {
 			b.Fatal(err)
 		}
-		if strings.EqualFold(name, "Innodb_buffer_pool_pages_dirty") {
-			dirty = v
-		} else {
-			history = v
+		switch strings.ToLower(name) {
+		case "innodb_buffer_pool_pages_dirty":
+			st.dirty = v
+		case "innodb_history_list_length":
+			st.history = v
+		case "innodb_checkpoint_age":
+			st.checkpointAge = v
+		case "innodb_checkpoint_max_age":
+			st.checkpointMaxAge = v
 		}
 	}
-	return dirty, history
+	if err := rows.Err(); err != nil {
+		b.Fatal(err)
+	}
+	return st
 }
 
 // clientEnv is the environment of a child process: ours without anything that would point it
@@ -281,12 +310,17 @@ func clientEnv(extra ...string) []string {
 
 // measured is one way's run.
 type measured struct {
-	wall   time.Duration
-	cpu    time.Duration // user + system of the child processes
-	rssKiB int64         // peak RSS of the largest child process
+	wall      time.Duration
+	cpu       time.Duration // user + system of the child processes
+	rssKiB    int64         // peak RSS of the largest child process, from its own VmHWM
+	rusageKiB int64         // the largest ru_maxrss that wait4 reported (see watchRSS)
+	progress  string        // reauth --verbose: a summary of its progress lines
 }
 
-func (m *measured) add(ps *os.ProcessState) {
+func (m *measured) add(ps *os.ProcessState, w *rssWatch) {
+	if w != nil {
+		m.rssKiB = max(m.rssKiB, w.stop())
+	}
 	if ps == nil {
 		return
 	}
@@ -296,11 +330,58 @@ func (m *measured) add(ps *os.ProcessState) {
 		if runtime.GOOS == "darwin" {
 			kib /= 1024 // bytes there
 		}
-		m.rssKiB = max(m.rssKiB, kib)
+		m.rusageKiB = max(m.rusageKiB, kib)
 	}
 }
 
 func (m measured) rssMB() float64 { return float64(m.rssKiB) / 1024 }
+
+// rssWatch follows a child's peak RSS. The ru_maxrss that wait4 reports is no use here: Go
+// starts children with vfork (CLONE_VM), and at exec Linux folds the high-water RSS of the
+// memory the child shared with its parent, this test binary's, into the child's ru_maxrss
+// (a /bin/true started from a process that touched 200 MB reports 200 MB). /proc/PID/status's
+// VmHWM is the high-water RSS of the child's own memory since exec; it is polled until the
+// child exits (a peak in its last few milliseconds could be missed).
+type rssWatch struct {
+	done    chan struct{}
+	stopped chan struct{}
+	kib     int64
+}
+
+func watchRSS(pid int) *rssWatch {
+	w := &rssWatch{done: make(chan struct{}), stopped: make(chan struct{})}
+	path := "/proc/" + strconv.Itoa(pid) + "/status"
+	go func() {
+		defer close(w.stopped)
+		tick := time.NewTicker(2 * time.Millisecond)
+		defer tick.Stop()
+		for {
+			if b, err := os.ReadFile(path); err == nil {
+				if _, rest, ok := bytes.Cut(b, []byte("VmHWM:")); ok {
+					f := bytes.Fields(rest)
+					if len(f) > 0 {
+						if n, err := strconv.ParseInt(string(f[0]), 10, 64); err == nil { // kB
+							w.kib = max(w.kib, n)
+						}
+					}
+				}
+			}
+			select {
+			case <-w.done:
+				return
+			case <-tick.C:
+			}
+		}
+	}()
+	return w
+}
+
+// stop ends the watch (call it once the child has exited) and returns the peak in KiB.
+func (w *rssWatch) stop() int64 {
+	close(w.done)
+	<-w.stopped
+	return w.kib
+}
 
 // tool runs one client tool to completion; stdout goes to out when given.
 func (c *clearBench) tool(b *testing.B, m *measured, out *os.File, name string, args ...string) {
@@ -313,8 +394,12 @@ func (c *clearBench) tool(b *testing.B, m *measured, out *os.File, name string, 
 	if out != nil {
 		cmd.Stdout = out
 	}
-	err := cmd.Run()
-	m.add(cmd.ProcessState)
+	if err := cmd.Start(); err != nil {
+		b.Fatalf("%s: %v", name, err)
+	}
+	w := watchRSS(cmd.Process.Pid)
+	err := cmd.Wait()
+	m.add(cmd.ProcessState, w)
 	if err != nil {
 		b.Fatalf("%s %s: %v\n%s", name, strings.Join(args, " "), err, errb.String())
 	}
@@ -354,6 +439,37 @@ type clearResult struct {
 	Batches  int    `json:"batches"`
 }
 
+// progressLine is a line reauth --verbose wrote on stderr, and when it arrived.
+type progressLine struct {
+	at   time.Duration
+	text string
+}
+
+// saveProgress writes reauth's --verbose lines with their arrival times to a file that outlives
+// the benchmark (benchmark logs are cut at 10 lines), and sums them up in one line.
+func (c *clearBench) saveProgress(b *testing.B, lines []progressLine) string {
+	b.Helper()
+	if len(lines) == 0 {
+		return "no progress lines"
+	}
+	var sb strings.Builder
+	var slowest, prev time.Duration
+	for i, l := range lines {
+		fmt.Fprintf(&sb, "%9.3fs %s\n", l.at.Seconds(), l.text)
+		if i > 0 {
+			slowest = max(slowest, l.at-prev)
+		}
+		prev = l.at
+	}
+	path := filepath.Join(os.TempDir(), fmt.Sprintf("reauth-bench-progress-%s-%d.txt", c.srv.Dialect, c.rows))
+	if err := os.WriteFile(path, []byte(sb.String()), 0o600); err != nil {
+		b.Fatal(err)
+	}
+	mid := lines[len(lines)/2]
+	return fmt.Sprintf("first progress line at %.3fs, %q at %.3fs, last at %.3fs, slowest gap %.3fs; all in %s",
+		lines[0].at.Seconds(), mid.text, mid.at.Seconds(), lines[len(lines)-1].at.Seconds(), slowest.Seconds(), path)
+}
+
 // reauth runs `reauth clear` as a subprocess.
 func (c *clearBench) reauth(b *testing.B) (measured, clearResult) {
 	b.Helper()
@@ -369,7 +485,7 @@ func (c *clearBench) reauth(b *testing.B) (measured, clearResult) {
 	cmd.Dir = c.dir
 	var out, errb bytes.Buffer
 	cmd.Stdout = &out
-	var progress []string
+	var progress []progressLine
 	var done chan struct{}
 	t0 := time.Now()
 	if c.verbose {
@@ -383,7 +499,7 @@ func (c *clearBench) reauth(b *testing.B) (measured, clearResult) {
 			defer close(done)
 			sc := bufio.NewScanner(pr)
 			for sc.Scan() {
-				progress = append(progress, fmt.Sprintf("%8.3fs %s", time.Since(t0).Seconds(), sc.Text()))
+				progress = append(progress, progressLine{time.Since(t0), sc.Text()})
 				errb.WriteString(sc.Text() + "\n")
 			}
 			pr.Close()
@@ -399,13 +515,14 @@ func (c *clearBench) reauth(b *testing.B) (measured, clearResult) {
 			b.Fatal(err)
 		}
 	}
+	w := watchRSS(cmd.Process.Pid)
 	err := cmd.Wait()
 	var m measured
 	m.wall = time.Since(t0)
-	m.add(cmd.ProcessState)
+	m.add(cmd.ProcessState, w)
 	if done != nil {
 		<-done
-		b.Logf("reauth --verbose progress (time since start):\n\t%s", strings.Join(progress, "\n\t"))
+		m.progress = c.saveProgress(b, progress)
 	}
 	if err != nil {
 		b.Fatalf("reauth %s: %v\nstdout:\n%s\nstderr:\n%s", strings.Join(args, " "), err, out.String(), errb.String())
@@ -435,8 +552,10 @@ func (c *clearBench) dumpRows(b *testing.B, path string) int {
 	}
 	defer f.Close()
 	if c.srv.Dialect == "mysql" {
-		tuples := countStream(b, f, "INSERT INTO `remembermetoken` VALUES (", "),(")
-		return tuples[0] + tuples[1]
+		// Each INSERT's first tuple, then one separator before each further tuple (MariaDB 10.11
+		// puts each tuple on a line of its own).
+		n := countStream(b, f, "INSERT INTO `remembermetoken` VALUES", "),(", "),\n(")
+		return n[0] + n[1] + n[2]
 	}
 	sc := bufio.NewScanner(f)
 	sc.Buffer(make([]byte, 1<<20), 16<<20)
@@ -494,6 +613,18 @@ func runClearVsManual(b *testing.B, c *clearBench) {
 	if c.srv.Dialect == "mysql" {
 		tools = "mariadb-dump + mariadb DELETE"
 	}
+	// Benchmark output is cut after 10 lines: details of the first iterations only.
+	logf := func(i int, format string, args ...any) {
+		b.Helper()
+		if i < 3 {
+			b.Logf(format, args...)
+		}
+	}
+	// Warm-up, not measured: a full table cleared once, so that every measured seed follows a
+	// dropped, cleared table (the server's state after a fresh database differs) and the tools'
+	// binaries are in the page cache.
+	c.seed(b)
+	c.d.Exec(b, "DELETE FROM remembermetoken")
 	b.ResetTimer()
 	b.StopTimer()
 	for i := 0; i < b.N; i++ {
@@ -502,7 +633,7 @@ func runClearVsManual(b *testing.B, c *clearBench) {
 			ways[0], ways[1] = ways[1], ways[0]
 		}
 		for _, way := range ways {
-			c.seed(b)
+			seeded := c.seed(b)
 			switch way {
 			case "manual":
 				dump := filepath.Join(c.dir, fmt.Sprintf("manual-%d.sql", i))
@@ -515,11 +646,12 @@ func runClearVsManual(b *testing.B, c *clearBench) {
 					b.Fatalf("the manual way left no dump: %v", err)
 				}
 				if n := c.dumpRows(b, dump); n != c.rows {
-					b.Fatalf("the dump %s holds %d rows; want %d", dump, n, c.rows)
+					head, _ := os.ReadFile(dump)
+					b.Fatalf("the dump %s holds %d rows; want %d; it begins:\n%.3000s", dump, n, c.rows, head)
 				}
 				os.Remove(dump)
-				b.Logf("manual (%s): %.2fs, dump %.1f MB, tools' peak RSS %.1f MB, cpu %.2fs",
-					tools, m.wall.Seconds(), float64(fi.Size())/(1<<20), m.rssMB(), m.cpu.Seconds())
+				logf(i, "#%d manual (%s): %.2fs, dump %.1f MB, tools' peak RSS %.1f MB, cpu %.2fs [%s]",
+					i, tools, m.wall.Seconds(), float64(fi.Size())/(1<<20), m.rssMB(), m.cpu.Seconds(), seeded)
 				manualT += m.wall
 				manualRSS = max(manualRSS, m.rssMB())
 			case "reauth":
@@ -539,8 +671,12 @@ func runClearVsManual(b *testing.B, c *clearBench) {
 				}
 				fi, _ := os.Stat(res.Backup)
 				os.Remove(res.Backup)
-				b.Logf("reauth clear: %.2fs in %d batches, backup %.1f MB, peak RSS %.1f MB, cpu %.2fs",
-					m.wall.Seconds(), res.Batches, float64(fi.Size())/(1<<20), m.rssMB(), m.cpu.Seconds())
+				extra := ""
+				if m.progress != "" {
+					extra = "; progress: " + m.progress
+				}
+				logf(i, "#%d reauth clear: %.2fs in %d batches, backup %.1f MB, peak RSS %.1f MB (ru_maxrss, which counts this test binary's: %.1f MB), cpu %.2fs [%s]%s",
+					i, m.wall.Seconds(), res.Batches, float64(fi.Size())/(1<<20), m.rssMB(), float64(m.rusageKiB)/1024, m.cpu.Seconds(), seeded, extra)
 				reauthT += m.wall
 				reauthCPU += m.cpu
 				reauthRSS = max(reauthRSS, m.rssMB())
@@ -559,8 +695,8 @@ func runClearVsManual(b *testing.B, c *clearBench) {
 	b.ReportMetric(manualRSS, "manual-peak-rss-MB")
 	batch := c.batch
 	if batch == 0 {
-		batch = runbook.DefaultBatchSize
+		batch = db.Dialects[c.srv.Dialect].DefaultBatch
 	}
-	b.Logf("%s %s, %d rows: manual (%s) %.2fs, reauth clear (batch %d, %d batches) %.2fs, ratio %.2f (target <= 1.0), reauth peak RSS %.1f MB (target <= 100)",
-		c.srv.Dialect, c.srv.Version, c.rows, tools, manualT.Seconds()/n, batch, batches, reauthT.Seconds()/n, ratio, reauthRSS)
+	b.Logf("%s %s, %d rows, %d runs each: manual (%s) %.2fs, reauth clear (batch %d, %d batches) %.2fs, ratio %.2f (target <= 1.0), reauth peak RSS %.1f MB (target <= 100)",
+		c.srv.Dialect, c.srv.Version, c.rows, b.N, tools, manualT.Seconds()/n, batch, batches, reauthT.Seconds()/n, ratio, reauthRSS)
 }

@@ -1,6 +1,7 @@
 package main
 
 import (
+	"errors"
 	"fmt"
 
 	"github.com/urfave/cli/v2"
@@ -23,7 +24,7 @@ func (a *app) clearCommand() *cli.Command {
 			"  reauth clear --target confluence --older-than 30d --except admin --dry-run",
 		Flags: append([]cli.Flag{
 			targetFlag(),
-			&cli.IntFlag{Name: "batch-size", Value: runbook.DefaultBatchSize, Usage: "rows per backup-and-delete transaction"},
+			&cli.IntFlag{Name: "batch-size", Usage: "rows per backup-and-delete transaction (default: 10000; SQL Server: 4000)"},
 		}, scopeFlags()...),
 		Action: func(c *cli.Context) error { return a.backupOrClear(c, "clear") },
 	}
@@ -51,8 +52,8 @@ func (a *app) backupOrClear(c *cli.Context, action string) error {
 	if c.Args().Present() {
 		return usageError("%s takes no arguments (got %q)", action, c.Args().First())
 	}
-	batch := runbook.DefaultBatchSize
-	if action == "clear" {
+	batch := 0 // the database's default
+	if c.IsSet("batch-size") {
 		batch = c.Int("batch-size")
 		if batch < 1 || batch > 1000000 {
 			return usageError("--batch-size %d: use 1 to 1000000", batch)
@@ -84,6 +85,9 @@ func (a *app) backupOrClear(c *cli.Context, action string) error {
 	}
 	run := runbook.NewRun(cfg, g.reason, a.redact)
 	path := p.BackupPath(tp.Name, run)
+	if batch == 0 {
+		batch = tp.Conn().Target.Dialect.DefaultBatch
+	}
 	if g.dryRun {
 		return a.printDryRun(g, p, tp, action, path, batch)
 	}
@@ -97,6 +101,11 @@ func (a *app) backupOrClear(c *cli.Context, action string) error {
 			verb, tp.InScope, tp.Table, tp.Name, p.Environment, path)
 	}
 	if action == "clear" {
+		if g.json() && !g.yes {
+			// stdout holds only the JSON document: the plan goes to stderr with the prompt.
+			fmt.Fprintf(a.err, "Will back up and then DELETE %d remember-me rows of %s (target %s, environment %s); backup file %s\n",
+				tp.InScope, tp.Table, tp.Name, p.Environment, path)
+		}
 		if err := a.confirm(g, p.Environment, "clear the tokens of "+tp.Name); err != nil {
 			return err
 		}
@@ -105,10 +114,15 @@ func (a *app) backupOrClear(c *cli.Context, action string) error {
 		BatchSize: batch, Path: path, Tool: version(), Progress: a.progress(g, action+" "+tp.Name),
 	})
 	if err != nil {
-		if res.Deleted > 0 {
-			err = fmt.Errorf("%w; %d rows were deleted before the failure and are in backup %s (sha256 %s): restore them with `reauth restore %s`, or run clear again to finish", err, res.Deleted, res.Backup, res.SHA256, res.Backup)
-		} else {
-			err = fmt.Errorf("%w; nothing was deleted", err)
+		switch {
+		case errors.Is(err, runbook.ErrAudit):
+			// The work itself is done; only its record is missing.
+			return fmt.Errorf("%w; the %s itself completed: %d rows deleted, backup %s (sha256 %s)", err, action, res.Deleted, res.Backup, res.SHA256)
+		case res.Backup != "" && action == "clear":
+			return fmt.Errorf("%w; %d rows were deleted before the failure (and perhaps the batch in flight): every row that may have been deleted is in backup %s (%d rows, sha256 %s); undo with `reauth restore %s`, or run clear again to finish",
+				err, res.Deleted, res.Backup, res.BackedUp, res.SHA256, res.Backup)
+		case action == "clear":
+			return fmt.Errorf("%w; nothing was deleted", err)
 		}
 		return err
 	}
@@ -119,6 +133,9 @@ func (a *app) backupOrClear(c *cli.Context, action string) error {
 		fmt.Fprintf(a.out, "Deleted %d remember-me rows of %s (target %s) in %s.\n", res.Deleted, res.Table, res.Target, plural(res.Batches, "batch", "batches"))
 	} else {
 		fmt.Fprintf(a.out, "Backed up %d remember-me rows of %s (target %s).\n", res.BackedUp, res.Table, res.Target)
+	}
+	if res.Retries > 0 {
+		fmt.Fprintf(a.out, "%s aborted by the product's concurrent writes and run again.\n", plural(res.Retries, "batch was", "batches were"))
 	}
 	fmt.Fprintf(a.out, "Backup: %s (%d rows, sha256 %s)\n", res.Backup, res.BackedUp, res.SHA256)
 	if action == "clear" {

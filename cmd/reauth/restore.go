@@ -1,6 +1,7 @@
 package main
 
 import (
+	"errors"
 	"fmt"
 
 	"github.com/urfave/cli/v2"
@@ -59,11 +60,18 @@ func (a *app) restoreCommand() *cli.Command {
 				fmt.Fprintf(a.out, "Dry run: nothing was changed. Without --dry-run, reauth would insert the backup's rows whose keys are not in the table.\n")
 				return nil
 			}
+			if g.json() && !g.yes {
+				fmt.Fprintf(a.err, "Will restore the %d rows of %s (sha256 %s, verified) into table %s of target %s, skipping keys already there\n",
+					s.Rows, s.Path, s.SHA256, rp.Target.Table, rp.Target.Name)
+			}
 			if err := a.confirm(g, cfg.Environment, "restore into "+rp.Target.Name); err != nil {
 				return err
 			}
 			run := runbook.NewRun(cfg, g.reason, a.redact)
 			res, err := rp.Execute(c.Context, run, a.progress(g, "restore"))
+			if errors.Is(err, runbook.ErrAudit) {
+				return fmt.Errorf("%w; the restore itself completed: %d rows restored, %d already there", err, res.Restored, res.Skipped)
+			}
 			if err != nil {
 				return fmt.Errorf("%w (%d rows restored before the failure; run restore again: rows already present are skipped)", err, res.Restored)
 			}

@@ -138,3 +138,30 @@ func TestScopeNotApplicable(t *testing.T) {
 		t.Errorf("%d rows left; want 10", n)
 	}
 }
+
+// TestUnknownNames: a login name that matches no user is an error wherever the product has a
+// user table to check, so that a typo in --except never exposes the account it should protect;
+// where it has none (Fisheye), the plan says the names could not be checked.
+func TestUnknownNames(t *testing.T) {
+	for _, product := range []string{"confluence", "bamboo"} {
+		f, _ := producttest.For(product, "postgres")
+		d := server(t, "postgres").NewDatabase(t)
+		f.Setup(t, d.Exec, 20)
+		e := newEnv(t, targetYAML{name: "t", product: product, db: d})
+		r := e.run(t, "clear", "--target", "t", "--except", "admni", "--yes")
+		if r.code != 2 || !strings.Contains(r.stderr, "no user admni in public.cwd_user") {
+			t.Errorf("%s --except admni: exit %d, %q; want 2 and no user admni", product, r.code, r.stderr)
+		}
+		if n := producttest.Count(t, d.Open(t), f.Table); n != 20 {
+			t.Errorf("%s: %d rows left; want 20", product, n)
+		}
+	}
+	f, _ := producttest.For("fisheye", "postgres")
+	d := server(t, "postgres").NewDatabase(t)
+	f.Setup(t, d.Exec, 20)
+	e := newEnv(t, targetYAML{name: "fe", product: "fisheye", db: d, extra: "    table: " + f.TableOverride + "\n"})
+	r := e.run(t, "plan", "--except", "admni").mustSucceed(t)
+	if !strings.Contains(r.stdout, "cannot be checked") {
+		t.Errorf("fisheye plan does not say that names cannot be checked:\n%s", r.stdout)
+	}
+}

@@ -25,6 +25,7 @@ type Fixture struct {
 	// TableOverride is what the config's table: must say (unverified products only).
 	TableOverride string
 	created       string // "timestamp" or "millis" or "" (no creation time)
+	directory     bool   // the product keeps its users in cwd_user
 	userKind      string // "name", "key" (Jira app_user) or "id" (Bitbucket stash_user)
 	cols          []string
 }
@@ -46,18 +47,24 @@ CREATE TABLE app_user (id numeric(18,0) NOT NULL PRIMARY KEY, user_key varchar(2
 	{Product: "jira", Dialect: "mysql", Table: "remembermetoken", created: "timestamp", userKind: "key",
 		DDL: "CREATE TABLE remembermetoken (ID decimal(18,0) NOT NULL PRIMARY KEY, CREATED datetime, TOKEN varchar(255), USERNAME varchar(255)) ENGINE=InnoDB;" +
 			"CREATE TABLE app_user (ID decimal(18,0) NOT NULL PRIMARY KEY, user_key varchar(255), lower_user_name varchar(255)) ENGINE=InnoDB;"},
-	{Product: "confluence", Dialect: "postgres", Table: "remembermetoken", created: "millis", userKind: "name",
-		DDL: `CREATE TABLE remembermetoken (id bigint NOT NULL PRIMARY KEY, username varchar(255), created bigint, token varchar(255));`},
-	{Product: "confluence", Dialect: "mysql", Table: "REMEMBERMETOKEN", created: "millis", userKind: "name",
-		DDL: "CREATE TABLE REMEMBERMETOKEN (ID bigint NOT NULL PRIMARY KEY, USERNAME varchar(255), CREATED bigint, TOKEN varchar(255)) ENGINE=InnoDB;"},
+	{Product: "confluence", Dialect: "postgres", Table: "remembermetoken", created: "millis", userKind: "name", directory: true,
+		DDL: `CREATE TABLE remembermetoken (id bigint NOT NULL PRIMARY KEY, username varchar(255), created bigint, token varchar(255));
+CREATE TABLE cwd_user (id bigint NOT NULL PRIMARY KEY, user_name varchar(255) NOT NULL, lower_user_name varchar(255) NOT NULL,
+  active char(1), directory_id bigint NOT NULL, display_name varchar(255), email_address varchar(255));`},
+	{Product: "confluence", Dialect: "mysql", Table: "REMEMBERMETOKEN", created: "millis", userKind: "name", directory: true,
+		DDL: "CREATE TABLE REMEMBERMETOKEN (ID bigint NOT NULL PRIMARY KEY, USERNAME varchar(255), CREATED bigint, TOKEN varchar(255)) ENGINE=InnoDB;" +
+			" CREATE TABLE cwd_user (id bigint NOT NULL PRIMARY KEY, user_name varchar(255) NOT NULL, lower_user_name varchar(255) NOT NULL, active char(1), directory_id bigint NOT NULL, display_name varchar(255), email_address varchar(255)) ENGINE=InnoDB;"},
 	{Product: "bitbucket", Dialect: "postgres", Table: "sta_remember_me_token", userKind: "id",
 		DDL: `CREATE TABLE stash_user (id int NOT NULL PRIMARY KEY, name varchar(255) NOT NULL, slug varchar(255) NOT NULL);
 CREATE TABLE sta_remember_me_token (id bigint NOT NULL PRIMARY KEY, series varchar(64) NOT NULL, token varchar(64) NOT NULL,
   user_id int NOT NULL REFERENCES stash_user(id), expiry_timestamp timestamptz NOT NULL, claimed boolean NOT NULL, claimed_address varchar(255));`},
-	{Product: "bamboo", Dialect: "postgres", Table: "rememberme_token", created: "timestamp", userKind: "name",
-		DDL: `CREATE TABLE rememberme_token (id bigint NOT NULL PRIMARY KEY, created timestamp, token varchar(255), username varchar(255));`},
-	{Product: "bamboo", Dialect: "mysql", Table: "REMEMBERME_TOKEN", created: "timestamp", userKind: "name",
-		DDL: "CREATE TABLE REMEMBERME_TOKEN (ID bigint NOT NULL PRIMARY KEY, CREATED datetime, TOKEN varchar(255), USERNAME varchar(255)) ENGINE=InnoDB;"},
+	{Product: "bamboo", Dialect: "postgres", Table: "rememberme_token", created: "timestamp", userKind: "name", directory: true,
+		DDL: `CREATE TABLE rememberme_token (id bigint NOT NULL PRIMARY KEY, created timestamp, token varchar(255), username varchar(255));
+CREATE TABLE cwd_user (id bigint NOT NULL PRIMARY KEY, user_name varchar(255) NOT NULL, lower_user_name varchar(255) NOT NULL,
+  active char(1), directory_id bigint NOT NULL, display_name varchar(255), email_address varchar(255));`},
+	{Product: "bamboo", Dialect: "mysql", Table: "REMEMBERME_TOKEN", created: "timestamp", userKind: "name", directory: true,
+		DDL: "CREATE TABLE REMEMBERME_TOKEN (ID bigint NOT NULL PRIMARY KEY, CREATED datetime, TOKEN varchar(255), USERNAME varchar(255)) ENGINE=InnoDB;" +
+			" CREATE TABLE cwd_user (id bigint NOT NULL PRIMARY KEY, user_name varchar(255) NOT NULL, lower_user_name varchar(255) NOT NULL, active char(1), directory_id bigint NOT NULL, display_name varchar(255), email_address varchar(255)) ENGINE=InnoDB;"},
 	{Product: "fisheye", Dialect: "postgres", Table: "cru_remember_me", TableOverride: "cru_remember_me", created: "timestamp", userKind: "name",
 		DDL: `CREATE TABLE cru_remember_me (id bigint NOT NULL PRIMARY KEY, username varchar(255), token varchar(255), created timestamp);`},
 	{Product: "fisheye", Dialect: "mysql", Table: "CRU_REMEMBER_ME", TableOverride: "CRU_REMEMBER_ME", created: "timestamp", userKind: "name",
@@ -104,6 +111,13 @@ func (f Fixture) Setup(t testing.TB, exec func(testing.TB, string), n int) {
 			users = append(users, fmt.Sprintf("(%d, '%s', '%s')", i+1, u, u))
 		}
 		exec(t, "INSERT INTO stash_user (id, name, slug) VALUES "+strings.Join(users, ", "))
+	}
+	if f.directory {
+		var rows []string
+		for i, u := range Users {
+			rows = append(rows, fmt.Sprintf("(%d, '%s', '%s', 'T', 1, '%s', '%s@example.com')", i+1, u, u, strings.ToUpper(u[:1])+u[1:], u))
+		}
+		exec(t, "INSERT INTO cwd_user (id, user_name, lower_user_name, active, directory_id, display_name, email_address) VALUES "+strings.Join(rows, ", "))
 	}
 	const chunk = 5000
 	for start := 1; start <= n; start += chunk {

@@ -2,7 +2,7 @@
 SELECT table_schema, table_name FROM information_schema.tables WHERE table_schema = DATABASE() AND table_type = 'BASE TABLE';
 
 -- discovery: tables in a configured schema
-SELECT table_schema, table_name FROM information_schema.tables WHERE table_schema = ? AND table_type = 'BASE TABLE';
+SELECT table_schema, table_name FROM information_schema.tables WHERE LOWER(table_schema) = LOWER(?) AND table_type = 'BASE TABLE';
 -- args: [public]
 
 -- discovery: columns
@@ -50,4 +50,4 @@ INSERT INTO `public`.`remembermetoken` (`id`, `created`, `token`, `username`) VA
 -- quoting: hostile identifiers
 INSERT INTO `we"ird`.`t``a]ble` (`c"ol`) VALUES (?);
 
--- delete strategy: by keys, isolation: Read Committed, max params: 65535, max IN list: 1000, insert batch for 4 columns: 1000
+-- delete strategy: by keys, isolation: Read Committed, default batch: 10000, max params: 65535, max IN list: 1000, insert batch for 4 columns: 1000, for 7: 1000

@@ -2,7 +2,7 @@
 SELECT owner, table_name FROM all_tables WHERE owner = SYS_CONTEXT('USERENV', 'CURRENT_SCHEMA');
 
 -- discovery: tables in a configured schema
-SELECT owner, table_name FROM all_tables WHERE owner = :1;
+SELECT owner, table_name FROM all_tables WHERE UPPER(owner) = UPPER(:1);
 -- args: [public]
 
 -- discovery: columns
@@ -50,4 +50,4 @@ INSERT ALL INTO "public"."remembermetoken" ("id", "created", "token", "username"
 -- quoting: hostile identifiers
 INSERT ALL INTO "we""ird"."t`a]ble" ("c""ol") VALUES (:1) SELECT 1 FROM DUAL;
 
--- delete strategy: by keys, isolation: Read Committed, max params: 65535, max IN list: 1000, insert batch for 4 columns: 1000
+-- delete strategy: by keys, isolation: Default, default batch: 10000, max params: 65535, max IN list: 1000, insert batch for 4 columns: 249, for 7: 142

@@ -2,7 +2,7 @@
 SELECT TABLE_SCHEMA, TABLE_NAME FROM INFORMATION_SCHEMA.TABLES WHERE TABLE_SCHEMA NOT IN ('sys', 'INFORMATION_SCHEMA') AND TABLE_TYPE = 'BASE TABLE';
 
 -- discovery: tables in a configured schema
-SELECT TABLE_SCHEMA, TABLE_NAME FROM INFORMATION_SCHEMA.TABLES WHERE TABLE_SCHEMA = @p1 AND TABLE_TYPE = 'BASE TABLE';
+SELECT TABLE_SCHEMA, TABLE_NAME FROM INFORMATION_SCHEMA.TABLES WHERE LOWER(TABLE_SCHEMA) = LOWER(@p1) AND TABLE_TYPE = 'BASE TABLE';
 -- args: [public]
 
 -- discovery: columns
@@ -50,4 +50,4 @@ INSERT INTO [public].[remembermetoken] ([id], [created], [token], [username]) VA
 -- quoting: hostile identifiers
 INSERT INTO [we"ird].[t`a]]ble] ([c"ol]) VALUES (@p1);
 
--- delete strategy: by keys, isolation: Read Committed, max params: 2000, max IN list: 1000, insert batch for 4 columns: 500
+-- delete strategy: by keys, isolation: Read Committed, default batch: 4000, max params: 2000, max IN list: 1000, insert batch for 4 columns: 500, for 7: 285
