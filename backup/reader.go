@@ -47,8 +47,9 @@ func (r *Reader) Manifest() Manifest { return r.manifest }
 func (r *Reader) Summary() Summary { return r.summary }
 
 // Each calls fn for every row that Open verified, in file order. values[i] is the text of
-// column i, nil for NULL; fn must not keep values after it returns. The bytes are checked against the checksum again as they are read,
-// in case the file changed since Open.
+// column i, nil for NULL; fn must not keep values after it returns. The bytes are checked
+// against the checksums again as they are read: a file changed after Open fails at the next
+// checkpoint, after fn has seen the rows before it.
 func (r *Reader) Each(fn func(values []*string) error) error {
 	limit := int64(-1)
 	if r.summary.Partial {

@@ -5,6 +5,7 @@ import (
 	"database/sql"
 	"encoding/base64"
 	"fmt"
+	"os"
 	"reflect"
 	"strings"
 	"testing"
@@ -50,11 +51,22 @@ var conformanceDDL = map[string]string{
 	"mysql": "CREATE TABLE `Tokens_T` (id bigint PRIMARY KEY, created datetime(6), naive timestamp(6) NULL," +
 		" token varchar(255), username varchar(255), flag tinyint(1), amount decimal(18,0)," +
 		" ratio double, bin varbinary(64))",
+	"sqlserver": `CREATE TABLE "Tokens_T" (id bigint PRIMARY KEY, created datetimeoffset(7), naive datetime2(6),
+		token nvarchar(255), username nvarchar(255), flag bit, amount numeric(18,0), ratio float, bin varbinary(64))`,
+	"oracle": `CREATE TABLE "Tokens_T" ("id" NUMBER(19) PRIMARY KEY, "created" TIMESTAMP(6) WITH TIME ZONE,
+		"naive" TIMESTAMP(6), "token" VARCHAR2(255), "username" VARCHAR2(255), "flag" NUMBER(1),
+		"amount" NUMBER(18,0), "ratio" BINARY_DOUBLE, "bin" RAW(64))`,
+	"postgres/big":  "CREATE TABLE big (id bigint PRIMARY KEY, v varchar(20))",
+	"mysql/big":     "CREATE TABLE big (id bigint PRIMARY KEY, v varchar(20))",
+	"sqlserver/big": "CREATE TABLE big (id bigint PRIMARY KEY, v varchar(20))",
+	"oracle/big":    `CREATE TABLE "big" ("id" NUMBER(19) PRIMARY KEY, "v" VARCHAR2(20))`,
 }
 
 var conformanceKinds = map[string][]db.Kind{
-	"postgres": {db.KindInt, db.KindTime, db.KindTime, db.KindText, db.KindText, db.KindBool, db.KindDecimal, db.KindDecimal, db.KindBytes},
-	"mysql":    {db.KindInt, db.KindTime, db.KindTime, db.KindText, db.KindText, db.KindInt, db.KindDecimal, db.KindDecimal, db.KindBytes},
+	"postgres":  {db.KindInt, db.KindTime, db.KindTime, db.KindText, db.KindText, db.KindBool, db.KindDecimal, db.KindDecimal, db.KindBytes},
+	"mysql":     {db.KindInt, db.KindTime, db.KindTime, db.KindText, db.KindText, db.KindInt, db.KindDecimal, db.KindDecimal, db.KindBytes},
+	"sqlserver": {db.KindInt, db.KindTime, db.KindTime, db.KindText, db.KindText, db.KindBool, db.KindDecimal, db.KindDecimal, db.KindBytes},
+	"oracle":    {db.KindDecimal, db.KindTime, db.KindTime, db.KindText, db.KindText, db.KindDecimal, db.KindDecimal, db.KindDecimal, db.KindBytes},
 }
 
 func sp(s string) *string { return &s }
@@ -63,7 +75,7 @@ func sp(s string) *string { return &s }
 // needs escaping, microsecond times, an 18-digit numeric, bytes with NUL and 0xff.
 func conformanceRows(dialect string) [][]*string {
 	t, f := "true", "false"
-	if dialect == "mysql" {
+	if dialect == "mysql" || dialect == "oracle" {
 		t, f = "1", "0"
 	}
 	return [][]*string{
@@ -75,20 +87,80 @@ func conformanceRows(dialect string) [][]*string {
 	}
 }
 
-// Conformance is the dialect conformance suite: every statement package db renders, run on a
-// live database d of the dialect's kind, with the results a user of reauth relies on.
+// Live is a database the conformance suite runs on: connected the way reauth connects, in an
+// empty schema the suite may create tables in.
+type Live struct {
+	Dialect *db.Dialect
+	Pool    *sql.DB
+	Schema  string // exact spelling, as the catalog stores it
+}
+
+// Exec runs one statement or fails the test.
+func (l Live) Exec(t *testing.T, q string) {
+	t.Helper()
+	if _, err := l.Pool.Exec(q); err != nil {
+		t.Fatalf("%s: %v", q, err)
+	}
+}
+
+// Conformance runs the suite on a private database of this package.
 func Conformance(t *testing.T, d *Database) {
 	dialect, err := db.Lookup(d.Server.Dialect)
 	if err != nil {
 		t.Fatal(err)
 	}
-	ctx := context.Background()
-	pool := d.OpenReauth(t)
-	d.Exec(t, conformanceDDL[dialect.Name])
 	schema := "public"
 	if dialect.Name == "mysql" {
 		schema = d.Name
 	}
+	ConformanceLive(t, Live{Dialect: dialect, Pool: d.OpenReauth(t), Schema: schema})
+}
+
+// ExternalEnv names, per dialect, the environment variable that points the suite at a server
+// this machine cannot run (a DSN with user and password, e.g.
+// sqlserver://user:pass@host:1433?database=scratch). The database must be empty and
+// disposable: the suite creates tables in it.
+var ExternalEnv = map[string]string{
+	"sqlserver": "REAUTH_TEST_SQLSERVER_DSN",
+	"oracle":    "REAUTH_TEST_ORACLE_DSN",
+}
+
+// External connects to the server named by the dialect's ExternalEnv variable, or skips.
+func External(t *testing.T, dialect string) Live {
+	t.Helper()
+	env := ExternalEnv[dialect]
+	dsn := os.Getenv(env)
+	if dsn == "" {
+		t.Skipf("%s is not set: no %s server to test against (its SQL is pinned by the golden files)", env, dialect)
+	}
+	src, err := db.ParseURL(dsn)
+	if err != nil {
+		t.Fatalf("%s: %v", env, err)
+	}
+	ctx, cancel := context.WithTimeout(context.Background(), 30*time.Second)
+	defer cancel()
+	pool, err := db.Open(ctx, src, db.Credentials{User: src.User, Password: src.URLPassword})
+	if err != nil {
+		t.Fatalf("%s: %v", env, err)
+	}
+	t.Cleanup(func() { pool.Close() })
+	var schema string
+	q := "SELECT SCHEMA_NAME()"
+	if dialect == "oracle" {
+		q = "SELECT SYS_CONTEXT('USERENV', 'CURRENT_SCHEMA') FROM DUAL"
+	}
+	if err := pool.QueryRowContext(ctx, q).Scan(&schema); err != nil {
+		t.Fatalf("%s: current schema: %v", env, err)
+	}
+	return Live{Dialect: db.Dialects[dialect], Pool: pool, Schema: schema}
+}
+
+// ConformanceLive is the dialect conformance suite: every statement package db renders, run
+// on a live database of the dialect's kind, with the results a user of reauth relies on.
+func ConformanceLive(t *testing.T, l Live) {
+	dialect, pool, schema := l.Dialect, l.Pool, l.Schema
+	ctx := context.Background()
+	l.Exec(t, conformanceDDL[dialect.Name])
 	tbl := db.Table{Schema: schema, Name: "Tokens_T"}
 	names := []string{"id", "created", "naive", "token", "username", "flag", "amount", "ratio", "bin"}
 
@@ -242,7 +314,7 @@ func Conformance(t *testing.T, d *Database) {
 
 	t.Run("long IN lists and full insert batches", func(t *testing.T) {
 		big := db.Table{Schema: schema, Name: "big"}
-		d.Exec(t, "CREATE TABLE big (id bigint PRIMARY KEY, v varchar(20))")
+		l.Exec(t, conformanceDDL[dialect.Name+"/big"])
 		n := dialect.InsertBatch(2)
 		var args []any
 		for i := 0; i < n; i++ {
