@@ -10,25 +10,28 @@ import (
 	"path/filepath"
 	"strings"
 	"time"
+
+	"github.com/reauth/reauth/restart"
 )
 
 // AuditEntry is one line of the audit log: one state-changing action, or its start.
 type AuditEntry struct {
-	Time        time.Time        `json:"time"`
-	RunID       string           `json:"run_id"`
-	OSUser      string           `json:"os_user"`
-	Host        string           `json:"host"`
-	Environment string           `json:"environment"`
-	Target      string           `json:"target,omitempty"`
-	Action      string           `json:"action"` // backup, clear, restore
-	Scope       string           `json:"scope,omitempty"`
-	Table       string           `json:"table,omitempty"`
-	Counts      map[string]int64 `json:"counts,omitempty"`
-	Backup      string           `json:"backup,omitempty"`
-	SHA256      string           `json:"sha256,omitempty"`
-	Outcome     string           `json:"outcome"` // started, ok, failed
-	Error       string           `json:"error,omitempty"`
-	Reason      string           `json:"reason,omitempty"`
+	Time        time.Time            `json:"time"`
+	RunID       string               `json:"run_id"`
+	OSUser      string               `json:"os_user"`
+	Host        string               `json:"host"`
+	Environment string               `json:"environment"`
+	Target      string               `json:"target,omitempty"`
+	Action      string               `json:"action"` // backup, clear, restore
+	Scope       string               `json:"scope,omitempty"`
+	Table       string               `json:"table,omitempty"`
+	Counts      map[string]int64     `json:"counts,omitempty"`
+	Backup      string               `json:"backup,omitempty"`
+	SHA256      string               `json:"sha256,omitempty"`
+	Nodes       []restart.NodeReport `json:"nodes,omitempty"` // per node: stop, down, start, RUNNING, settled times
+	Outcome     string               `json:"outcome"`         // started, ok, failed
+	Error       string               `json:"error,omitempty"`
+	Reason      string               `json:"reason,omitempty"`
 }
 
 // Run identifies one invocation of reauth in the audit log, backups and reports.

@@ -5,6 +5,7 @@ import (
 	"errors"
 	"fmt"
 	"io"
+	"net/url"
 	"os"
 	"path/filepath"
 	"reflect"
@@ -86,16 +87,18 @@ type ColumnsConfig struct {
 type NodeConfig struct {
 	Host string `yaml:"host"`
 	URL  string `yaml:"url"`
+	// Role is Bamboo Data Center's: "primary" is restarted after the standbys.
+	Role string `yaml:"role"`
 }
 
 // RestartConfig overrides a product's restart defaults.
 type RestartConfig struct {
-	Stop         string   `yaml:"stop"`
-	Start        string   `yaml:"start"`
-	InstallDir   string   `yaml:"install_dir"`
-	StopTimeout  Duration `yaml:"stop_timeout"`
-	StartTimeout Duration `yaml:"start_timeout"`
-	Settle       Duration `yaml:"settle"`
+	Stop         string    `yaml:"stop"`
+	Start        string    `yaml:"start"`
+	InstallDir   string    `yaml:"install_dir"`
+	StopTimeout  Duration  `yaml:"stop_timeout"`
+	StartTimeout Duration  `yaml:"start_timeout"`
+	Settle       *Duration `yaml:"settle"` // nil: the default; 0s is allowed
 }
 
 // RedisConfig is where GitLab keeps its sessions.
@@ -372,6 +375,13 @@ func (c *Config) validate() error {
 		c.AuditLog = "reauth-audit.jsonl"
 	}
 	c.BackupDir = c.resolvePath(c.BackupDir)
+	if c.SSH.IdentityFile != "" {
+		c.SSH.IdentityFile = c.resolvePath(c.SSH.IdentityFile)
+	}
+	if c.SSH.KnownHosts == "" {
+		c.SSH.KnownHosts = "~/.ssh/known_hosts"
+	}
+	c.SSH.KnownHosts = c.resolvePath(c.SSH.KnownHosts)
 	c.AuditLog = c.resolvePath(c.AuditLog)
 	names := map[string]bool{}
 	for i := range c.Targets {
@@ -407,6 +417,23 @@ func (c *Config) validate() error {
 		}
 		if d.PasswordFile != "" {
 			t.Database.PasswordFile = c.resolvePath(d.PasswordFile)
+		}
+		hosts := map[string]bool{}
+		for j, n := range t.Nodes {
+			nf := func(s string) string { return f(fmt.Sprintf("nodes[%d].%s", j, s)) }
+			if strings.TrimSpace(n.Host) == "" {
+				return c.fail(t, nf("host"), "is required (the node's SSH address)")
+			}
+			if hosts[n.Host] {
+				return c.fail(t, nf("host"), "%q is listed twice", n.Host)
+			}
+			hosts[n.Host] = true
+			if u, err := url.Parse(n.URL); err != nil || (u.Scheme != "http" && u.Scheme != "https") || u.Host == "" {
+				return c.fail(t, nf("url"), "%q must be the node's own http(s) address, e.g. http://jira1.example.com:8080", n.URL)
+			}
+			if n.Role != "" && n.Role != "primary" && n.Role != "standby" {
+				return c.fail(t, nf("role"), "%q: use primary or standby", n.Role)
+			}
 		}
 		if t.Table != "" && strings.TrimSpace(t.Table) != t.Table {
 			return c.fail(t, f("table"), "%q has leading or trailing spaces", t.Table)

@@ -14,6 +14,7 @@ import (
 
 	"github.com/reauth/reauth/backup"
 	"github.com/reauth/reauth/db"
+	"github.com/reauth/reauth/restart"
 )
 
 // ErrAudit marks work that was done but whose outcome could not be written to the audit log.
@@ -291,7 +292,9 @@ func InputError(err error) bool {
 		fe *backup.FileError
 		ue *db.URLError
 	)
+	var hk *restart.HostKeyError
 	return errors.As(err, &ce) || errors.As(err, &te) || errors.As(err, &fe) || errors.As(err, &ue) ||
+		errors.As(err, &hk) || errors.Is(err, restart.ErrSSHSetup) ||
 		errors.Is(err, ErrScope) || errors.Is(err, ErrManifest) || errors.Is(err, ErrUnconfirmed) ||
-		errors.Is(err, db.ErrAuth)
+		errors.Is(err, ErrNoNodes) || errors.Is(err, ErrResumeState) || errors.Is(err, db.ErrAuth)
 }

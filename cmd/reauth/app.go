@@ -126,6 +126,7 @@ func (a *app) newCLI() *cli.App {
 		a.backupCommand(),
 		a.clearCommand(),
 		a.restoreCommand(),
+		a.restartCommand(),
 	}
 	for _, c := range cmds {
 		c.Flags = append(c.Flags, globalFlags()...)
@@ -151,7 +152,7 @@ func (a *app) newCLI() *cli.App {
 		ExitErrHandler:         func(*cli.Context, error) {},
 		Action: func(c *cli.Context) error {
 			if c.Args().Present() {
-				return usageError("unknown command %q (commands: products, plan, backup, clear, restore)", c.Args().First())
+				return usageError("unknown command %q (commands: products, plan, backup, clear, restore, restart)", c.Args().First())
 			}
 			return cli.ShowAppHelp(c)
 		},

@@ -42,6 +42,7 @@ func (a *app) planCommand() *cli.Command {
 				return err
 			}
 			defer p.Close()
+			p.CheckNodes(c.Context)
 			for _, t := range p.Targets {
 				t.Error = a.redact(t.Error)
 			}
@@ -94,6 +95,9 @@ func (a *app) printPlan(p *runbook.Plan) {
 		if t.Table != "" {
 			fmt.Fprintf(a.out, "  table:     %s\n", t.Table)
 			fmt.Fprintf(a.out, "  tokens:    %d, in scope: %d\n", t.Tokens, t.InScope)
+		}
+		for _, n := range t.Nodes {
+			fmt.Fprintf(a.out, "  node:      %-24s %s\n", n.Host, n.State)
 		}
 		for _, w := range t.Warnings {
 			fmt.Fprintf(a.out, "  warning:   %s\n", a.redact(w))

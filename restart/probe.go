@@ -1,0 +1,151 @@
+package restart
+
+import (
+	"context"
+	"encoding/json"
+	"errors"
+	"fmt"
+	"io"
+	"net"
+	"net/http"
+	"strings"
+	"syscall"
+	"time"
+)
+
+// State is a node's state as its status endpoint reports it, plus the states reauth infers.
+type State string
+
+// The products' own states, and reauth's: Down when nothing answers, Unknown when something
+// answers but not with a state reauth can read.
+const (
+	Running     State = "RUNNING"
+	Starting    State = "STARTING"
+	Stopping    State = "STOPPING"
+	FirstRun    State = "FIRST_RUN"
+	Maintenance State = "MAINTENANCE"
+	Error       State = "ERROR"
+	Paused      State = "PAUSED"
+	Down        State = "DOWN"
+	Unknown     State = "UNKNOWN"
+)
+
+// Status is one answer of a node's readiness probe.
+type Status struct {
+	State  State  `json:"state"`
+	HTTP   int    `json:"http,omitempty"` // 0 when nothing answered
+	Detail string `json:"detail,omitempty"`
+}
+
+// Ready is the only state in which reauth moves on: the JSON says RUNNING and the HTTP code
+// agrees. Neither alone is trusted.
+func (s Status) Ready() bool { return s.State == Running }
+
+func (s Status) String() string {
+	if s.HTTP == 0 {
+		return fmt.Sprintf("%s (%s)", s.State, s.Detail)
+	}
+	if s.Detail != "" {
+		return fmt.Sprintf("%s (HTTP %d, %s)", s.State, s.HTTP, s.Detail)
+	}
+	return fmt.Sprintf("%s (HTTP %d)", s.State, s.HTTP)
+}
+
+// prober reads one product's status endpoint.
+type prober struct {
+	path string
+	// read turns an answer into a state; body is at most 64 KiB.
+	read func(code int, body []byte) Status
+}
+
+// probers is the closed set of readiness probes, by product. Each product lies differently
+// with its HTTP codes, so each reads the JSON state and checks the code it should come with.
+var probers = map[string]prober{
+	// Jira answers 200 while STARTING, STOPPING and FIRST_RUN too; 503 is MAINTENANCE, 500 ERROR.
+	"jira":       {path: "/status", read: readJSONState(map[State]int{Running: 200})},
+	"confluence": {path: "/status", read: readJSONState(map[State]int{Running: 200})},
+	// Bitbucket answers 503 while STARTING, 200 in MAINTENANCE, and under load sometimes an
+	// empty 200: none of those is RUNNING.
+	"bitbucket": {path: "/status", read: readJSONState(map[State]int{Running: 200})},
+	"bamboo":    {path: "/rest/api/latest/status", read: readJSONState(map[State]int{Running: 200})},
+	// Fisheye has no status endpoint: its front page answering 200 is the best there is.
+	"fisheye": {path: "/", read: func(code int, body []byte) Status {
+		if code == http.StatusOK {
+			return Status{State: Running, HTTP: code}
+		}
+		return Status{State: Starting, HTTP: code, Detail: "front page not answering 200"}
+	}},
+}
+
+// readJSONState reads {"state":"..."} and accepts RUNNING only with the HTTP code given.
+func readJSONState(codeFor map[State]int) func(int, []byte) Status {
+	return func(code int, body []byte) Status {
+		var v struct {
+			State string `json:"state"`
+		}
+		trimmed := strings.TrimSpace(string(body))
+		if trimmed == "" {
+			return Status{State: Unknown, HTTP: code, Detail: "empty reply"}
+		}
+		if err := json.Unmarshal([]byte(trimmed), &v); err != nil || v.State == "" {
+			return Status{State: Unknown, HTTP: code, Detail: "reply is not the JSON status"}
+		}
+		st := Status{State: State(strings.ToUpper(v.State)), HTTP: code}
+		if want, ok := codeFor[st.State]; ok && code != want {
+			return Status{State: Unknown, HTTP: code, Detail: fmt.Sprintf("says %s with HTTP %d", st.State, code)}
+		}
+		return st
+	}
+}
+
+// ProbePath is the status path probed for a product.
+func ProbePath(product string) string { return probers[product].path }
+
+// Probe asks a node for its state once. It never returns an error: a node that does not
+// answer is Down, one that answers nonsense is Unknown.
+func Probe(ctx context.Context, client *http.Client, product, baseURL string) Status {
+	p, ok := probers[product]
+	if !ok {
+		return Status{State: Unknown, Detail: "no probe for product " + product}
+	}
+	req, err := http.NewRequestWithContext(ctx, http.MethodGet, strings.TrimRight(baseURL, "/")+p.path, nil)
+	if err != nil {
+		return Status{State: Unknown, Detail: err.Error()}
+	}
+	req.Header.Set("Accept", "application/json")
+	resp, err := client.Do(req)
+	if err != nil {
+		return Status{State: Down, Detail: downReason(err)}
+	}
+	defer resp.Body.Close()
+	body, err := io.ReadAll(io.LimitReader(resp.Body, 64<<10))
+	if err != nil {
+		return Status{State: Unknown, HTTP: resp.StatusCode, Detail: "reply cut short"}
+	}
+	return p.read(resp.StatusCode, body)
+}
+
+func downReason(err error) string {
+	var op *net.OpError
+	switch {
+	case errors.Is(err, syscall.ECONNREFUSED):
+		return "connection refused"
+	case errors.Is(err, context.DeadlineExceeded) || errors.Is(err, syscall.ETIMEDOUT):
+		return "no answer in time"
+	case errors.As(err, &op):
+		return op.Err.Error()
+	}
+	return err.Error()
+}
+
+// NewHTTPClient is the client probes use: no redirects followed (a login page is not a status),
+// no keep-alive (a restarted node must be asked afresh), a short timeout per probe.
+func NewHTTPClient() *http.Client {
+	return &http.Client{
+		Timeout: 5 * time.Second,
+		CheckRedirect: func(*http.Request, []*http.Request) error {
+			return http.ErrUseLastResponse
+		},
+		Transport: &http.Transport{DisableKeepAlives: true, Proxy: nil},
+	}
+}

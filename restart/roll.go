@@ -1,0 +1,408 @@
+// Package restart owns the second half of a forced re-authentication: restarting a target's
+// nodes one at a time so that the sessions they hold in memory die, without ever taking the
+// cluster down. It is responsible for:
+//
+//   - SSH to the nodes (golang.org/x/crypto/ssh), host keys always checked against known_hosts,
+//     key file or ssh-agent, optional jump host, per-command deadlines, output kept for reports;
+//   - the readiness probes of each product, which read the JSON state and never trust the
+//     HTTP code alone;
+//   - preflight: every node reachable and RUNNING, Tomcat session persistence reported;
+//   - the rolling restart: stop, wait until down, remove SESSIONS.ser, start, wait for RUNNING,
+//     stay RUNNING for the settle time, next node; halting, with what is done, at the first node
+//     that does not come back.
+package restart
+
+import (
+	"context"
+	"encoding/xml"
+	"errors"
+	"fmt"
+	"net/http"
+	"sort"
+	"strings"
+	"time"
+)
+
+// Node is one node of a target.
+type Node struct {
+	Host string // SSH address
+	URL  string // base URL, probed directly, not through the load balancer
+	// Primary marks Bamboo Data Center's primary, restarted after its standbys.
+	Primary bool
+}
+
+// Spec is how to restart one target's nodes.
+type Spec struct {
+	Target  string
+	Product string // products name: picks the probe
+	Nodes   []Node
+	Stop    string // remote shell commands
+	Start   string
+	// InstallDir is the Tomcat install directory: SESSIONS.ser is removed under its work/
+	// folder while the node is down, and conf/server.xml and context.xml are checked.
+	InstallDir   string
+	StopTimeout  time.Duration
+	StartTimeout time.Duration
+	Settle       time.Duration
+	Poll         time.Duration // between probes; default 250 ms
+}
+
+// Runner runs shell commands on one node.
+type Runner interface {
+	Run(ctx context.Context, cmd string) (Result, error)
+	Close() error
+}
+
+// Roller restarts nodes.
+type Roller struct {
+	// Dial opens a Runner to a node.
+	Dial func(ctx context.Context, host string) (Runner, error)
+	HTTP *http.Client
+	// Event, when set, hears of each step as it happens (progress lines, bars).
+	Event func(Event)
+}
+
+// Event is one step of one node.
+type Event struct {
+	Time   time.Time `json:"time"`
+	Node   string    `json:"node"`
+	Step   string    `json:"step"` // stop, down, sessions, start, running, settled, failed
+	Detail string    `json:"detail,omitempty"`
+}
+
+// NodeError is a failure at one node.
+type NodeError struct {
+	Node string
+	Op   string // ssh, preflight, stop, down, sessions, start, running, settle
+	Err  error
+}
+
+func (e *NodeError) Error() string { return fmt.Sprintf("node %s: %s: %v", e.Node, e.Op, e.Err) }
+func (e *NodeError) Unwrap() error { return e.Err }
+
+// HaltError is a rolling restart stopped part-way: the nodes in Done were restarted, Node was
+// not brought back, and the ones after it were not touched.
+type HaltError struct {
+	Done      []string
+	Node      string
+	Untouched []string
+	Err       error // a *NodeError
+}
+
+func (e *HaltError) Error() string {
+	return fmt.Sprintf("halted at node %s (%d restarted, %d not touched): %v", e.Node, len(e.Done), len(e.Untouched), e.Err)
+}
+
+func (e *HaltError) Unwrap() error { return e.Err }
+
+// NodeReport is what happened to one node, for the report.
+type NodeReport struct {
+	Host            string    `json:"host"`
+	StopAt          time.Time `json:"stop_at"`
+	DownAt          time.Time `json:"down_at"`
+	StartAt         time.Time `json:"start_at"`
+	RunningAt       time.Time `json:"running_at"`
+	SettledAt       time.Time `json:"settled_at"`
+	SessionsRemoved []string  `json:"sessions_removed"`
+	Commands        []Result  `json:"commands"`
+}
+
+// Ordered returns the nodes in restart order: as configured, Bamboo's primary last.
+func (s Spec) Ordered() []Node {
+	nodes := append([]Node(nil), s.Nodes...)
+	sort.SliceStable(nodes, func(i, j int) bool { return !nodes[i].Primary && nodes[j].Primary })
+	return nodes
+}
+
+func (s Spec) poll() time.Duration {
+	if s.Poll > 0 {
+		return s.Poll
+	}
+	return 250 * time.Millisecond
+}
+
+func (r *Roller) event(node, step, detail string) {
+	if r.Event != nil {
+		r.Event(Event{Time: time.Now(), Node: node, Step: step, Detail: detail})
+	}
+}
+
+// NodeCheck is what preflight found at one node.
+type NodeCheck struct {
+	Host   string `json:"host"`
+	URL    string `json:"url"`
+	State  State  `json:"state"`
+	Status Status `json:"status"`
+	// Persistence describes Tomcat session persistence found in server.xml/context.xml.
+	Persistence string `json:"session_persistence,omitempty"`
+	Err         error  `json:"-"`
+	Error       string `json:"error,omitempty"`
+}
+
+// Preflight checks every node: reachable over SSH (host key verified) and RUNNING now, and, for
+// Tomcat products, whether server.xml or context.xml makes Tomcat persist sessions. It touches
+// nothing. The error joins every node's problem.
+func (r *Roller) Preflight(ctx context.Context, s Spec) ([]NodeCheck, error) {
+	var (
+		checks []NodeCheck
+		errs   []error
+	)
+	for _, n := range s.Ordered() {
+		c := NodeCheck{Host: n.Host, URL: n.URL}
+		c.Status = Probe(ctx, r.HTTP, s.Product, n.URL)
+		c.State = c.Status.State
+		run, err := r.Dial(ctx, n.Host)
+		if err != nil {
+			c.Err = err
+		} else {
+			if s.InstallDir != "" && tomcat(s.Product) {
+				c.Persistence, err = sessionPersistence(ctx, run, s.InstallDir)
+				if err != nil {
+					c.Err = &NodeError{Node: n.Host, Op: "preflight", Err: err}
+				}
+			}
+			run.Close()
+		}
+		if c.Err == nil && !c.Status.Ready() {
+			c.Err = &NodeError{Node: n.Host, Op: "preflight", Err: fmt.Errorf("not RUNNING now (%s): a rolling restart must not start while a node is unhealthy", c.Status)}
+		}
+		if c.Err != nil {
+			c.Error = c.Err.Error()
+			errs = append(errs, c.Err)
+		}
+		checks = append(checks, c)
+	}
+	return checks, errors.Join(errs...)
+}
+
+func tomcat(product string) bool {
+	return product == "jira" || product == "confluence" || product == "bamboo"
+}
+
+// sessionPersistence reads conf/server.xml and conf/context.xml and reports a <Manager> that
+// makes Tomcat save sessions to disk at shutdown (any pathname but ""), or "" when none does.
+func sessionPersistence(ctx context.Context, run Runner, installDir string) (string, error) {
+	var found []string
+	for _, f := range []string{"conf/server.xml", "conf/context.xml"} {
+		path := strings.TrimRight(installDir, "/") + "/" + f
+		res, err := run.Run(ctx, "cat -- "+shellQuote(path)+" 2>/dev/null || true")
+		if err != nil {
+			return "", fmt.Errorf("read %s: %w", path, err)
+		}
+		if m := persistingManager(res.Output); m != "" {
+			found = append(found, f+": "+m)
+		}
+	}
+	return strings.Join(found, "; "), nil
+}
+
+// persistingManager finds a <Manager> element that persists sessions in a Tomcat XML file.
+// StandardManager saves to SESSIONS.ser unless pathname is set to "".
+func persistingManager(doc string) string {
+	dec := xml.NewDecoder(strings.NewReader(doc))
+	dec.Strict = false
+	for {
+		tok, err := dec.Token()
+		if err != nil {
+			return ""
+		}
+		el, ok := tok.(xml.StartElement)
+		if !ok || el.Name.Local != "Manager" {
+			continue
+		}
+		pathname, set, class := "", false, ""
+		for _, a := range el.Attr {
+			switch a.Name.Local {
+			case "pathname":
+				pathname, set = a.Value, true
+			case "className":
+				class = a.Value
+			}
+		}
+		switch {
+		case strings.Contains(class, "PersistentManager"):
+			return fmt.Sprintf("<Manager className=%q> persists sessions", class)
+		case !set:
+			return "<Manager> without pathname=\"\" saves sessions to SESSIONS.ser"
+		case pathname != "":
+			return fmt.Sprintf("<Manager pathname=%q> saves sessions to it", pathname)
+		}
+	}
+}
+
+// shellQuote quotes s for a POSIX shell.
+func shellQuote(s string) string {
+	return "'" + strings.ReplaceAll(s, "'", `'\''`) + "'"
+}
+
+// Roll restarts the nodes of s that are not in done, one at a time, in order. Before each node
+// goes down, every other node must be RUNNING: reauth never takes a second node of a target
+// down. After each node is settled, nodeDone is called (to record progress for --resume); if
+// it fails, the roll stops there. A node that does not come back halts the roll with a
+// *HaltError, leaving the nodes after it untouched.
+func (r *Roller) Roll(ctx context.Context, s Spec, done map[string]bool, nodeDone func(NodeReport) error) ([]NodeReport, error) {
+	var (
+		reports  []NodeReport
+		finished []string
+	)
+	order := s.Ordered()
+	for _, n := range order {
+		if done[n.Host] {
+			finished = append(finished, n.Host)
+		}
+	}
+	for i, n := range order {
+		if done[n.Host] {
+			continue
+		}
+		halt := func(err error) error {
+			var untouched []string
+			for _, m := range order[i+1:] {
+				if !done[m.Host] {
+					untouched = append(untouched, m.Host)
+				}
+			}
+			r.event(n.Host, "failed", err.Error())
+			return &HaltError{Done: finished, Node: n.Host, Untouched: untouched, Err: err}
+		}
+		if err := ctx.Err(); err != nil {
+			return reports, halt(&NodeError{Node: n.Host, Op: "stop", Err: fmt.Errorf("not started: %w", err)})
+		}
+		// Never a second node down: every other node must be serving before this one stops.
+		for _, m := range order {
+			if m.Host == n.Host {
+				continue
+			}
+			if st := Probe(ctx, r.HTTP, s.Product, m.URL); !st.Ready() {
+				err := &NodeError{Node: n.Host, Op: "stop", Err: fmt.Errorf("not stopped: node %s is %s, and stopping this one too would leave two down", m.Host, st)}
+				return reports, halt(err)
+			}
+		}
+		rep, err := r.restartNode(ctx, s, n)
+		reports = append(reports, rep)
+		if err != nil {
+			return reports, halt(err)
+		}
+		finished = append(finished, n.Host)
+		if nodeDone != nil {
+			if err := nodeDone(rep); err != nil {
+				return reports, halt(&NodeError{Node: n.Host, Op: "settle", Err: fmt.Errorf("restarted, but its progress could not be recorded: %w", err)})
+			}
+		}
+	}
+	return reports, nil
+}
+
+// restartNode runs one node's cycle.
+func (r *Roller) restartNode(ctx context.Context, s Spec, n Node) (NodeReport, error) {
+	rep := NodeReport{Host: n.Host, SessionsRemoved: []string{}, Commands: []Result{}}
+	fail := func(op string, err error) (NodeReport, error) {
+		return rep, &NodeError{Node: n.Host, Op: op, Err: err}
+	}
+	run, err := r.Dial(ctx, n.Host)
+	if err != nil {
+		return fail("ssh", err)
+	}
+	defer run.Close()
+
+	stopCtx, cancel := context.WithTimeout(ctx, s.StopTimeout)
+	defer cancel()
+	rep.StopAt = time.Now()
+	r.event(n.Host, "stop", s.Stop)
+	res, err := run.Run(stopCtx, s.Stop)
+	rep.Commands = append(rep.Commands, res)
+	if err != nil {
+		return fail("stop", err)
+	}
+	// The stop command returning is not proof: wait until nothing answers.
+	if _, err := r.waitFor(stopCtx, s, n, func(st Status) bool { return st.State == Down }); err != nil {
+		return fail("down", fmt.Errorf("still answering %s after the stop command: %w", s.StopTimeout, err))
+	}
+	rep.DownAt = time.Now()
+	r.event(n.Host, "down", "")
+
+	if s.InstallDir != "" && tomcat(s.Product) {
+		// Tomcat reloads SESSIONS.ser at start: removed while the node is down, no session
+		// survives the restart.
+		cmd := "find " + shellQuote(strings.TrimRight(s.InstallDir, "/")+"/work") + " -name SESSIONS.ser -type f -print -delete 2>/dev/null || true"
+		res, err := run.Run(stopCtx, cmd)
+		rep.Commands = append(rep.Commands, res)
+		if err != nil {
+			return fail("sessions", err)
+		}
+		for _, f := range strings.Fields(res.Output) {
+			rep.SessionsRemoved = append(rep.SessionsRemoved, f)
+		}
+		r.event(n.Host, "sessions", fmt.Sprintf("%d SESSIONS.ser removed", len(rep.SessionsRemoved)))
+	}
+
+	startCtx, cancel2 := context.WithTimeout(ctx, s.StartTimeout)
+	defer cancel2()
+	rep.StartAt = time.Now()
+	r.event(n.Host, "start", s.Start)
+	res, err = run.Run(startCtx, s.Start)
+	rep.Commands = append(rep.Commands, res)
+	if err != nil {
+		return fail("start", err)
+	}
+	for {
+		last, err := r.waitFor(startCtx, s, n, Status.Ready)
+		if err != nil {
+			return fail("running", fmt.Errorf("not RUNNING within %s of the start (last seen: %s): %w", s.StartTimeout, last, err))
+		}
+		if rep.RunningAt.IsZero() {
+			rep.RunningAt = time.Now()
+			r.event(n.Host, "running", "")
+		}
+		// RUNNING must hold for the settle time; a node that drops out starts it over.
+		st, ok, err := r.hold(startCtx, s, n)
+		if err != nil {
+			return fail("settle", fmt.Errorf("did not stay RUNNING for %s within %s of the start (last seen: %s): %w", s.Settle, s.StartTimeout, st, err))
+		}
+		if ok {
+			break
+		}
+		r.event(n.Host, "unsettled", st.String())
+	}
+	rep.SettledAt = time.Now()
+	r.event(n.Host, "settled", "")
+	return rep, nil
+}
+
+// waitFor probes until ok or ctx ends; it returns the last status seen.
+func (r *Roller) waitFor(ctx context.Context, s Spec, n Node, ok func(Status) bool) (Status, error) {
+	t := time.NewTicker(s.poll())
+	defer t.Stop()
+	for {
+		st := Probe(ctx, r.HTTP, s.Product, n.URL)
+		if ok(st) {
+			return st, nil
+		}
+		select {
+		case <-ctx.Done():
+			return st, ctx.Err()
+		case <-t.C:
+		}
+	}
+}
+
+// hold probes for the settle time; ok is false if the node left RUNNING meanwhile.
+func (r *Roller) hold(ctx context.Context, s Spec, n Node) (Status, bool, error) {
+	deadline := time.Now().Add(s.Settle)
+	t := time.NewTicker(s.poll())
+	defer t.Stop()
+	for {
+		st := Probe(ctx, r.HTTP, s.Product, n.URL)
+		if !st.Ready() {
+			return st, false, nil
+		}
+		if !time.Now().Before(deadline) {
+			return st, true, nil
+		}
+		select {
+		case <-ctx.Done():
+			return st, false, ctx.Err()
+		case <-t.C:
+		}
+	}
+}

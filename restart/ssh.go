@@ -1,0 +1,297 @@
+package restart
+
+import (
+	"bytes"
+	"context"
+	"errors"
+	"fmt"
+	"net"
+	"os"
+	"strconv"
+	"strings"
+	"sync"
+	"time"
+
+	"github.com/skeema/knownhosts"
+	"golang.org/x/crypto/ssh"
+	"golang.org/x/crypto/ssh/agent"
+)
+
+// SSHConfig is how reauth logs in to nodes. Host keys are always checked against KnownHosts:
+// there is no way to turn that off.
+type SSHConfig struct {
+	User         string
+	IdentityFile string // a private key; when empty, the agent at $SSH_AUTH_SOCK
+	KnownHosts   string
+	Port         int    // default 22
+	JumpHost     string // host or host:port, optional; reached with the same user and keys
+	// ConnectTimeout bounds the TCP connection and SSH handshake (default 15 s).
+	ConnectTimeout time.Duration
+}
+
+// HostKeyError is a host key that known_hosts does not vouch for: unknown, or changed.
+type HostKeyError struct {
+	Host        string // host:port as dialled
+	KnownHosts  string
+	Changed     bool
+	Fingerprint string // SHA256 fingerprint of the key the host presented
+}
+
+func (e *HostKeyError) Error() string {
+	host, port, _ := net.SplitHostPort(e.Host)
+	entry := host
+	if port != "22" {
+		entry = "[" + host + "]:" + port
+	}
+	if e.Changed {
+		return fmt.Sprintf("host key of %s CHANGED (it now presents %s), which %s does not accept: if the host was rebuilt, verify the new key out of band, then `ssh-keygen -R '%s' -f %s` and add the new key; otherwise someone may be intercepting the connection",
+			e.Host, e.Fingerprint, e.KnownHosts, entry, e.KnownHosts)
+	}
+	return fmt.Sprintf("host %s is not in %s (it presents %s): verify that fingerprint out of band, then add the host with `ssh-keyscan -p %s %s >> %s`",
+		e.Host, e.KnownHosts, e.Fingerprint, port, host, e.KnownHosts)
+}
+
+// ErrSSHSetup marks an SSH configuration problem (keys, known_hosts, agent): the operator's to
+// fix, before any node is touched.
+var ErrSSHSetup = errors.New("ssh setup")
+
+// Dialer opens SSH connections to nodes.
+type Dialer struct {
+	cfg     SSHConfig
+	auth    []ssh.AuthMethod
+	hostKey *knownhosts.HostKeyDB
+}
+
+// NewDialer reads the identity (or connects to the agent) and the known_hosts file.
+func NewDialer(cfg SSHConfig) (*Dialer, error) {
+	if cfg.Port == 0 {
+		cfg.Port = 22
+	}
+	if cfg.ConnectTimeout == 0 {
+		cfg.ConnectTimeout = 15 * time.Second
+	}
+	if cfg.User == "" {
+		return nil, fmt.Errorf("%w: ssh.user is not set", ErrSSHSetup)
+	}
+	if cfg.KnownHosts == "" {
+		return nil, fmt.Errorf("%w: ssh.known_hosts is not set: host keys are always checked", ErrSSHSetup)
+	}
+	db, err := knownhosts.NewDB(cfg.KnownHosts)
+	if err != nil {
+		return nil, fmt.Errorf("%w: known_hosts %s: %v", ErrSSHSetup, cfg.KnownHosts, err)
+	}
+	d := &Dialer{cfg: cfg, hostKey: db}
+	if cfg.IdentityFile != "" {
+		pem, err := os.ReadFile(cfg.IdentityFile)
+		if err != nil {
+			return nil, fmt.Errorf("%w: identity_file: %v", ErrSSHSetup, err)
+		}
+		signer, err := ssh.ParsePrivateKey(pem)
+		if err != nil {
+			var missing *ssh.PassphraseMissingError
+			if errors.As(err, &missing) {
+				return nil, fmt.Errorf("%w: identity_file %s has a passphrase: load it into ssh-agent and leave identity_file unset", ErrSSHSetup, cfg.IdentityFile)
+			}
+			return nil, fmt.Errorf("%w: identity_file %s: %v", ErrSSHSetup, cfg.IdentityFile, err)
+		}
+		d.auth = append(d.auth, ssh.PublicKeys(signer))
+	} else {
+		sock := os.Getenv("SSH_AUTH_SOCK")
+		if sock == "" {
+			return nil, fmt.Errorf("%w: no ssh.identity_file and no ssh-agent ($SSH_AUTH_SOCK is empty)", ErrSSHSetup)
+		}
+		conn, err := net.Dial("unix", sock)
+		if err != nil {
+			return nil, fmt.Errorf("%w: ssh-agent at $SSH_AUTH_SOCK: %v", ErrSSHSetup, err)
+		}
+		d.auth = append(d.auth, ssh.PublicKeysCallback(agent.NewClient(conn).Signers))
+	}
+	return d, nil
+}
+
+func (d *Dialer) addr(host string) string {
+	if _, _, err := net.SplitHostPort(host); err == nil {
+		return host
+	}
+	return net.JoinHostPort(host, strconv.Itoa(d.cfg.Port))
+}
+
+func (d *Dialer) clientConfig(addr string) *ssh.ClientConfig {
+	check := d.hostKey.HostKeyCallback()
+	return &ssh.ClientConfig{
+		User: d.cfg.User,
+		Auth: d.auth,
+		HostKeyCallback: func(hostname string, remote net.Addr, key ssh.PublicKey) error {
+			err := check(hostname, remote, key)
+			if err == nil {
+				return nil
+			}
+			hke := &HostKeyError{Host: addr, KnownHosts: d.cfg.KnownHosts, Fingerprint: ssh.FingerprintSHA256(key)}
+			switch {
+			case knownhosts.IsHostKeyChanged(err):
+				hke.Changed = true
+				return hke
+			case knownhosts.IsHostUnknown(err):
+				return hke
+			}
+			return err
+		},
+		// Offer the key types known_hosts has for this host, so that a host with several keys
+		// is not refused for presenting one we do not list.
+		HostKeyAlgorithms: d.hostKey.HostKeyAlgorithms(addr),
+		Timeout:           d.cfg.ConnectTimeout,
+	}
+}
+
+// Client is an SSH connection to one node.
+type Client struct {
+	Host string // as configured
+	conn *ssh.Client
+	jump *ssh.Client
+}
+
+// Dial connects to host (through the jump host, if configured), checking its host key.
+func (d *Dialer) Dial(ctx context.Context, host string) (*Client, error) {
+	addr := d.addr(host)
+	c := &Client{Host: host}
+	dial := func(network, address string) (net.Conn, error) {
+		var dl net.Dialer
+		dctx, cancel := context.WithTimeout(ctx, d.cfg.ConnectTimeout)
+		defer cancel()
+		return dl.DialContext(dctx, network, address)
+	}
+	if d.cfg.JumpHost != "" {
+		jaddr := d.addr(d.cfg.JumpHost)
+		raw, err := dial("tcp", jaddr)
+		if err != nil {
+			return nil, &NodeError{Node: host, Op: "ssh", Err: fmt.Errorf("jump host %s: %w", jaddr, err)}
+		}
+		jc, chans, reqs, err := ssh.NewClientConn(raw, jaddr, d.clientConfig(jaddr))
+		if err != nil {
+			raw.Close()
+			return nil, &NodeError{Node: host, Op: "ssh", Err: fmt.Errorf("jump host %s: %w", jaddr, err)}
+		}
+		c.jump = ssh.NewClient(jc, chans, reqs)
+		dial = func(network, address string) (net.Conn, error) { return c.jump.DialContext(ctx, network, address) }
+	}
+	raw, err := dial("tcp", addr)
+	if err != nil {
+		c.Close()
+		return nil, &NodeError{Node: host, Op: "ssh", Err: err}
+	}
+	// The handshake has no context: bound it by a deadline on the connection.
+	if dl, ok := ctx.Deadline(); ok {
+		raw.SetDeadline(dl)
+	} else {
+		raw.SetDeadline(time.Now().Add(d.cfg.ConnectTimeout))
+	}
+	sc, chans, reqs, err := ssh.NewClientConn(raw, addr, d.clientConfig(addr))
+	if err != nil {
+		raw.Close()
+		c.Close()
+		return nil, &NodeError{Node: host, Op: "ssh", Err: err}
+	}
+	raw.SetDeadline(time.Time{})
+	c.conn = ssh.NewClient(sc, chans, reqs)
+	return c, nil
+}
+
+// Close closes the connection (and the jump host's).
+func (c *Client) Close() error {
+	var errs []error
+	if c.conn != nil {
+		errs = append(errs, c.conn.Close())
+	}
+	if c.jump != nil {
+		errs = append(errs, c.jump.Close())
+	}
+	return errors.Join(errs...)
+}
+
+// Result is what a remote command did.
+type Result struct {
+	Command  string        `json:"command"`
+	ExitCode int           `json:"exit_code"`
+	Output   string        `json:"output"` // stdout and stderr, trimmed to the last 4 KiB
+	Took     time.Duration `json:"took"`
+}
+
+// ErrCommandFailed marks a remote command that ran and exited non-zero.
+var ErrCommandFailed = errors.New("command failed")
+
+// Run runs a shell command on the node and waits for it, at most until ctx ends (then the
+// session is closed and the command abandoned). A non-zero exit is an error wrapping
+// ErrCommandFailed, with the Result filled in.
+func (c *Client) Run(ctx context.Context, cmd string) (Result, error) {
+	res := Result{Command: cmd}
+	sess, err := c.conn.NewSession()
+	if err != nil {
+		return res, fmt.Errorf("ssh session: %w", err)
+	}
+	defer sess.Close()
+	var out tailBuffer
+	sess.Stdout, sess.Stderr = &out, &out
+	start := time.Now()
+	if err := sess.Start(cmd); err != nil {
+		return res, fmt.Errorf("ssh start %q: %w", cmd, err)
+	}
+	done := make(chan error, 1)
+	go func() { done <- sess.Wait() }()
+	select {
+	case err = <-done:
+	case <-ctx.Done():
+		sess.Signal(ssh.SIGKILL)
+		sess.Close()
+		res.Took, res.Output = time.Since(start), out.String()
+		return res, fmt.Errorf("%q did not finish: %w", cmd, ctx.Err())
+	}
+	res.Took, res.Output = time.Since(start), out.String()
+	var exit *ssh.ExitError
+	switch {
+	case err == nil:
+	case errors.As(err, &exit):
+		res.ExitCode = exit.ExitStatus()
+		return res, fmt.Errorf("%w: %q exited %d: %s", ErrCommandFailed, cmd, res.ExitCode, lastLine(res.Output))
+	default:
+		// The connection dropped, or the command died without an exit status.
+		return res, fmt.Errorf("%q: connection lost before it finished: %w", cmd, err)
+	}
+	return res, nil
+}
+
+func lastLine(s string) string {
+	s = strings.TrimSpace(s)
+	if i := strings.LastIndexByte(s, '\n'); i >= 0 {
+		s = s[i+1:]
+	}
+	if s == "" {
+		return "(no output)"
+	}
+	return s
+}
+
+// tailBuffer keeps the last 4 KiB written to it: enough for a report, bounded for chatty
+// start scripts.
+// stdout and stderr are copied by two goroutines, hence the lock.
+type tailBuffer struct {
+	mu sync.Mutex
+	b  []byte
+}
+
+const tailMax = 4096
+
+func (t *tailBuffer) Write(p []byte) (int, error) {
+	t.mu.Lock()
+	defer t.mu.Unlock()
+	t.b = append(t.b, p...)
+	if len(t.b) > tailMax {
+		t.b = append(t.b[:0], t.b[len(t.b)-tailMax:]...)
+	}
+	return len(p), nil
+}
+
+func (t *tailBuffer) String() string {
+	t.mu.Lock()
+	defer t.mu.Unlock()
+	return string(bytes.TrimSpace(t.b))
+}
