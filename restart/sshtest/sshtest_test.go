@@ -1,0 +1,377 @@
+package sshtest_test
+
+import (
+	"bufio"
+	"bytes"
+	"errors"
+	"fmt"
+	"net"
+	"os"
+	"os/exec"
+	"runtime"
+	"strconv"
+	"strings"
+	"sync"
+	"testing"
+	"time"
+
+	"github.com/skeema/knownhosts"
+	"golang.org/x/crypto/ssh"
+
+	"github.com/reauth/reauth/restart/sshtest"
+)
+
+const (
+	node1 = "127.0.0.2"
+	node2 = "127.0.0.3"
+)
+
+func TestServer(t *testing.T) {
+	s := sshtest.Start(t, node1, node2)
+	key := identity(t, s)
+
+	t.Run("files", func(t *testing.T) {
+		for path, want := range map[string]os.FileMode{s.Dir: 0o700, s.IdentityFile: 0o600} {
+			fi, err := os.Stat(path)
+			if err != nil {
+				t.Fatal(err)
+			}
+			if got := fi.Mode().Perm(); got != want {
+				t.Errorf("%s: mode %o, want %o", path, got, want)
+			}
+		}
+		b, err := os.ReadFile(s.KnownHosts)
+		if err != nil {
+			t.Fatal(err)
+		}
+		for _, h := range s.Hosts {
+			want := fmt.Sprintf("[%s]:%d %s", h, s.Port, strings.TrimSpace(string(ssh.MarshalAuthorizedKey(s.HostKey))))
+			if !strings.Contains(string(b), want+"\n") {
+				t.Errorf("known_hosts lacks %q:\n%s", want, b)
+			}
+		}
+	})
+
+	t.Run("exec", func(t *testing.T) {
+		for _, h := range s.Hosts {
+			c, err := dial(s, h, s.KnownHosts, key)
+			if err != nil {
+				t.Fatalf("%s: %v", h, err)
+			}
+			out, err := run(c, "echo hello; id -u; exit 3")
+			c.Close()
+			if want := fmt.Sprintf("hello\n%d\n", os.Geteuid()); out != want {
+				t.Errorf("%s: output %q, want %q", h, out, want)
+			}
+			var exit *ssh.ExitError
+			if !errors.As(err, &exit) || exit.ExitStatus() != 3 {
+				t.Errorf("%s: error %v, want exit status 3", h, err)
+			}
+		}
+	})
+
+	t.Run("changed host key", func(t *testing.T) {
+		kh := s.KnownHostsWith(t, node2)
+		_, err := dial(s, node2, kh, key)
+		if !knownhosts.IsHostKeyChanged(err) {
+			t.Errorf("%s with a changed key in known_hosts: error %v, want a changed-host-key error", node2, err)
+		}
+		c, err := dial(s, node1, kh, key) // the other host keeps its real key
+		if err != nil {
+			t.Fatalf("%s: %v", node1, err)
+		}
+		c.Close()
+	})
+
+	t.Run("unknown host", func(t *testing.T) {
+		kh := s.KnownHostsWithout(t, node1)
+		_, err := dial(s, node1, kh, key)
+		if !knownhosts.IsHostUnknown(err) {
+			t.Errorf("%s missing from known_hosts: error %v, want an unknown-host error", node1, err)
+		}
+		c, err := dial(s, node2, kh, key)
+		if err != nil {
+			t.Fatalf("%s: %v", node2, err)
+		}
+		c.Close()
+	})
+
+	t.Run("password refused", func(t *testing.T) {
+		answer := func(string, string, []string, []bool) ([]string, error) { return []string{"secret"}, nil }
+		_, err := dial(s, node1, s.KnownHosts, ssh.Password("secret"), ssh.KeyboardInteractive(answer))
+		if err == nil || !strings.Contains(err.Error(), "unable to authenticate") {
+			t.Fatalf("login with a password: error %v, want unable to authenticate", err)
+		}
+		// The server offers public keys only: the client never got to try its methods.
+		if !strings.Contains(err.Error(), "attempted methods [none]") {
+			t.Errorf("login with a password: %v; want no password or keyboard-interactive attempt", err)
+		}
+	})
+
+	t.Run("openssh client", func(t *testing.T) {
+		if _, err := os.Stat("/usr/bin/ssh"); err != nil {
+			t.Skip("/usr/bin/ssh not installed")
+		}
+		ssh := func(knownHosts, host string) (string, error) {
+			cmd := exec.Command("/usr/bin/ssh", "-F", "/dev/null", "-o", "BatchMode=yes",
+				"-o", "UserKnownHostsFile="+knownHosts, "-o", "GlobalKnownHostsFile=/dev/null",
+				"-o", "StrictHostKeyChecking=yes", "-o", "IdentitiesOnly=yes", "-o", "ConnectTimeout=10",
+				"-i", s.IdentityFile, "-p", strconv.Itoa(s.Port), s.User+"@"+host, "echo ok")
+			out, err := cmd.CombinedOutput()
+			return string(out), err
+		}
+		for _, h := range s.Hosts {
+			if out, err := ssh(s.KnownHosts, h); err != nil || out != "ok\n" {
+				t.Errorf("ssh %s: %v: %q", h, err, out)
+			}
+		}
+		if out, err := ssh(s.KnownHostsWithout(t, node1), node1); err == nil || !strings.Contains(out, "Host key verification failed") {
+			t.Errorf("ssh to a host missing from known_hosts: %v: %q, want Host key verification failed", err, out)
+		}
+		if out, err := ssh(s.KnownHostsWith(t, node1), node1); err == nil || !strings.Contains(out, "REMOTE HOST IDENTIFICATION HAS CHANGED") {
+			t.Errorf("ssh to a host with a changed key: %v: %q, want a changed-identification error", err, out)
+		}
+	})
+
+	t.Run("kill and restart", func(t *testing.T) {
+		c, err := dial(s, node1, s.KnownHosts, key)
+		if err != nil {
+			t.Fatal(err)
+		}
+		defer c.Close()
+		sess, err := c.NewSession()
+		if err != nil {
+			t.Fatal(err)
+		}
+		stdout, err := sess.StdoutPipe()
+		if err != nil {
+			t.Fatal(err)
+		}
+		if err := sess.Start("echo $$; exec sleep 30"); err != nil {
+			t.Fatal(err)
+		}
+		line, err := bufio.NewReader(stdout).ReadString('\n')
+		if err != nil {
+			t.Fatal(err)
+		}
+		sleepPID, err := strconv.Atoi(strings.TrimSpace(line))
+		if err != nil {
+			t.Fatalf("pid %q: %v", line, err)
+		}
+		waited := make(chan error, 1)
+		go func() { waited <- sess.Wait() }()
+
+		t0 := time.Now()
+		s.Kill(t)
+		select {
+		case err := <-waited:
+			if err == nil {
+				t.Errorf("sleep 30 ended without error when sshd was killed")
+			}
+			t.Logf("session dropped %v after Kill: %v", time.Since(t0).Round(time.Millisecond), err)
+		case <-time.After(5 * time.Second):
+			t.Fatalf("sleep 30 still running 5s after Kill")
+		}
+		if alive(sleepPID) {
+			t.Errorf("the remote sleep (pid %d) survived Kill", sleepPID)
+		}
+		if s.Running() {
+			t.Errorf("Running after Kill")
+		}
+		s.Kill(t) // a second Kill does nothing
+		for _, h := range s.Hosts {
+			if c, err := net.DialTimeout("tcp", s.Addr(h), 2*time.Second); err == nil {
+				c.Close()
+				t.Errorf("%s accepts connections after Kill", s.Addr(h))
+			}
+		}
+
+		s.Restart(t)
+		if !s.Running() {
+			t.Errorf("not Running after Restart")
+		}
+		for _, h := range s.Hosts {
+			c, err := dial(s, h, s.KnownHosts, key) // same port, same host key
+			if err != nil {
+				t.Fatalf("%s after Restart: %v", h, err)
+			}
+			out, err := run(c, "echo back")
+			c.Close()
+			if err != nil || out != "back\n" {
+				t.Errorf("%s after Restart: %v: %q", h, err, out)
+			}
+		}
+	})
+
+	t.Run("parallel sessions", func(t *testing.T) {
+		var wg sync.WaitGroup
+		errs := make(chan error, 20)
+		for i := range 20 {
+			wg.Add(1)
+			go func() {
+				defer wg.Done()
+				c, err := dial(s, s.Hosts[i%len(s.Hosts)], s.KnownHosts, key)
+				if err != nil {
+					errs <- err
+					return
+				}
+				defer c.Close()
+				if out, err := run(c, "echo "+strconv.Itoa(i)); err != nil || out != strconv.Itoa(i)+"\n" {
+					errs <- fmt.Errorf("session %d: %v: %q", i, err, out)
+				}
+			}()
+		}
+		wg.Wait()
+		close(errs)
+		for err := range errs {
+			t.Error(err)
+		}
+	})
+}
+
+// TestRestartPortTaken: sshd keeps running when it binds some of its addresses but not others;
+// Restart must notice and fail rather than leave a node unreachable.
+func TestRestartPortTaken(t *testing.T) {
+	s := sshtest.Start(t, node1, node2)
+	s.Kill(t)
+	l, err := net.Listen("tcp4", s.Addr(node2))
+	if err != nil {
+		t.Fatal(err)
+	}
+	r := capture(t, func(tb testing.TB) { s.Restart(tb) })
+	l.Close()
+	t.Logf("Restart with %s taken: %s", s.Addr(node2), strings.SplitN(r.fatal, "\n", 2)[0])
+	if !strings.Contains(r.fatal, "taken by another process") || !strings.Contains(r.fatal, "Address already in use") {
+		t.Errorf("Restart with %s taken: fatal %q", s.Addr(node2), r.fatal)
+	}
+	if s.Running() {
+		t.Errorf("sshd left running on %s alone", node1)
+	}
+	s.Restart(t)
+	for _, h := range s.Hosts {
+		c, err := dial(s, h, s.KnownHosts, identity(t, s))
+		if err != nil {
+			t.Fatalf("%s: %v", h, err)
+		}
+		c.Close()
+	}
+}
+
+func TestStartRejectsNonLoopback(t *testing.T) {
+	for _, h := range []string{"10.0.0.1", "0.0.0.0", "::1", "localhost", "128.0.0.1"} {
+		r := capture(t, func(tb testing.TB) { sshtest.Start(tb, h) })
+		if !strings.Contains(r.fatal, "not an IPv4 loopback address") {
+			t.Errorf("Start(%q): fatal %q, skip %q; want a refusal", h, r.fatal, r.skip)
+		}
+	}
+	r := capture(t, func(tb testing.TB) { sshtest.Start(tb, node1, "::ffff:127.0.0.2") })
+	if !strings.Contains(r.fatal, "given twice") {
+		t.Errorf("Start with a repeated host: fatal %q", r.fatal)
+	}
+}
+
+func TestRequireMissing(t *testing.T) {
+	const bin = "reauth-sshtest-no-such-binary"
+	t.Setenv("CI", "")
+	r := capture(t, func(tb testing.TB) { sshtest.Require(tb, bin, "no-such-package") })
+	if !strings.Contains(r.skip, bin) || !strings.Contains(r.skip, "no-such-package") || r.fatal != "" {
+		t.Errorf("without CI: skip %q, fatal %q; want a skip naming the binary and package", r.skip, r.fatal)
+	}
+	t.Setenv("CI", "true")
+	r = capture(t, func(tb testing.TB) { sshtest.Require(tb, bin, "no-such-package") })
+	if !strings.Contains(r.fatal, bin) || r.skip != "" {
+		t.Errorf("with CI=true: skip %q, fatal %q; want a failure", r.skip, r.fatal)
+	}
+}
+
+// ---------------------------------------------------------------------------------------------
+
+func identity(t testing.TB, s *sshtest.Server) ssh.AuthMethod {
+	t.Helper()
+	b, err := os.ReadFile(s.IdentityFile)
+	if err != nil {
+		t.Fatal(err)
+	}
+	signer, err := ssh.ParsePrivateKey(b)
+	if err != nil {
+		t.Fatal(err)
+	}
+	return ssh.PublicKeys(signer)
+}
+
+func dial(s *sshtest.Server, host, knownHostsFile string, auth ...ssh.AuthMethod) (*ssh.Client, error) {
+	db, err := knownhosts.NewDB(knownHostsFile)
+	if err != nil {
+		return nil, err
+	}
+	addr := s.Addr(host)
+	return ssh.Dial("tcp", addr, &ssh.ClientConfig{
+		User:              s.User,
+		Auth:              auth,
+		HostKeyCallback:   db.HostKeyCallback(),
+		HostKeyAlgorithms: db.HostKeyAlgorithms(addr),
+		Timeout:           10 * time.Second,
+	})
+}
+
+// run runs cmd in a new session and returns its stdout.
+func run(c *ssh.Client, cmd string) (string, error) {
+	sess, err := c.NewSession()
+	if err != nil {
+		return "", err
+	}
+	defer sess.Close()
+	var out, errOut bytes.Buffer
+	sess.Stdout, sess.Stderr = &out, &errOut
+	err = sess.Run(cmd)
+	if errOut.Len() > 0 && err == nil {
+		err = fmt.Errorf("stderr: %s", errOut.String())
+	}
+	return out.String(), err
+}
+
+// alive reports whether pid is a live process (a zombie awaiting its reaper is dead).
+func alive(pid int) bool {
+	b, err := os.ReadFile("/proc/" + strconv.Itoa(pid) + "/stat")
+	if err != nil {
+		return false
+	}
+	i := bytes.LastIndexByte(b, ')')
+	return i < 0 || !strings.HasPrefix(strings.TrimSpace(string(b[i+1:])), "Z")
+}
+
+// recorder stands in for a test to observe Fatal and Skip, which end its goroutine.
+type recorder struct {
+	testing.TB
+	mu          sync.Mutex
+	fatal, skip string
+}
+
+func (r *recorder) Helper() {}
+func (r *recorder) Fatal(args ...any) {
+	r.mu.Lock()
+	r.fatal = fmt.Sprint(args...)
+	r.mu.Unlock()
+	runtime.Goexit()
+}
+func (r *recorder) Fatalf(format string, args ...any) { r.Fatal(fmt.Sprintf(format, args...)) }
+func (r *recorder) Skip(args ...any) {
+	r.mu.Lock()
+	r.skip = fmt.Sprint(args...)
+	r.mu.Unlock()
+	runtime.Goexit()
+}
+func (r *recorder) Skipf(format string, args ...any) { r.Skip(fmt.Sprintf(format, args...)) }
+
+func capture(t *testing.T, fn func(tb testing.TB)) *recorder {
+	r := &recorder{TB: t}
+	done := make(chan struct{})
+	go func() {
+		defer close(done)
+		fn(r)
+	}()
+	<-done
+	r.mu.Lock()
+	defer r.mu.Unlock()
+	return r
+}
