@@ -34,18 +34,21 @@ type Querier interface {
 // ErrUnknownDialect is returned by Lookup for a name that is not in Dialects.
 var ErrUnknownDialect = errors.New("unknown database dialect")
 
-// DeleteStrategy says how a batch that was just backed up is deleted, so that exactly the
-// backed-up rows go, and none that another connection inserted in the meantime.
+// DeleteStrategy says how a batch that was just backed up is kept from changing until it is
+// deleted. Either way the batch is deleted by repeating the scope and its key range, in one
+// statement, and the delete must match exactly as many rows as were backed up.
 type DeleteStrategy int
 
 const (
-	// DeleteByKeys lists the backed-up keys: DELETE ... WHERE key IN (...).
-	DeleteByKeys DeleteStrategy = iota
-	// DeleteBySnapshot repeats the scope and the batch's key range inside the REPEATABLE READ
-	// snapshot the rows were read from. The snapshot hides rows inserted since, and a row that
-	// another transaction changed since makes the DELETE fail rather than act on it. One
-	// statement per batch instead of one per thousand keys.
-	DeleteBySnapshot
+	// DeleteLocked reads the batch with row locks (FOR UPDATE and the like): nobody can change
+	// or delete a backed-up row before the delete. A row inserted into the key range since is
+	// the only thing that can make the counts differ; the batch then rolls back and runs again
+	// deleting by the list of its keys.
+	DeleteLocked DeleteStrategy = iota
+	// DeleteInSnapshot reads and deletes inside one REPEATABLE READ snapshot (PostgreSQL): the
+	// snapshot hides rows inserted since, and a row another transaction changed since makes the
+	// DELETE fail rather than act on it. No row locks are taken.
+	DeleteInSnapshot
 )
 
 // Dialect renders SQL for one kind of database. The set of dialects is closed: see Dialects.
@@ -104,7 +107,7 @@ var Dialects = map[string]*Dialect{
 		placeholder:  func(n int) string { return "$" + strconv.Itoa(n) },
 		DefaultBatch: 10000,
 		MaxParams:    65535, MaxInList: 1000,
-		Delete: DeleteBySnapshot, Isolation: sql.LevelRepeatableRead,
+		Delete: DeleteInSnapshot, Isolation: sql.LevelRepeatableRead,
 		limit: limitClause,
 		catalog: catalogSQL{
 			tables: `SELECT table_schema, table_name FROM information_schema.tables` +
@@ -130,7 +133,7 @@ var Dialects = map[string]*Dialect{
 		MaxParams:    65535, MaxInList: 1000,
 		// InnoDB's locking reads see the newest committed rows, not a snapshot, so the keys
 		// are listed; READ COMMITTED keeps FOR UPDATE from gap-locking inserts by the product.
-		Delete: DeleteByKeys, Isolation: sql.LevelReadCommitted,
+		Delete: DeleteLocked, Isolation: sql.LevelReadCommitted,
 		limit: limitClause,
 		catalog: catalogSQL{
 			tables: "SELECT table_schema, table_name FROM information_schema.tables" +
@@ -150,7 +153,7 @@ var Dialects = map[string]*Dialect{
 		quoteOpen: '[', quoteClose: ']',
 		placeholder: func(n int) string { return "@p" + strconv.Itoa(n) },
 		MaxParams:   2000, MaxInList: 1000,
-		Delete: DeleteByKeys, Isolation: sql.LevelReadCommitted,
+		Delete: DeleteLocked, Isolation: sql.LevelReadCommitted,
 		// SQL Server escalates a statement's row locks to a table lock at about 5000: stay
 		// below, or product logins would wait on the whole table during each batch.
 		DefaultBatch: 4000,
@@ -177,7 +180,7 @@ var Dialects = map[string]*Dialect{
 		DefaultBatch: 10000,
 		MaxParams:    65535, MaxInList: 1000,
 		// go-ora refuses any isolation level but the default, which is READ COMMITTED.
-		Delete: DeleteByKeys, Isolation: sql.LevelDefault,
+		Delete: DeleteLocked, Isolation: sql.LevelDefault,
 		limit:      limitRownum,
 		insertRows: insertAll,
 		catalog: catalogSQL{

@@ -102,18 +102,28 @@ func TestPersistingManager(t *testing.T) {
 		persists  bool
 	}{
 		{"shipped default", `<Context><Manager pathname=""/></Context>`, false},
-		{"no manager", `<Server><Service><Engine><Host><Context path=""/></Host></Engine></Service></Server>`, false},
+		{"no manager: Tomcat's default persists", `<Server><Service><Engine><Host><Context path=""/></Host></Engine></Service></Server>`, true},
 		{"manager without pathname", `<Context><Manager/></Context>`, true},
 		{"manager with pathname", `<Context><Manager pathname="SESSIONS.ser"/></Context>`, true},
 		{"persistent manager", `<Context><Manager className="org.apache.catalina.session.PersistentManager" pathname=""/></Context>`, true},
 		{"commented out", `<Context><!-- <Manager pathname="SESSIONS.ser"/> --><Manager pathname=""/></Context>`, false},
 		{"inside server.xml", `<Server port="8005"><Service name="Catalina"><Engine><Host><Context path="" docBase="x"><Manager pathname="x.ser"/></Context></Host></Engine></Service></Server>`, true},
-		{"not xml", `hello`, false},
+		{"not xml, so no manager", `hello`, true},
 	}
 	for _, tt := range tests {
-		if got := persistingManager(tt.doc) != ""; got != tt.persists {
+		if got := managerPersistence(tt.doc) != ""; got != tt.persists {
 			t.Errorf("%s: persists = %v; want %v", tt.name, got, tt.persists)
 		}
+	}
+}
+
+func TestPersistenceAcrossFiles(t *testing.T) {
+	off := `<Context><Manager pathname=""/></Context>`
+	if got := managerPersistence(`<Server/>`, off); got != "" {
+		t.Errorf("server.xml without a Manager and context.xml turning it off: %q; want off", got)
+	}
+	if got := managerPersistence(`<Server/>`, `<Context/>`); got == "" {
+		t.Error("no Manager anywhere: want Tomcat's default persistence reported")
 	}
 }
 

@@ -179,55 +179,63 @@ func tomcat(product string) bool {
 	return product == "jira" || product == "confluence" || product == "bamboo"
 }
 
-// sessionPersistence reads conf/server.xml and conf/context.xml and reports a <Manager> that
-// makes Tomcat save sessions to disk at shutdown (any pathname but ""), or "" when none does.
+// sessionPersistence reads conf/server.xml and conf/context.xml and says whether Tomcat will
+// save sessions to disk at shutdown and reload them at start, or "" when it will not.
 func sessionPersistence(ctx context.Context, run Runner, installDir string) (string, error) {
-	var found []string
+	var docs []string
 	for _, f := range []string{"conf/server.xml", "conf/context.xml"} {
 		path := strings.TrimRight(installDir, "/") + "/" + f
 		res, err := run.Run(ctx, "cat -- "+shellQuote(path)+" 2>/dev/null || true")
 		if err != nil {
 			return "", fmt.Errorf("read %s: %w", path, err)
 		}
-		if m := persistingManager(res.Output); m != "" {
-			found = append(found, f+": "+m)
-		}
+		docs = append(docs, res.Output)
 	}
-	return strings.Join(found, "; "), nil
+	return managerPersistence(docs...), nil
 }
 
-// persistingManager finds a <Manager> element that persists sessions in a Tomcat XML file.
-// StandardManager saves to SESSIONS.ser unless pathname is set to "".
-func persistingManager(doc string) string {
-	dec := xml.NewDecoder(strings.NewReader(doc))
-	dec.Strict = false
-	for {
-		tok, err := dec.Token()
-		if err != nil {
-			return ""
-		}
-		el, ok := tok.(xml.StartElement)
-		if !ok || el.Name.Local != "Manager" {
-			continue
-		}
-		pathname, set, class := "", false, ""
-		for _, a := range el.Attr {
-			switch a.Name.Local {
-			case "pathname":
-				pathname, set = a.Value, true
-			case "className":
-				class = a.Value
+// managerPersistence reads Tomcat configuration files for <Manager> elements. Tomcat's
+// StandardManager saves sessions to SESSIONS.ser unless its pathname is set to "": so with no
+// <Manager> at all, sessions persist; Atlassian ships <Manager pathname=""/> to turn that off.
+func managerPersistence(docs ...string) string {
+	var persisting []string
+	found := false
+	for _, doc := range docs {
+		dec := xml.NewDecoder(strings.NewReader(doc))
+		dec.Strict = false
+		for {
+			tok, err := dec.Token()
+			if err != nil {
+				break
+			}
+			el, ok := tok.(xml.StartElement)
+			if !ok || el.Name.Local != "Manager" {
+				continue
+			}
+			found = true
+			pathname, set, class := "", false, ""
+			for _, a := range el.Attr {
+				switch a.Name.Local {
+				case "pathname":
+					pathname, set = a.Value, true
+				case "className":
+					class = a.Value
+				}
+			}
+			switch {
+			case strings.Contains(class, "PersistentManager"):
+				persisting = append(persisting, fmt.Sprintf("<Manager className=%q> persists sessions", class))
+			case !set:
+				persisting = append(persisting, "<Manager> without pathname=\"\" saves sessions to SESSIONS.ser")
+			case pathname != "":
+				persisting = append(persisting, fmt.Sprintf("<Manager pathname=%q> saves sessions to it", pathname))
 			}
 		}
-		switch {
-		case strings.Contains(class, "PersistentManager"):
-			return fmt.Sprintf("<Manager className=%q> persists sessions", class)
-		case !set:
-			return "<Manager> without pathname=\"\" saves sessions to SESSIONS.ser"
-		case pathname != "":
-			return fmt.Sprintf("<Manager pathname=%q> saves sessions to it", pathname)
-		}
 	}
+	if !found {
+		return "no <Manager pathname=\"\"/> in server.xml or context.xml: Tomcat's default saves sessions to SESSIONS.ser"
+	}
+	return strings.Join(persisting, "; ")
 }
 
 // shellQuote quotes s for a POSIX shell.

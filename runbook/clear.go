@@ -230,55 +230,105 @@ func (c *Conn) Clear(ctx context.Context, o ClearOptions) (res ClearResult, err 
 		}
 		res.BackedUp, res.Backup, res.SHA256 = sum.Rows, sum.Path, sum.SHA256
 	}()
-	var last any
-	keyKind := c.keyKind()
+	// Two batches are in flight at most: while batch k is deleted and committed on one
+	// connection, batch k+1 is read and written to the backup on another. Their key ranges are
+	// disjoint, and the backup holds batch k (fsynced) before its delete starts.
+	var (
+		last     any // the key the next batch starts after
+		attempts int
+		byKeys   bool
+		inflight *batchTx
+		done     = make(chan batchResult, 1)
+	)
+	defer func() {
+		if inflight != nil {
+			<-done // never leave a delete running behind a returned error
+		}
+	}()
+	// redo handles a batch that failed and rolled back: the file loses it (and anything
+	// after it), and the loop starts again where it began, by its keys if its range changed.
+	redo := func(b *batchTx, berr error) error {
+		if rerr := w.Rewind(b.mark); rerr != nil {
+			return errors.Join(berr, rerr)
+		}
+		last = b.after
+		if errors.Is(berr, errRangeChanged) && !b.byKeys {
+			byKeys = true
+			return nil
+		}
+		attempts++
+		if !db.Retryable(berr) || attempts >= maxAttempts {
+			return berr
+		}
+		res.Retries++
+		select {
+		case <-ctx.Done():
+			return ctx.Err()
+		case <-time.After(time.Duration(attempts) * 100 * time.Millisecond):
+		}
+		return nil
+	}
 	for {
 		if err := ctx.Err(); err != nil {
 			return res, err
 		}
+		mark := w.Mark()
 		var (
-			n       int
-			lastKey string
+			b    *batchTx
+			rerr error
 		)
-		for attempt := 1; ; attempt++ {
-			before := w.Mark()
-			var committing bool
-			n, lastKey, committing, err = c.clearBatch(ctx, conds, last, batch, w)
-			if err == nil {
-				break
+		// With row locks, the next batch's read must wait for this batch's delete: InnoDB's
+		// range delete locks the first row past its range while it looks at it, and the next
+		// batch holds that row. In a snapshot nothing is locked, and the two overlap.
+		overlap := c.Target.Dialect.Delete == db.DeleteInSnapshot
+		if overlap || inflight == nil {
+			b, rerr = c.readBatch(ctx, conds, last, batch, byKeys, w)
+		}
+		if inflight != nil {
+			r := <-done
+			prev := inflight
+			inflight = nil
+			if r.err != nil {
+				if b != nil {
+					b.tx.Rollback()
+				}
+				if r.committing {
+					// Its commit's outcome is unknown: it stays in the backup; the batch read
+					// meanwhile was rolled back and leaves it.
+					if rerr := w.Rewind(prev.end); rerr != nil {
+						return res, errors.Join(r.err, rerr)
+					}
+					return res, r.err
+				}
+				if err := redo(prev, r.err); err != nil {
+					return res, err
+				}
+				continue
 			}
-			if committing {
-				// The commit's outcome is unknown: the batch stays in the backup.
-				return res, err
+			res.Deleted += int64(prev.n)
+			res.Batches++
+			attempts, byKeys = 0, false
+			if o.Progress != nil {
+				o.Progress(res.Deleted)
 			}
-			// The batch's transaction rolled back: its rows are all in the table, so they
-			// leave the backup too, and a retry writes them once.
-			if rerr := w.Rewind(before); rerr != nil {
-				return res, errors.Join(err, rerr)
-			}
-			if !db.Retryable(err) || attempt == maxAttempts {
-				return res, err
-			}
-			res.Retries++
-			select {
-			case <-ctx.Done():
-				return res, ctx.Err()
-			case <-time.After(time.Duration(attempt) * 100 * time.Millisecond):
+			if !overlap {
+				b, rerr = c.readBatch(ctx, conds, last, batch, byKeys, w)
 			}
 		}
-		if n == 0 {
+		if rerr != nil {
+			if err := redo(&batchTx{mark: mark, after: last, byKeys: byKeys}, rerr); err != nil {
+				return res, err
+			}
+			continue
+		}
+		if b.n == 0 {
+			b.tx.Rollback()
 			break
 		}
-		res.Deleted += int64(n)
-		res.Batches++
-		if o.Progress != nil {
-			o.Progress(res.Deleted)
-		}
-		if last, err = db.Value(keyKind, lastKey); err != nil {
+		inflight = b
+		go func() { done <- c.deleteBatch(ctx, b) }()
+		if last, err = db.Value(c.keyKind(), b.lastKey); err != nil {
 			return res, fmt.Errorf("clear %s: key %w", c.Tokens.Table, err)
-		}
-		if n < batch {
-			break
 		}
 	}
 	sum, err := w.Finish()
@@ -297,104 +347,137 @@ func (c *Conn) keyKind() db.Kind {
 // maxAttempts bounds how often a batch that a concurrent transaction aborted is tried.
 const maxAttempts = 5
 
-// clearBatch backs up and deletes one batch: the first `limit` rows in scope with keys above
-// after, in key order. It returns how many rows it deleted and the last key's text. committing
-// is set when the error came from COMMIT, whose outcome is then unknown; on any other error the
-// transaction has rolled back.
-func (c *Conn) clearBatch(ctx context.Context, scope []db.Cond, after any, limit int, w *backup.Writer) (n int, lastKey string, committing bool, err error) {
+// errRangeChanged: rows were inserted into a locked batch's key range between its read and its
+// delete. Not a failure: the batch runs again, deleting by its list of keys.
+var errRangeChanged = errors.New("rows were inserted into the batch's key range")
+
+// batchTx is one batch read and backed up, with its transaction still open.
+type batchTx struct {
+	tx      *sql.Tx
+	n       int
+	after   any       // the key this batch starts after; nil for the first
+	conds   []db.Cond // scope and key > after
+	lastKey string
+	keys    []any // the batch's keys, when it is deleted by them
+	byKeys  bool
+	mark    backup.Mark // the backup file before this batch
+	end     backup.Mark // the backup file after this batch's checkpoint
+}
+
+type batchResult struct {
+	committing bool // the error came from COMMIT: its outcome is unknown
+	err        error
+}
+
+// readBatch opens a transaction, reads the first `limit` rows in scope with keys above after,
+// in key order (locking them, where the dialect deletes locked rows), writes them to the
+// backup and checkpoints it. On error the transaction is rolled back; the caller rewinds the
+// backup. A batch of 0 rows comes back with its transaction open, for the caller to end.
+func (c *Conn) readBatch(ctx context.Context, scope []db.Cond, after any, limit int, byKeys bool, w *backup.Writer) (b *batchTx, err error) {
 	d := c.Target.Dialect
 	tt := c.Tokens
-	conds := append([]db.Cond(nil), scope...)
+	b = &batchTx{after: after, byKeys: byKeys, mark: w.Mark(), conds: append([]db.Cond(nil), scope...)}
 	if after != nil {
-		conds = append(conds, db.Greater(tt.Key, after))
+		b.conds = append(b.conds, db.Greater(tt.Key, after))
 	}
-	tx, err := c.Pool.BeginTx(ctx, &sql.TxOptions{Isolation: d.Isolation})
-	if err != nil {
-		return 0, "", false, fmt.Errorf("clear %s: %w", tt.Table, err)
+	if b.tx, err = c.Pool.BeginTx(ctx, &sql.TxOptions{Isolation: d.Isolation}); err != nil {
+		return nil, fmt.Errorf("clear %s: %w", tt.Table, err)
 	}
-	committed := false
 	defer func() {
-		if !committed {
-			tx.Rollback()
+		if err != nil {
+			b.tx.Rollback()
 		}
 	}()
 	q, args := d.Select(tt.Table, db.SelectSpec{
-		Columns: tt.ColumnNames(), Where: conds, OrderBy: tt.Key, Limit: limit,
-		Lock: d.Delete == db.DeleteByKeys,
+		Columns: tt.ColumnNames(), Where: b.conds, OrderBy: tt.Key, Limit: limit,
+		Lock: d.Delete == db.DeleteLocked,
 	})
-	rows, err := tx.QueryContext(ctx, q, args...)
+	rows, err := b.tx.QueryContext(ctx, q, args...)
 	if err != nil {
-		return 0, "", false, fmt.Errorf("clear %s: read batch: %w", tt.Table, err)
+		return nil, fmt.Errorf("clear %s: read batch: %w", tt.Table, err)
 	}
+	defer rows.Close()
 	rr := newRowReader(tt)
-	var keys []any
 	kk := c.keyKind()
 	for rows.Next() {
 		if err := rr.scan(rows); err != nil {
-			rows.Close()
-			return 0, "", false, fmt.Errorf("clear %s: read batch: %w", tt.Table, err)
+			return nil, fmt.Errorf("clear %s: read batch: %w", tt.Table, err)
 		}
 		if err := w.Row(rr.values); err != nil {
-			rows.Close()
-			return 0, "", false, err
+			return nil, err
 		}
 		if rr.values[rr.key] == nil {
-			rows.Close()
-			return 0, "", false, fmt.Errorf("clear %s: a row has a NULL key column %s", tt.Table, tt.Key)
+			return nil, fmt.Errorf("clear %s: a row has a NULL key column %s", tt.Table, tt.Key)
 		}
-		lastKey = *rr.values[rr.key]
-		if d.Delete == db.DeleteByKeys {
-			k, err := db.Value(kk, lastKey)
+		b.lastKey = *rr.values[rr.key]
+		if byKeys {
+			k, err := db.Value(kk, b.lastKey)
 			if err != nil {
-				rows.Close()
-				return 0, "", false, err
+				return nil, err
 			}
-			keys = append(keys, k)
+			b.keys = append(b.keys, k)
 		}
-		n++
+		b.n++
+	}
+	if err := rows.Err(); err != nil {
+		return nil, fmt.Errorf("clear %s: read batch: %w", tt.Table, err)
 	}
 	rows.Close()
-	if err := rows.Err(); err != nil {
-		return 0, "", false, fmt.Errorf("clear %s: read batch: %w", tt.Table, err)
-	}
-	if n == 0 {
-		return 0, "", false, nil
+	if b.n == 0 {
+		return b, nil
 	}
 	// The batch is on disk and verifiable before anything is deleted.
 	if err := w.Checkpoint(); err != nil {
-		return 0, "", false, err
+		return nil, err
+	}
+	b.end = w.Mark()
+	return b, nil
+}
+
+// deleteBatch deletes a batch that readBatch backed up and commits. The delete must match
+// exactly the rows backed up; otherwise, and on any error but a failed COMMIT, the transaction
+// is rolled back.
+func (c *Conn) deleteBatch(ctx context.Context, b *batchTx) batchResult {
+	d := c.Target.Dialect
+	tt := c.Tokens
+	fail := func(err error) batchResult {
+		b.tx.Rollback()
+		return batchResult{err: err}
 	}
 	var deleted int64
-	switch d.Delete {
-	case db.DeleteBySnapshot:
-		lk, err := db.Value(kk, lastKey)
+	if !b.byKeys {
+		lk, err := db.Value(c.keyKind(), b.lastKey)
 		if err != nil {
-			return 0, "", false, err
+			return fail(err)
 		}
-		q, args := d.DeleteWhere(tt.Table, append(conds, db.AtMost(tt.Key, lk))...)
-		r, err := tx.ExecContext(ctx, q, args...)
+		q, args := d.DeleteWhere(tt.Table, append(b.conds, db.AtMost(tt.Key, lk))...)
+		r, err := b.tx.ExecContext(ctx, q, args...)
 		if err != nil {
-			return 0, "", false, fmt.Errorf("clear %s: delete batch: %w", tt.Table, err)
+			return fail(fmt.Errorf("clear %s: delete batch: %w", tt.Table, err))
 		}
 		deleted, _ = r.RowsAffected()
-	default:
-		for i := 0; i < len(keys); i += d.MaxInList {
-			chunk := keys[i:min(i+d.MaxInList, len(keys))]
+		if deleted != int64(b.n) && d.Delete == db.DeleteLocked {
+			// Rows were inserted into the batch's key range since it was read: the rollback
+			// undoes this delete, and the batch runs again by its keys.
+			return fail(errRangeChanged)
+		}
+	} else {
+		for i := 0; i < len(b.keys); i += d.MaxInList {
+			chunk := b.keys[i:min(i+d.MaxInList, len(b.keys))]
 			q, args := d.DeleteWhere(tt.Table, db.In(tt.Key, chunk...))
-			r, err := tx.ExecContext(ctx, q, args...)
+			r, err := b.tx.ExecContext(ctx, q, args...)
 			if err != nil {
-				return 0, "", false, fmt.Errorf("clear %s: delete batch: %w", tt.Table, err)
+				return fail(fmt.Errorf("clear %s: delete batch: %w", tt.Table, err))
 			}
 			a, _ := r.RowsAffected()
 			deleted += a
 		}
 	}
-	if deleted != int64(n) {
-		return 0, "", false, fmt.Errorf("clear %s: the delete matched %d rows but %d were backed up: rolled back, nothing of this batch was deleted", tt.Table, deleted, n)
+	if deleted != int64(b.n) {
+		return fail(fmt.Errorf("clear %s: the delete matched %d rows but %d were backed up: rolled back, nothing of this batch was deleted", tt.Table, deleted, b.n))
 	}
-	committed = true // a failed COMMIT is not followed by a ROLLBACK: the outcome is the server's
-	if err := tx.Commit(); err != nil {
-		return 0, "", true, fmt.Errorf("clear %s: commit batch (it may or may not have been applied): %w", tt.Table, err)
+	if err := b.tx.Commit(); err != nil {
+		return batchResult{committing: true, err: fmt.Errorf("clear %s: commit batch (it may or may not have been applied): %w", tt.Table, err)}
 	}
-	return n, lastKey, false, nil
+	return batchResult{}
 }

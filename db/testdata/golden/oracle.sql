@@ -32,11 +32,11 @@ SELECT "id", "created", "token", "username" FROM "public"."remembermetoken" WHER
 SELECT "id", "created", "token", "username" FROM "public"."remembermetoken" WHERE ROWID IN (SELECT rid FROM (SELECT ROWID AS rid FROM "public"."remembermetoken" WHERE "username" IN (:1, :2) AND ("username" IS NULL OR "username" NOT IN (:3)) AND "created" < :4 AND "id" > :5 ORDER BY "id") WHERE ROWNUM <= 500) ORDER BY "id" FOR UPDATE;
 -- args: [JIRAUSER10100 alice admin 2026-10-24 10:00:00 +0000 UTC 10500]
 
--- delete by scope and key range (snapshot strategy)
+-- delete a batch: scope and key range
 DELETE FROM "public"."remembermetoken" WHERE "username" IN (:1, :2) AND ("username" IS NULL OR "username" NOT IN (:3)) AND "created" < :4 AND "id" > :5 AND "id" <= :6;
 -- args: [JIRAUSER10100 alice admin 2026-10-24 10:00:00 +0000 UTC 10500 11000]
 
--- delete by key
+-- delete a batch by its keys (when rows were inserted into its range)
 DELETE FROM "public"."remembermetoken" WHERE "id" IN (:1, :2, :3);
 -- args: [10501 10502 10503]
 
@@ -50,4 +50,4 @@ INSERT ALL INTO "public"."remembermetoken" ("id", "created", "token", "username"
 -- quoting: hostile identifiers
 INSERT ALL INTO "we""ird"."t`a]ble" ("c""ol") VALUES (:1) SELECT 1 FROM DUAL;
 
--- delete strategy: by keys, isolation: Default, default batch: 10000, max params: 65535, max IN list: 1000, insert batch for 4 columns: 249, for 7: 142
+-- delete strategy: rows locked, isolation: Default, default batch: 10000, max params: 65535, max IN list: 1000, insert batch for 4 columns: 249, for 7: 142

@@ -32,11 +32,11 @@ SELECT [id], [created], [token], [username] FROM [public].[remembermetoken] WHER
 SELECT TOP (500) [id], [created], [token], [username] FROM [public].[remembermetoken] WITH (UPDLOCK, ROWLOCK) WHERE [username] IN (@p1, @p2) AND ([username] IS NULL OR [username] NOT IN (@p3)) AND [created] < @p4 AND [id] > @p5 ORDER BY [id];
 -- args: [JIRAUSER10100 alice admin 2026-10-24 10:00:00 +0000 UTC 10500]
 
--- delete by scope and key range (snapshot strategy)
+-- delete a batch: scope and key range
 DELETE FROM [public].[remembermetoken] WHERE [username] IN (@p1, @p2) AND ([username] IS NULL OR [username] NOT IN (@p3)) AND [created] < @p4 AND [id] > @p5 AND [id] <= @p6;
 -- args: [JIRAUSER10100 alice admin 2026-10-24 10:00:00 +0000 UTC 10500 11000]
 
--- delete by key
+-- delete a batch by its keys (when rows were inserted into its range)
 DELETE FROM [public].[remembermetoken] WHERE [id] IN (@p1, @p2, @p3);
 -- args: [10501 10502 10503]
 
@@ -50,4 +50,4 @@ INSERT INTO [public].[remembermetoken] ([id], [created], [token], [username]) VA
 -- quoting: hostile identifiers
 INSERT INTO [we"ird].[t`a]]ble] ([c"ol]) VALUES (@p1);
 
--- delete strategy: by keys, isolation: Read Committed, default batch: 4000, max params: 2000, max IN list: 1000, insert batch for 4 columns: 500, for 7: 285
+-- delete strategy: rows locked, isolation: Read Committed, default batch: 4000, max params: 2000, max IN list: 1000, insert batch for 4 columns: 500, for 7: 285
