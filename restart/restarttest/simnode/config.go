@@ -1,0 +1,97 @@
+package main
+
+import (
+	"bytes"
+	"encoding/json"
+	"errors"
+	"fmt"
+	"net"
+	"os"
+	"time"
+)
+
+// config is the JSON file named on the command line. restarttest.Config mirrors it; unknown
+// fields are refused so that the two cannot drift apart silently.
+type config struct {
+	Product    string    `json:"product"`
+	Node       string    `json:"node"`
+	Listen     string    `json:"listen"`
+	Pidfile    string    `json:"pidfile"`
+	Events     string    `json:"events"`
+	Starting   string    `json:"starting"`
+	Stopping   string    `json:"stopping"`
+	NeverReady bool      `json:"never_ready"`
+	DB         *dbConfig `json:"db"`
+	InstallDir string    `json:"install_dir"`
+	// PersistWithoutManager makes a Tomcat node persist sessions when its conf/server.xml or
+	// conf/context.xml exists but has no <Manager> element at all, as a real Tomcat does
+	// (StandardManager's default pathname is SESSIONS.ser).
+	PersistWithoutManager bool `json:"persist_without_manager"`
+
+	starting, stopping time.Duration
+	product            *product
+}
+
+type dbConfig struct {
+	Driver  string `json:"driver"` // pgx or mysql
+	DSNFile string `json:"dsn_file"`
+}
+
+func loadConfig(path string) (*config, error) {
+	data, err := os.ReadFile(path)
+	if err != nil {
+		return nil, fmt.Errorf("config: %w", err)
+	}
+	dec := json.NewDecoder(bytes.NewReader(data))
+	dec.DisallowUnknownFields()
+	var c config
+	if err := dec.Decode(&c); err != nil {
+		return nil, fmt.Errorf("config %s: %w", path, err)
+	}
+	if err := c.validate(); err != nil {
+		return nil, fmt.Errorf("config %s: %w", path, err)
+	}
+	return &c, nil
+}
+
+func (c *config) validate() error {
+	var err error
+	if c.product, err = lookupProduct(c.Product); err != nil {
+		return err
+	}
+	if c.Node == "" {
+		return errors.New("node: missing")
+	}
+	if c.Pidfile == "" {
+		return errors.New("pidfile: missing")
+	}
+	host, _, err := net.SplitHostPort(c.Listen)
+	if err != nil {
+		return fmt.Errorf("listen %q: %w", c.Listen, err)
+	}
+	// A test node must never be reachable from outside the machine.
+	if ip := net.ParseIP(host); ip == nil || !ip.IsLoopback() || ip.To4() == nil {
+		return fmt.Errorf("listen %q: must be an IPv4 loopback address (127.0.0.0/8)", c.Listen)
+	}
+	for _, d := range []struct {
+		name string
+		text string
+		dst  *time.Duration
+	}{{"starting", c.Starting, &c.starting}, {"stopping", c.Stopping, &c.stopping}} {
+		if d.text == "" {
+			continue
+		}
+		if *d.dst, err = time.ParseDuration(d.text); err != nil || *d.dst < 0 {
+			return fmt.Errorf("%s %q: not a duration like 1500ms", d.name, d.text)
+		}
+	}
+	if c.DB != nil {
+		if c.DB.Driver != "pgx" && c.DB.Driver != "mysql" {
+			return fmt.Errorf("db.driver %q: want pgx or mysql", c.DB.Driver)
+		}
+		if c.DB.DSNFile == "" {
+			return errors.New("db.dsn_file: missing")
+		}
+	}
+	return nil
+}
