@@ -54,7 +54,7 @@ type clusterOpts struct {
 // newCluster starts n simulated nodes of product, RUNNING, and writes a reauth config for
 // them. Every node gets the same start and stop commands, as systemctl would be on real
 // hosts; the commands find their node's files from the address SSH was reached on.
-func newCluster(t *testing.T, product string, o clusterOpts) *cluster {
+func newCluster(t testing.TB, product string, o clusterOpts) *cluster {
 	t.Helper()
 	if o.dialect == "" {
 		o.dialect = "postgres"
@@ -145,7 +145,7 @@ func yamlQuote(s string) string { return "'" + strings.ReplaceAll(s, "'", "''") 
 func shq(s string) string { return "'" + strings.ReplaceAll(s, "'", `'\''`) + "'" }
 
 // writeSSHConfig puts the ssh: section into the config, with the given known_hosts file.
-func (c *cluster) writeSSHConfig(t *testing.T, knownHosts string) {
+func (c *cluster) writeSSHConfig(t testing.TB, knownHosts string) {
 	t.Helper()
 	data, err := os.ReadFile(c.env.config)
 	if err != nil {
@@ -180,7 +180,7 @@ func (c *cluster) stopCommand() string {
 }
 
 // startLocal starts a node directly, not over SSH (set-up and repairs by hand).
-func (c *cluster) startLocal(t *testing.T, n *simNode) {
+func (c *cluster) startLocal(t testing.TB, n *simNode) {
 	t.Helper()
 	cmd := exec.Command("sh", "-c", "setsid "+shq(c.bin)+" "+shq(n.cfgPath)+" >>"+shq(n.dir+"/log")+" 2>&1 </dev/null &")
 	if out, err := cmd.CombinedOutput(); err != nil {
@@ -189,7 +189,7 @@ func (c *cluster) startLocal(t *testing.T, n *simNode) {
 }
 
 // stopLocal stops a node directly and waits for it to be gone.
-func (c *cluster) stopLocal(t *testing.T, n *simNode) {
+func (c *cluster) stopLocal(t testing.TB, n *simNode) {
 	t.Helper()
 	if err := restarttest.KillFromPidfile(n.cfg.Pidfile, n.cfgPath); err != nil {
 		t.Fatal(err)
@@ -204,7 +204,7 @@ func (c *cluster) stopLocal(t *testing.T, n *simNode) {
 }
 
 // addUsers adds n users (user0 ...) in the product's user table, besides the fixture's.
-func (c *cluster) addUsers(t *testing.T, f producttest.Fixture, n int) {
+func (c *cluster) addUsers(t testing.TB, f producttest.Fixture, n int) {
 	t.Helper()
 	var rows []string
 	for i := 0; i < n; i++ {
@@ -229,7 +229,7 @@ func (c *cluster) addUsers(t *testing.T, f producttest.Fixture, n int) {
 }
 
 // loginUsers logs n users in, round robin over the nodes, every other one with remember-me.
-func (c *cluster) loginUsers(t *testing.T, n int) []*restarttest.Browser {
+func (c *cluster) loginUsers(t testing.TB, n int) []*restarttest.Browser {
 	t.Helper()
 	var browsers []*restarttest.Browser
 	for i := 0; i < n; i++ {
@@ -319,4 +319,14 @@ func runningAt(events []restarttest.Event, node string, since time.Time) time.Ti
 		}
 	}
 	return time.Time{}
+}
+
+// node is the node with SSH address host.
+func (c *cluster) node(host string) *simNode {
+	for _, n := range c.nodes {
+		if n.host == host {
+			return n
+		}
+	}
+	return nil
 }

@@ -23,7 +23,7 @@ import (
 var dialects = []string{"postgres", "mysql"}
 
 // jiraEnv is a Jira database with n seeded tokens and a config for it.
-func jiraEnv(t *testing.T, dialect string, n int) (*env, *dbtest.Database, *sql.DB, producttest.Fixture) {
+func jiraEnv(t testing.TB, dialect string, n int) (*env, *dbtest.Database, *sql.DB, producttest.Fixture) {
 	t.Helper()
 	d := server(t, dialect).NewDatabase(t)
 	f, _ := producttest.For("jira", dialect)
@@ -32,7 +32,7 @@ func jiraEnv(t *testing.T, dialect string, n int) (*env, *dbtest.Database, *sql.
 }
 
 // backupKeys reads the ids held by every backup file in dir that restore would accept.
-func backupKeys(t *testing.T, dir string) map[string]int {
+func backupKeys(t testing.TB, dir string) map[string]int {
 	t.Helper()
 	files, _ := filepath.Glob(filepath.Join(dir, "*"))
 	keys := map[string]int{}
@@ -49,7 +49,7 @@ func backupKeys(t *testing.T, dir string) map[string]int {
 	return keys
 }
 
-func tableKeys(t *testing.T, pool *sql.DB, table string) map[string]bool {
+func tableKeys(t testing.TB, pool *sql.DB, table string) map[string]bool {
 	t.Helper()
 	rows, err := pool.Query("SELECT id FROM " + table)
 	if err != nil {
@@ -170,7 +170,7 @@ var buildOnce = sync.OnceValues(func() (string, error) {
 	return bin, nil
 })
 
-func reauthBinary(t *testing.T) string {
+func reauthBinary(t testing.TB) string {
 	t.Helper()
 	bin, err := buildOnce()
 	if err != nil {
@@ -249,7 +249,7 @@ func TestClearSurvivesSIGKILL(t *testing.T) {
 	}
 }
 
-func mustExec(t *testing.T, pool *sql.DB, q string) {
+func mustExec(t testing.TB, pool *sql.DB, q string) {
 	t.Helper()
 	if _, err := pool.Exec(q); err != nil {
 		t.Fatalf("%s: %v", q, err)

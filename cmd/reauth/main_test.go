@@ -21,14 +21,14 @@ type result struct {
 }
 
 // reauth runs the real command line with buffers, as main does with the process's streams.
-func reauth(t *testing.T, stdin string, args ...string) result {
+func reauth(t testing.TB, stdin string, args ...string) result {
 	t.Helper()
 	var out, errb bytes.Buffer
 	code := run(append([]string{"reauth"}, args...), strings.NewReader(stdin), &out, &errb)
 	return result{out.String(), errb.String(), code}
 }
 
-func (r result) mustSucceed(t *testing.T) result {
+func (r result) mustSucceed(t testing.TB) result {
 	t.Helper()
 	if r.code != 0 {
 		t.Fatalf("exit %d\nstdout:\n%s\nstderr:\n%s", r.code, r.stdout, r.stderr)
@@ -36,7 +36,7 @@ func (r result) mustSucceed(t *testing.T) result {
 	return r
 }
 
-func (r result) decode(t *testing.T, v any) {
+func (r result) decode(t testing.TB, v any) {
 	t.Helper()
 	if err := json.Unmarshal([]byte(r.stdout), v); err != nil {
 		t.Fatalf("stdout is not one JSON document: %v\n%s", err, r.stdout)
@@ -57,7 +57,7 @@ type targetYAML struct {
 }
 
 // newEnv writes a config file for targets; the database password goes in a 0600 file.
-func newEnv(t *testing.T, targets ...targetYAML) *env {
+func newEnv(t testing.TB, targets ...targetYAML) *env {
 	t.Helper()
 	dir := t.TempDir()
 	var b strings.Builder
@@ -80,7 +80,7 @@ func newEnv(t *testing.T, targets ...targetYAML) *env {
 	return &env{dir: dir, config: cfg}
 }
 
-func (e *env) run(t *testing.T, args ...string) result {
+func (e *env) run(t testing.TB, args ...string) result {
 	t.Helper()
 	return reauth(t, "", append([]string{"--config", e.config}, args...)...)
 }

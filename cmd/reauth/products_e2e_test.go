@@ -10,7 +10,7 @@ import (
 	"github.com/reauth/reauth/products/producttest"
 )
 
-func server(t *testing.T, dialect string) *dbtest.Server {
+func server(t testing.TB, dialect string) *dbtest.Server {
 	if dialect == "postgres" {
 		return dbtest.Postgres(t)
 	}
@@ -110,7 +110,7 @@ func head(s string) string {
 }
 
 // checkPrivate checks invariant 2's permissions: the backup 0600, its folder 0700.
-func checkPrivate(t *testing.T, path string) {
+func checkPrivate(t testing.TB, path string) {
 	t.Helper()
 	st, err := os.Stat(path)
 	if err != nil {

@@ -267,7 +267,7 @@ func TestRestartFaults(t *testing.T) {
 	})
 }
 
-func writeNodeConfig(t *testing.T, n *simNode) {
+func writeNodeConfig(t testing.TB, n *simNode) {
 	t.Helper()
 	p := restarttest.WriteConfig(t, n.dir, n.cfg)
 	if err := os.Rename(p, n.cfgPath); err != nil {
@@ -276,7 +276,7 @@ func writeNodeConfig(t *testing.T, n *simNode) {
 }
 
 // assertUntouched fails if any node changed state since.
-func assertUntouched(t *testing.T, c *cluster, since time.Time) {
+func assertUntouched(t testing.TB, c *cluster, since time.Time) {
 	t.Helper()
 	for _, e := range restarttest.ReadEvents(t, c.events) {
 		if e.Time.After(since) {
