@@ -17,7 +17,7 @@ func (a *app) clearCommand() *cli.Command {
 		Description: "Shows the plan, asks for confirmation (type the environment name, or --yes), then\n" +
 			"clears in batches: each batch is written to the backup file and made durable before it\n" +
 			"is deleted, in the same transaction. Undo with `reauth restore FILE`.\n\n" +
-			"Sessions held in the nodes' memory stay valid until each node restarts.\n\n" +
+			"Sessions held in the nodes' memory stay valid until each node restarts (reauth restart).\n\n" +
 			"Examples:\n" +
 			"  reauth clear --target jira --reason INC-1234\n" +
 			"  reauth clear --target jira --user alice --user bob --yes\n" +
@@ -140,7 +140,7 @@ func (a *app) backupOrClear(c *cli.Context, action string) error {
 	fmt.Fprintf(a.out, "Backup: %s (%d rows, sha256 %s)\n", res.Backup, res.BackedUp, res.SHA256)
 	if action == "clear" {
 		fmt.Fprintf(a.out, "Undo:   reauth restore %s\n", res.Backup)
-		fmt.Fprintf(a.out, "Sessions held in the nodes' memory (%s) stay valid until each node restarts.\n", tp.Conn().Target.Product.SessionCookie)
+		fmt.Fprintf(a.out, "Sessions held in the nodes' memory (%s) stay valid until each node restarts: `reauth restart --target %s`.\n", tp.Conn().Target.Product.SessionCookie, tp.Name)
 	}
 	return nil
 }
