@@ -2,8 +2,10 @@ package main
 
 import (
 	"encoding/json"
+	"fmt"
 	"net/http"
 	"os"
+	"os/exec"
 	"path/filepath"
 	"strings"
 	"testing"
@@ -282,5 +284,81 @@ func assertUntouched(t testing.TB, c *cluster, since time.Time) {
 		if e.Time.After(since) {
 			t.Errorf("node %s changed state after the refusal: %+v", e.Node, e)
 		}
+	}
+}
+
+// TestRestartAccess: --dry-run prints each node's steps and touches nothing; nodes are reached
+// through a jump host, and with the ssh-agent instead of a key file.
+func TestRestartAccess(t *testing.T) {
+	t.Parallel()
+	c := newCluster(t, "jira", clusterOpts{nodes: 2, settle: "0s"})
+	since := time.Now()
+	r := c.env.run(t, "restart", "--target", "jira", "--dry-run").mustSucceed(t)
+	for _, want := range []string{"node 1: 127.0.0.2", "node 2: 127.0.0.3", "remove every SESSIONS.ser", "says RUNNING", "nothing was changed"} {
+		if !strings.Contains(r.stdout, want) {
+			t.Errorf("dry run output lacks %q:\n%s", want, r.stdout)
+		}
+	}
+	assertUntouched(t, c, since)
+
+	// Through a jump host: the same sshd, reached on 127.0.0.2, forwards to the nodes. Each
+	// node's connection then also opens one to the jump host: 2 more connections on 127.0.0.2.
+	onJump := func() int {
+		log, _ := os.ReadFile(c.ssh.LogFile)
+		return strings.Count(string(log), " on 127.0.0.2 port ")
+	}
+	direct := onJump()
+	c.env.run(t, "plan", "--target", "jira").mustSucceed(t)
+	direct = onJump() - direct
+	addSSHLine(t, c, fmt.Sprintf("  jump_host: 127.0.0.2:%d\n", c.ssh.Port))
+	before := onJump()
+	r = c.env.run(t, "plan", "--target", "jira").mustSucceed(t)
+	if strings.Count(r.stdout, "RUNNING") != 2 {
+		t.Errorf("plan through the jump host:\n%s", r.stdout)
+	}
+	if via := onJump() - before; via != direct+2 {
+		t.Errorf("connections on the jump host: %d direct, %d with jump_host; want 2 more (one per node)", direct, via)
+	}
+
+	// With the ssh-agent: no identity_file, the key loaded into a private agent.
+	agent := exec.Command("ssh-agent", "-D", "-a", filepath.Join(c.dir, "agent.sock"))
+	if err := agent.Start(); err != nil {
+		t.Skipf("ssh-agent: %v", err)
+	}
+	t.Cleanup(func() { agent.Process.Kill(); agent.Wait() })
+	sock := filepath.Join(c.dir, "agent.sock")
+	for i := 0; i < 50; i++ {
+		if _, err := os.Stat(sock); err == nil {
+			break
+		}
+		time.Sleep(20 * time.Millisecond)
+	}
+	add := exec.Command("ssh-add", c.ssh.IdentityFile)
+	add.Env = append(os.Environ(), "SSH_AUTH_SOCK="+sock)
+	if out, err := add.CombinedOutput(); err != nil {
+		t.Fatalf("ssh-add: %v %s", err, out)
+	}
+	data, _ := os.ReadFile(c.env.config)
+	os.WriteFile(c.env.config, []byte(strings.Replace(string(data), "  identity_file: "+c.ssh.IdentityFile+"\n", "", 1)), 0o600)
+	cmd := exec.Command(reauthBinary(t), "--config", c.env.config, "restart", "--target", "jira", "--yes")
+	cmd.Env = append(os.Environ(), "SSH_AUTH_SOCK="+sock)
+	if out, err := cmd.CombinedOutput(); err != nil {
+		t.Fatalf("restart with the agent: %v\n%s", err, out)
+	}
+	if n := len(restartsPerNode(restarttest.ReadEvents(t, c.events), since)); n != 2 {
+		t.Errorf("%d nodes restarted with the agent; want 2", n)
+	}
+}
+
+// addSSHLine adds a line to the config's ssh: section.
+func addSSHLine(t testing.TB, c *cluster, line string) {
+	t.Helper()
+	data, err := os.ReadFile(c.env.config)
+	if err != nil {
+		t.Fatal(err)
+	}
+	s := strings.Replace(string(data), "ssh:\n", "ssh:\n"+line, 1)
+	if err := os.WriteFile(c.env.config, []byte(s), 0o600); err != nil {
+		t.Fatal(err)
 	}
 }
