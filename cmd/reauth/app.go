@@ -127,6 +127,8 @@ func (a *app) newCLI() *cli.App {
 		a.clearCommand(),
 		a.restoreCommand(),
 		a.restartCommand(),
+		a.runCommand(),
+		a.verifyCommand(),
 	}
 	for _, c := range cmds {
 		c.Flags = append(c.Flags, globalFlags()...)
@@ -152,7 +154,7 @@ func (a *app) newCLI() *cli.App {
 		ExitErrHandler:         func(*cli.Context, error) {},
 		Action: func(c *cli.Context) error {
 			if c.Args().Present() {
-				return usageError("unknown command %q (commands: products, plan, backup, clear, restore, restart)", c.Args().First())
+				return usageError("unknown command %q (commands: products, plan, backup, clear, restore, restart, run, verify)", c.Args().First())
 			}
 			return cli.ShowAppHelp(c)
 		},

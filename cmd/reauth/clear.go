@@ -110,6 +110,11 @@ func (a *app) backupOrClear(c *cli.Context, action string) error {
 			return err
 		}
 	}
+	unlock, err := cfg.Lock(tp.Name, run)
+	if err != nil {
+		return err
+	}
+	defer unlock()
 	res, err := p.Execute(c.Context, run, tp, action, runbook.ClearOptions{
 		BatchSize: batch, Path: path, Tool: version(), Progress: a.progress(g, action+" "+tp.Name),
 	})

@@ -48,7 +48,12 @@ type clusterOpts struct {
 	startTO  string
 	manager  string // server.xml <Manager>: restarttest.ManagerOff (default) or ManagerPersist
 	roles    []string
-	stopCmd  string // replaces the stop command (before the node's own stop)
+	stopCmd  string // runs before the node's own stop command
+	// stopHook, when set, gives more shell to run before each stop (after the cluster's
+	// database exists), e.g. to record what the database holds at that moment.
+	stopHook func(c *cluster) string
+	ssh      *sshtest.Server // share an sshd (it must listen on the cluster's hosts)
+	first    int             // the first node is 127.0.0.<first>; default 2
 }
 
 // newCluster starts n simulated nodes of product, RUNNING, and writes a reauth config for
@@ -76,11 +81,17 @@ func newCluster(t testing.TB, product string, o clusterOpts) *cluster {
 	f, _ := producttest.For(product, o.dialect)
 	f.Setup(t, c.db.Exec, 0)
 	c.addUsers(t, f, 50)
+	if o.first == 0 {
+		o.first = 2
+	}
 	var hosts []string
 	for i := 0; i < o.nodes; i++ {
-		hosts = append(hosts, fmt.Sprintf("127.0.0.%d", i+2))
+		hosts = append(hosts, fmt.Sprintf("127.0.0.%d", i+o.first))
 	}
-	c.ssh = sshtest.Start(t, hosts...)
+	c.ssh = o.ssh
+	if c.ssh == nil {
+		c.ssh = sshtest.Start(t, hosts...)
+	}
 	c.events = filepath.Join(c.dir, "events.jsonl")
 	c.install = filepath.Join(c.dir, "install")
 	restarttest.WriteServerXML(t, c.install, o.manager)
@@ -122,6 +133,9 @@ func newCluster(t testing.TB, product string, o clusterOpts) *cluster {
 	stop := c.stopCommand()
 	if o.stopCmd != "" {
 		stop = o.stopCmd + "; " + stop
+	}
+	if o.stopHook != nil {
+		stop = o.stopHook(c) + "; " + stop
 	}
 	extra := "    nodes:\n" + nodes.String() +
 		"    restart:\n" +
@@ -329,4 +343,15 @@ func (c *cluster) node(host string) *simNode {
 		}
 	}
 	return nil
+}
+
+// targetsYAML is the targets: part of the cluster's reauth config.
+func (c *cluster) targetsYAML(t testing.TB) string {
+	t.Helper()
+	data, err := os.ReadFile(c.env.config)
+	if err != nil {
+		t.Fatal(err)
+	}
+	s := string(data)
+	return s[strings.Index(s, "targets:\n")+len("targets:\n"):]
 }

@@ -174,3 +174,17 @@ func (a *app) progress(g globals, what string) func(int64) {
 	}
 	return func(done int64) { fmt.Fprintf(a.err, "%s: %d rows\n", what, done) }
 }
+
+// parseTime reads an RFC 3339 time.
+func parseTime(s string) (time.Time, error) {
+	if s == "" {
+		return time.Time{}, usageError("--since is required (RFC 3339, e.g. 2026-11-23T10:00:00Z)")
+	}
+	t, err := time.Parse(time.RFC3339, s)
+	if err != nil {
+		return time.Time{}, usageError("--since %q: use RFC 3339, e.g. 2026-11-23T10:00:00Z", s)
+	}
+	return t, nil
+}
+
+func jsonBytes(v any) ([]byte, error) { return json.MarshalIndent(v, "", "  ") }

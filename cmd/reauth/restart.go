@@ -67,6 +67,15 @@ func (a *app) restartAction(c *cli.Context) error {
 		}
 	}
 	resume := c.Bool("resume")
+	run := runbook.NewRun(cfg, g.reason, a.redact)
+	if !g.dryRun {
+		// Before the state is read: a restart under way in another process holds the lock.
+		unlock, err := cfg.Lock(target, run)
+		if err != nil {
+			return err
+		}
+		defer unlock()
+	}
 	st, exists, err := cfg.LoadRestartState(target)
 	if err != nil {
 		return err
@@ -116,7 +125,6 @@ func (a *app) restartAction(c *cli.Context) error {
 	if err := a.confirm(g, cfg.Environment, "restart the nodes of "+target); err != nil {
 		return err
 	}
-	run := runbook.NewRun(cfg, g.reason, a.redact)
 	res, err := runbook.RollTarget(c.Context, cfg, run, roller, spec, st, only, resumeCmd)
 	if g.json() {
 		if jerr := a.printJSON(res); jerr != nil {

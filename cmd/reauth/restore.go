@@ -68,6 +68,11 @@ func (a *app) restoreCommand() *cli.Command {
 				return err
 			}
 			run := runbook.NewRun(cfg, g.reason, a.redact)
+			unlock, err := cfg.Lock(rp.Target.Name, run)
+			if err != nil {
+				return err
+			}
+			defer unlock()
 			res, err := rp.Execute(c.Context, run, a.progress(g, "restore"))
 			if errors.Is(err, runbook.ErrAudit) {
 				return fmt.Errorf("%w; the restore itself completed: %d rows restored, %d already there", err, res.Restored, res.Skipped)

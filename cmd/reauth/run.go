@@ -1,0 +1,236 @@
+package main
+
+import (
+	"errors"
+	"fmt"
+	"os"
+	"path/filepath"
+
+	"github.com/urfave/cli/v2"
+
+	"github.com/reauth/reauth/restart"
+	"github.com/reauth/reauth/runbook"
+)
+
+func (a *app) runCommand() *cli.Command {
+	return &cli.Command{
+		Name:      "run",
+		Usage:     "the whole job: plan, confirm, clear each target, roll its nodes, verify, report",
+		ArgsUsage: " ",
+		Description: "Plans every target (or those named), shows the plan and asks for confirmation; then, per\n" +
+			"target and all targets in parallel: backs up and clears the remember-me tokens in scope,\n" +
+			"restarts the nodes one at a time, and verifies the result. Ends with a report (Markdown;\n" +
+			"JSON with --output json), also written next to the backups. A run that halts at a node\n" +
+			"exits 3; --resume continues it without clearing twice.\n\n" +
+			"Examples:\n" +
+			"  reauth run --dry-run\n" +
+			"  reauth run --reason INC-1234\n" +
+			"  reauth run --target jira --target confluence --except admin --yes\n" +
+			"  reauth run --resume",
+		Flags: append([]cli.Flag{
+			&cli.StringSliceFlag{Name: "target", Aliases: []string{"t"}, Usage: "only this target (`NAME`; repeatable; default: all)"},
+			&cli.IntFlag{Name: "batch-size", Usage: "rows per backup-and-delete transaction (default: 10000; SQL Server: 4000)"},
+			&cli.BoolFlag{Name: "resume", Usage: "continue a run that halted, without clearing again"},
+		}, scopeFlags()...),
+		Action: a.runAction,
+	}
+}
+
+func (a *app) runAction(c *cli.Context) error {
+	g, err := readGlobals(c)
+	if err != nil {
+		return err
+	}
+	if c.Args().Present() {
+		return usageError("run takes no arguments (got %q)", c.Args().First())
+	}
+	batch := 0
+	if c.IsSet("batch-size") {
+		if batch = c.Int("batch-size"); batch < 1 || batch > 1000000 {
+			return usageError("--batch-size %d: use 1 to 1000000", batch)
+		}
+	}
+	scope, err := readScope(c)
+	if err != nil {
+		return err
+	}
+	cfg, err := a.loadConfig(g)
+	if err != nil {
+		return err
+	}
+	p, err := runbook.MakePlan(c.Context, cfg, c.StringSlice("target"), scope)
+	if err != nil {
+		return err
+	}
+	defer p.Close()
+	p.CheckNodes(c.Context)
+	for _, t := range p.Targets {
+		t.Error = a.redact(t.Error)
+	}
+	resume := c.Bool("resume")
+	run := runbook.NewRun(cfg, g.reason, a.redact)
+	if !g.dryRun {
+		// Every target is locked before anything is read or asked: a second run refuses.
+		for _, t := range p.Targets {
+			unlock, err := cfg.Lock(t.Name, run)
+			if err != nil {
+				return err
+			}
+			defer unlock()
+		}
+	}
+	if pending := p.PendingRuns(); len(pending) > 0 && !resume {
+		return fmt.Errorf("%w: a run halted part-way on %v: continue it with `reauth --config %s run --resume`", runbook.ErrResumeState, pending, cfg.Path)
+	}
+	switch {
+	case g.json() && g.dryRun:
+		if err := a.printJSON(p); err != nil {
+			return err
+		}
+	case !g.json():
+		a.printPlan(p)
+	}
+	if !p.Ready() {
+		return planError(p)
+	}
+	if g.dryRun {
+		fmt.Fprintf(a.out, "\nDry run: nothing was changed. Without --dry-run, reauth would, per target and all targets at once:\n"+
+			"  1. back up and delete the tokens in scope (as `reauth clear --dry-run` details);\n"+
+			"  2. restart the target's nodes one at a time (as `reauth restart --dry-run` details);\n"+
+			"  3. verify: no token in scope from before the run, every node RUNNING and restarted;\n"+
+			"  4. print and save the report.\n")
+		return nil
+	}
+	if g.json() && !g.yes {
+		fmt.Fprintf(a.err, "Will clear the remember-me tokens in scope and restart the nodes of %d targets in environment %s\n", len(p.Targets), p.Environment)
+	} else if !g.json() {
+		fmt.Fprintf(a.out, "\nWill back up and DELETE the remember-me tokens in scope, then restart each target's nodes one at a time.\n\n")
+	}
+	if err := a.confirm(g, p.Environment, "run"); err != nil {
+		return err
+	}
+	resumeCmd := fmt.Sprintf("reauth --config %s run --resume", cfg.Path)
+	rep := p.Run(c.Context, run, runbook.RunOptions{
+		BatchSize: batch, Tool: version(), Resume: resume, ResumeCmd: resumeCmd,
+		Progress: func(target string, done int64) {
+			if g.verbose {
+				fmt.Fprintf(a.err, "%s: clear: %d rows\n", target, done)
+			}
+		},
+		Event: func(target string, e restart.Event) {
+			fmt.Fprintf(a.err, "%s  %-12s %-20s %-9s %s\n", e.Time.Format("15:04:05.000"), target, e.Node, e.Step, a.redact(e.Detail))
+		},
+	})
+	md := a.redact(rep.Markdown())
+	base := filepath.Join(cfg.BackupDir, run.ID+"-report")
+	if err := os.WriteFile(base+".md", []byte(md), 0o600); err != nil {
+		fmt.Fprintf(a.err, "reauth: could not save the report: %v\n", err)
+	}
+	if js, err := jsonBytes(rep); err == nil {
+		os.WriteFile(base+".json", []byte(a.redact(string(js))), 0o600)
+	}
+	if g.json() {
+		if err := a.printJSON(rep); err != nil {
+			return err
+		}
+	} else {
+		fmt.Fprintf(a.out, "\n%s\nReport saved: %s.md\n", md, base)
+	}
+	err = rep.Err()
+	var halt *restart.HaltError
+	switch {
+	case err == nil:
+		return nil
+	case errors.As(err, &halt):
+		return &exitError{code: exitHalted, err: fmt.Errorf("%w; once the node is fixed and RUNNING, resume with `%s`", err, resumeCmd)}
+	}
+	return err
+}
+
+func (a *app) verifyCommand() *cli.Command {
+	return &cli.Command{
+		Name:      "verify",
+		Usage:     "prove the result: no token in scope from before TIME, every node RUNNING and restarted since",
+		ArgsUsage: " ",
+		Description: "Checks that no remember-me row in scope was created before --since, that no row of the\n" +
+			"clear backups taken since is back in the table, and that every node is RUNNING and has\n" +
+			"a restart after --since in the audit log. Exit 0 only if all hold.\n\n" +
+			"Example: reauth verify --target jira --since 2026-11-23T10:00:00Z",
+		Flags: append([]cli.Flag{
+			targetFlag(),
+			&cli.StringFlag{Name: "since", Usage: "the run's start, RFC 3339 (`TIME`, e.g. 2026-11-23T10:00:00Z)"},
+		}, scopeFlags()...),
+		Action: func(c *cli.Context) error {
+			g, err := readGlobals(c)
+			if err != nil {
+				return err
+			}
+			target, err := requireTarget(c)
+			if err != nil {
+				return err
+			}
+			since, err := parseTime(c.String("since"))
+			if err != nil {
+				return err
+			}
+			scope, err := readScope(c)
+			if err != nil {
+				return err
+			}
+			if scope.OlderThan > 0 {
+				return usageError("verify takes --since, not --older-than")
+			}
+			cfg, err := a.loadConfig(g)
+			if err != nil {
+				return err
+			}
+			p, err := runbook.MakePlan(c.Context, cfg, []string{target}, scope)
+			if err != nil {
+				return err
+			}
+			defer p.Close()
+			tp := p.Targets[0]
+			if tp.Conn() == nil {
+				return tp.Err()
+			}
+			v, err := p.Verify(c.Context, tp, since)
+			if err != nil {
+				return err
+			}
+			if g.json() {
+				if err := a.printJSON(v); err != nil {
+					return err
+				}
+			} else {
+				a.printVerify(v)
+			}
+			if !v.OK {
+				return &exitError{code: exitFailed, err: fmt.Errorf("verify %s: %d problems: %s", target, len(v.Problems), v.Problems[0])}
+			}
+			return nil
+		},
+	}
+}
+
+func (a *app) printVerify(v runbook.VerifyResult) {
+	fmt.Fprintf(a.out, "Target %s, since %s\n", v.Target, v.Since.Format("2006-01-02T15:04:05Z07:00"))
+	if v.OldTokens >= 0 {
+		fmt.Fprintf(a.out, "  tokens in scope created before: %d\n", v.OldTokens)
+	} else {
+		fmt.Fprintf(a.out, "  tokens in scope created before: (the table has no creation time)\n")
+	}
+	fmt.Fprintf(a.out, "  cleared rows back in the table: %d (%d backups checked)\n", v.ClearedLeft, len(v.Backups))
+	for _, n := range v.Nodes {
+		restarted := "no restart since"
+		if !n.RestartedAt.IsZero() {
+			restarted = "RUNNING again at " + n.RestartedAt.Format("15:04:05")
+		}
+		fmt.Fprintf(a.out, "  node %-24s %s, %s\n", n.Host, n.State, restarted)
+	}
+	if v.OK {
+		fmt.Fprintf(a.out, "Verified: users in scope must log in again.\n")
+	}
+	for _, pr := range v.Problems {
+		fmt.Fprintf(a.out, "  PROBLEM: %s\n", pr)
+	}
+}

@@ -1,0 +1,89 @@
+package runbook
+
+import (
+	"fmt"
+	"strings"
+	"time"
+)
+
+// Markdown renders the report for a change ticket.
+func (r *Report) Markdown() string {
+	var b strings.Builder
+	w := func(format string, a ...any) { fmt.Fprintf(&b, format, a...) }
+	w("# reauth run %s: %s\n\n", r.RunID, strings.ToUpper(r.Outcome))
+	w("| | |\n|---|---|\n")
+	w("| environment | %s |\n", r.Environment)
+	if r.Reason != "" {
+		w("| reason | %s |\n", mdCell(r.Reason))
+	}
+	w("| operator | %s@%s |\n", r.OSUser, r.Host)
+	w("| scope | %s |\n", mdCell(r.Scope))
+	w("| started | %s |\n| finished | %s (%s) |\n\n", r.Started.Format(time.RFC3339), r.Finished.Format(time.RFC3339), r.Finished.Sub(r.Started).Round(time.Second))
+	for _, t := range r.Targets {
+		w("## %s (%s): %s\n\n", t.Name, t.Product, t.Outcome)
+		if t.Error != "" {
+			w("Error: %s\n\n", t.Error)
+		}
+		if c := t.Cleared; c != nil {
+			w("Remember-me tokens revoked: **%d** rows deleted from `%s` in %d batches", c.Deleted, c.Table, c.Batches)
+			if t.Resumed {
+				w(" (by the run this one resumed)")
+			}
+			w(".\n\nBackup: `%s`  \nSHA-256: `%s` (%d rows)\n\n", c.Backup, c.SHA256, c.BackedUp)
+		}
+		if len(t.Nodes) > 0 {
+			w("| node | stop | down | start | RUNNING | settled | SESSIONS.ser removed |\n|---|---|---|---|---|---|---|\n")
+			for _, n := range t.Nodes {
+				w("| %s | %s | %s | %s | %s | %s | %d |\n", n.Host, hms(n.StopAt), hms(n.DownAt), hms(n.StartAt), hms(n.RunningAt), hms(n.SettledAt), len(n.SessionsRemoved))
+			}
+			w("\n")
+		}
+		if v := t.Verify; v != nil {
+			verdict := "passed"
+			if !v.OK {
+				verdict = "FAILED: " + strings.Join(v.Problems, "; ")
+			}
+			w("Verification since %s: %s", v.Since.Format(time.RFC3339), verdict)
+			if v.OldTokens >= 0 {
+				w(" (%d tokens in scope older than the run", v.OldTokens)
+			} else {
+				w(" (the table has no creation time")
+			}
+			w("; %d cleared rows back in the table; %d nodes RUNNING and restarted)\n\n", v.ClearedLeft, countOK(v.Nodes))
+		}
+	}
+	w("## Not revoked\n\n")
+	for _, n := range r.NotRevoked {
+		w("- %s\n", n)
+	}
+	w("\n## Undo (the database part)\n\n")
+	if len(r.Undo) == 0 {
+		w("Nothing was deleted.\n")
+	}
+	for _, u := range r.Undo {
+		w("    %s\n", u)
+	}
+	if r.Resume != "" {
+		w("\n## Resume\n\nThe run halted. Once the node is fixed and RUNNING:\n\n    %s\n", r.Resume)
+	}
+	return b.String()
+}
+
+func hms(t time.Time) string {
+	if t.IsZero() {
+		return "-"
+	}
+	return t.UTC().Format("15:04:05.000")
+}
+
+func countOK(nodes []NodeVerify) int {
+	n := 0
+	for _, x := range nodes {
+		if x.OK {
+			n++
+		}
+	}
+	return n
+}
+
+func mdCell(s string) string { return strings.ReplaceAll(s, "|", `\|`) }

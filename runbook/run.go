@@ -1,0 +1,252 @@
+package runbook
+
+import (
+	"context"
+	"encoding/json"
+	"errors"
+	"fmt"
+	"os"
+	"path/filepath"
+	"sync"
+	"time"
+
+	"github.com/reauth/reauth/restart"
+)
+
+// NotRevoked is what a forced re-authentication of these products does not end; every report
+// says so.
+var NotRevoked = []string{
+	"Crowd SSO sessions (crowd.token_key) and Crowd's own remember-me tokens",
+	"SAML / OIDC identity provider sessions (Okta, Entra ID, Keycloak, ADFS...): they log users back in without a password",
+	"personal access tokens and API tokens",
+	"OAuth tokens and application links",
+	"SSH keys",
+}
+
+// RunOptions control a whole run.
+type RunOptions struct {
+	BatchSize int
+	Tool      string
+	Resume    bool
+	// ResumeCmd is the command that resumes this run, for halt messages and the report.
+	ResumeCmd string
+	Progress  func(target string, done int64)
+	Event     func(target string, e restart.Event)
+}
+
+// Report is what a run did, for the change ticket.
+type Report struct {
+	RunID       string         `json:"run_id"`
+	Environment string         `json:"environment"`
+	Reason      string         `json:"reason,omitempty"`
+	OSUser      string         `json:"os_user"`
+	Host        string         `json:"host"`
+	Scope       string         `json:"scope"`
+	Started     time.Time      `json:"started"`
+	Finished    time.Time      `json:"finished"`
+	Outcome     string         `json:"outcome"` // ok, failed, halted
+	Targets     []TargetReport `json:"targets"`
+	NotRevoked  []string       `json:"not_revoked"`
+	Undo        []string       `json:"undo"` // commands that put the database part back
+	Resume      string         `json:"resume,omitempty"`
+}
+
+// TargetReport is one target's part of a report.
+type TargetReport struct {
+	Name     string               `json:"name"`
+	Product  string               `json:"product"`
+	Table    string               `json:"table"`
+	Cleared  *ClearResult         `json:"cleared"`
+	Nodes    []restart.NodeReport `json:"nodes"`
+	Verify   *VerifyResult        `json:"verify,omitempty"`
+	Outcome  string               `json:"outcome"`
+	Error    string               `json:"error,omitempty"`
+	Resumed  bool                 `json:"resumed,omitempty"`
+	err      error
+	halted   bool
+	skipNode []string
+}
+
+// runState is what a run leaves per target so that --resume does not clear twice.
+type runState struct {
+	RunID   string       `json:"run_id"`
+	Started time.Time    `json:"started"`
+	Cleared *ClearResult `json:"cleared,omitempty"`
+}
+
+func (c *Config) runStatePath(target string) string {
+	return filepath.Join(c.BackupDir, target+".run-state.json")
+}
+
+func (c *Config) loadRunState(target string) (*runState, bool, error) {
+	b, err := os.ReadFile(c.runStatePath(target))
+	if errors.Is(err, os.ErrNotExist) {
+		return nil, false, nil
+	}
+	if err != nil {
+		return nil, false, err
+	}
+	var st runState
+	if err := json.Unmarshal(b, &st); err != nil {
+		return nil, false, &ConfigError{File: c.runStatePath(target), Msg: "not a run state file: delete it if no run is under way"}
+	}
+	return &st, true, nil
+}
+
+func (c *Config) saveRunState(target string, st *runState) error {
+	b, _ := json.MarshalIndent(st, "", "  ")
+	tmp := c.runStatePath(target) + ".tmp"
+	if err := os.WriteFile(tmp, b, 0o600); err != nil {
+		return err
+	}
+	return os.Rename(tmp, c.runStatePath(target))
+}
+
+// PendingRuns lists the targets of the plan that a halted run left a state for.
+func (p *Plan) PendingRuns() []string {
+	var out []string
+	for _, tp := range p.Targets {
+		if _, ok, _ := p.cfg.loadRunState(tp.Name); ok {
+			out = append(out, tp.Name)
+		}
+	}
+	return out
+}
+
+// Run does the whole job on every target of a ready plan: per target, back up and clear the
+// tokens in scope, then roll its nodes one at a time, then verify; targets in parallel. Each
+// target must be locked (Config.Lock) for the duration by the caller. With Resume, a target whose tokens a halted run cleared
+// is not cleared again, and its restart continues where it stopped.
+func (p *Plan) Run(ctx context.Context, run *Run, o RunOptions) *Report {
+	rep := &Report{
+		RunID: run.ID, Environment: run.Environment, Reason: run.Reason, OSUser: run.OSUser, Host: run.Host,
+		Scope: p.Scope, Started: time.Now().UTC(), NotRevoked: NotRevoked, Undo: []string{},
+	}
+	rep.Targets = make([]TargetReport, len(p.Targets))
+	var wg sync.WaitGroup
+	for i, tp := range p.Targets {
+		wg.Add(1)
+		go func(i int, tp *TargetPlan) {
+			defer wg.Done()
+			rep.Targets[i] = p.runTarget(ctx, run, tp, o, rep.Started)
+		}(i, tp)
+	}
+	wg.Wait()
+	rep.Finished = time.Now().UTC()
+	rep.Outcome = "ok"
+	for _, t := range rep.Targets {
+		if t.Cleared != nil && t.Cleared.Backup != "" {
+			rep.Undo = append(rep.Undo, "reauth restore "+t.Cleared.Backup)
+		}
+		switch {
+		case t.halted:
+			rep.Outcome = "halted"
+			rep.Resume = o.ResumeCmd
+		case t.err != nil && rep.Outcome == "ok":
+			rep.Outcome = "failed"
+		}
+	}
+	return rep
+}
+
+// Err joins the errors of the targets that did not finish.
+func (r *Report) Err() error {
+	var errs []error
+	for _, t := range r.Targets {
+		if t.err != nil {
+			errs = append(errs, fmt.Errorf("target %s: %w", t.Name, t.err))
+		}
+	}
+	return errors.Join(errs...)
+}
+
+func (p *Plan) runTarget(ctx context.Context, run *Run, tp *TargetPlan, o RunOptions, started time.Time) (tr TargetReport) {
+	tr = TargetReport{Name: tp.Name, Product: tp.Product, Table: tp.Table, Nodes: []restart.NodeReport{}, Outcome: "ok"}
+	fail := func(err error) TargetReport {
+		tr.err, tr.Error, tr.Outcome = err, err.Error(), "failed"
+		var halt *restart.HaltError
+		if errors.As(err, &halt) {
+			tr.halted, tr.Outcome = true, "halted"
+		}
+		return tr
+	}
+	st, resumed, err := p.cfg.loadRunState(tp.Name)
+	if err != nil {
+		return fail(err)
+	}
+	if resumed && !o.Resume {
+		return fail(fmt.Errorf("%w: a run of %s halted part-way (run %s): continue it with --resume", ErrResumeState, tp.Name, st.RunID))
+	}
+	if !resumed {
+		st = &runState{RunID: run.ID, Started: started}
+	}
+	tr.Resumed = resumed
+	// 1. The database: unless a halted run already cleared it.
+	if st.Cleared == nil {
+		res, err := p.Execute(ctx, run, tp, "clear", ClearOptions{BatchSize: o.BatchSize, Tool: o.Tool,
+			Progress: func(done int64) {
+				if o.Progress != nil {
+					o.Progress(tp.Name, done)
+				}
+			}})
+		if res.Backup != "" {
+			tr.Cleared = &res
+		}
+		if err != nil {
+			return fail(err)
+		}
+		st.Cleared = &res
+		if err := p.cfg.saveRunState(tp.Name, st); err != nil {
+			return fail(fmt.Errorf("run state: %w", err))
+		}
+	}
+	tr.Cleared = st.Cleared
+	// 2. The nodes, one at a time.
+	spec, err := p.cfg.RestartSpec(tp.Name)
+	switch {
+	case errors.Is(err, ErrNoNodes):
+	case err != nil:
+		return fail(err)
+	default:
+		roller, err := p.cfg.Roller(func(e restart.Event) {
+			if o.Event != nil {
+				o.Event(tp.Name, e)
+			}
+		})
+		if err != nil {
+			return fail(err)
+		}
+		rst, _, err := p.cfg.LoadRestartState(tp.Name)
+		if err != nil {
+			return fail(err)
+		}
+		res, err := RollTarget(ctx, p.cfg, run, roller, spec, rst, nil, o.ResumeCmd)
+		// Every node restarted so far (by this run or the halted one it resumes), then the
+		// one it stopped at, if any.
+		tr.Nodes = append(tr.Nodes, rst.Reports...)
+		for _, n := range res.Nodes {
+			if n.SettledAt.IsZero() {
+				tr.Nodes = append(tr.Nodes, n)
+			}
+		}
+		if err != nil {
+			return fail(err)
+		}
+	}
+	// 3. The proof.
+	v, err := p.Verify(ctx, tp, st.Started)
+	if err != nil {
+		return fail(err)
+	}
+	tr.Verify = &v
+	if !v.OK {
+		tr.Outcome = "failed"
+		tr.err = fmt.Errorf("verify: %s", v.Problems[0])
+		tr.Error = tr.err.Error()
+		return tr
+	}
+	if err := os.Remove(p.cfg.runStatePath(tp.Name)); err != nil && !errors.Is(err, os.ErrNotExist) {
+		return fail(fmt.Errorf("run state: %w", err))
+	}
+	return tr
+}
