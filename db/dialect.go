@@ -322,28 +322,25 @@ func (d *Dialect) where(conds []Cond, a *args) string {
 	for _, c := range conds {
 		col := d.Quote(c.Column)
 		switch c.op {
-		case opIn:
+		case opIn, opLowerIn:
 			if len(c.Values) == 0 {
 				parts = append(parts, "1 = 0")
 				continue
 			}
-			parts = append(parts, col+" IN ("+a.list(c.Values)+")")
-		case opNotIn:
+			expr := col
+			if c.op == opLowerIn {
+				expr = "LOWER(" + col + ")"
+			}
+			parts = append(parts, d.inList(expr, " IN ", " OR ", c.Values, a))
+		case opNotIn, opNotLowerIn:
 			if len(c.Values) == 0 {
 				continue
 			}
-			parts = append(parts, "("+col+" IS NULL OR "+col+" NOT IN ("+a.list(c.Values)+"))")
-		case opLowerIn:
-			if len(c.Values) == 0 {
-				parts = append(parts, "1 = 0")
-				continue
+			expr := col
+			if c.op == opNotLowerIn {
+				expr = "LOWER(" + col + ")"
 			}
-			parts = append(parts, "LOWER("+col+") IN ("+a.list(c.Values)+")")
-		case opNotLowerIn:
-			if len(c.Values) == 0 {
-				continue
-			}
-			parts = append(parts, "("+col+" IS NULL OR LOWER("+col+") NOT IN ("+a.list(c.Values)+"))")
+			parts = append(parts, "("+col+" IS NULL OR "+d.inList(expr, " NOT IN ", " AND ", c.Values, a)+")")
 		case opLess:
 			parts = append(parts, col+" < "+a.add(c.Values[0]))
 		case opGreater:
@@ -356,6 +353,19 @@ func (d *Dialect) where(conds []Cond, a *args) string {
 		return ""
 	}
 	return " WHERE " + strings.Join(parts, " AND ")
+}
+
+// inList renders expr IN (...) for any number of values: lists longer than MaxInList (Oracle
+// takes 1000) are split and joined with join (OR for IN, AND for NOT IN).
+func (d *Dialect) inList(expr, op, join string, values []any, a *args) string {
+	if len(values) <= d.MaxInList {
+		return expr + op + "(" + a.list(values) + ")"
+	}
+	var lists []string
+	for i := 0; i < len(values); i += d.MaxInList {
+		lists = append(lists, expr+op+"("+a.list(values[i:min(i+d.MaxInList, len(values))])+")")
+	}
+	return "(" + strings.Join(lists, join) + ")"
 }
 
 // Count renders SELECT COUNT(*) over the rows matching conds.

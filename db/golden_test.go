@@ -115,3 +115,21 @@ func TestLookupUnknown(t *testing.T) {
 		t.Errorf("Lookup(db2) = %v; want an unknown-dialect error naming it", err)
 	}
 }
+
+// TestLongInLists: Oracle takes at most 1000 values in one IN list; longer lists are split.
+func TestLongInLists(t *testing.T) {
+	d, _ := db.Lookup("oracle")
+	vals := make([]any, 2500)
+	for i := range vals {
+		vals[i] = i
+	}
+	q, args := d.Count(db.Table{Name: "t"}, db.In("u", vals...), db.NotIn("v", vals...))
+	if strings.Count(q, `"u" IN (`) != 3 || strings.Count(q, " OR ") != 3 || strings.Count(q, `"v" NOT IN (`) != 3 || len(args) != 5000 {
+		t.Errorf("2500 values rendered as:\n%.300s... (%d args)", q, len(args))
+	}
+	for _, list := range strings.Split(q, "IN (")[1:] {
+		if n := strings.Count(strings.SplitN(list, ")", 2)[0], ":"); n > 1000 {
+			t.Errorf("an IN list has %d values", n)
+		}
+	}
+}

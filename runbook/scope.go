@@ -18,7 +18,8 @@ var ErrScope = errors.New("scope")
 
 // Scope says which remember-me rows a command acts on. The zero Scope is every row.
 type Scope struct {
-	Users     []string      // login names; empty: everyone
+	Users     []string      // login names; empty (and no Groups): everyone
+	Groups    []string      // groups whose members are in scope, nested groups included
 	Except    []string      // login names never touched
 	OlderThan time.Duration // 0: any age
 	// Now is when ages are measured from; fixed once so that every statement of a run agrees.
@@ -33,7 +34,11 @@ func (s Scope) String() string {
 	var parts []string
 	if len(s.Users) > 0 {
 		parts = append(parts, "users "+strings.Join(s.Users, ", "))
-	} else {
+	}
+	if len(s.Groups) > 0 {
+		parts = append(parts, "members of "+strings.Join(s.Groups, ", "))
+	}
+	if len(s.Users) == 0 && len(s.Groups) == 0 {
 		parts = append(parts, "all users")
 	}
 	if len(s.Except) > 0 {
@@ -51,24 +56,38 @@ func (s Scope) String() string {
 func (c *Conn) conditions(ctx context.Context, s Scope) ([]db.Cond, error) {
 	tt := c.Tokens
 	var conds []db.Cond
-	if len(s.Users) > 0 || len(s.Except) > 0 {
+	if len(s.Users) > 0 || len(s.Groups) > 0 || len(s.Except) > 0 {
 		if tt.User == "" {
-			return nil, fmt.Errorf("%w: %s's table %s has no user column: --user and --except cannot apply (set columns.user if it has one)", ErrScope, c.Target.Product.Title, tt.Table)
+			return nil, fmt.Errorf("%w: %s's table %s has no user column: --user, --group and --except cannot apply (set columns.user if it has one)", ErrScope, c.Target.Product.Title, tt.Table)
 		}
 	}
-	if len(s.Users) > 0 {
-		cond, err := c.userCond(ctx, s.Users, false)
+	if len(s.Users) > 0 || len(s.Groups) > 0 {
+		var members []string
+		if len(s.Groups) > 0 {
+			var err error
+			if members, err = c.groupMembers(ctx, s.Groups); err != nil {
+				return nil, err
+			}
+		}
+		cond, err := c.userCond(ctx, s.Users, members, false)
 		if err != nil {
 			return nil, err
 		}
 		conds = append(conds, cond)
 	}
 	if len(s.Except) > 0 {
-		cond, err := c.userCond(ctx, s.Except, true)
+		cond, err := c.userCond(ctx, s.Except, nil, true)
 		if err != nil {
 			return nil, err
 		}
 		conds = append(conds, cond)
+	}
+	params := 0
+	for _, cd := range conds {
+		params += len(cd.Values)
+	}
+	if limit := c.Target.Dialect.MaxParams - 16; params > limit {
+		return nil, fmt.Errorf("%w: the scope names %d users, more than one %s statement can carry (%d): narrow it, or clear everyone with --except", ErrScope, params, c.Target.Dialect.Title, limit)
 	}
 	if s.OlderThan > 0 {
 		if tt.Created == "" {
@@ -83,20 +102,27 @@ func (c *Conn) conditions(ctx context.Context, s Scope) ([]db.Cond, error) {
 	return conds, nil
 }
 
-func (c *Conn) userCond(ctx context.Context, names []string, except bool) (db.Cond, error) {
-	lower := make([]any, len(names))
-	for i, n := range names {
-		lower[i] = strings.ToLower(n)
+// userCond builds the condition on the token table's user column for the login names given
+// (each must exist) and those found as group members (which need not have tokens, or rows in
+// the product's user map, at all).
+func (c *Conn) userCond(ctx context.Context, names, members []string, except bool) (db.Cond, error) {
+	var lower []any
+	seen := map[string]bool{}
+	for _, n := range append(append([]string{}, names...), members...) {
+		if l := strings.ToLower(n); !seen[l] {
+			seen[l] = true
+			lower = append(lower, l)
+		}
 	}
 	tokens := c.Target.Product.Tokens
 	if tokens.Users == nil {
 		// The token table stores login names: check that they exist, where the product has a
 		// user table to check against, so that a typo in --except is an error.
 		if d := tokens.Directory; d != nil {
-			if _, err := c.lookupUsers(ctx, d, names, false); err != nil {
+			if _, err := c.lookupUsers(ctx, d, names, true); err != nil {
 				return db.Cond{}, err
 			}
-		} else {
+		} else if len(names) > 0 {
 			c.note(fmt.Sprintf("%s has no user table reauth knows: the names given to --user and --except cannot be checked, so check their spelling", c.Target.Product.Title))
 		}
 		if except {
@@ -110,6 +136,13 @@ func (c *Conn) userCond(ctx context.Context, names []string, except bool) (db.Co
 	if err != nil {
 		return db.Cond{}, err
 	}
+	if len(members) > 0 {
+		more, err := c.lookupUsers(ctx, tokens.Users, members, false)
+		if err != nil {
+			return db.Cond{}, err
+		}
+		values = append(values, more...)
+	}
 	if except {
 		return db.NotIn(c.Tokens.User, values...), nil
 	}
@@ -117,10 +150,14 @@ func (c *Conn) userCond(ctx context.Context, names []string, except bool) (db.Co
 }
 
 // lookupUsers finds login names in a product user table (case-insensitively) and returns the
-// Stored column's values. A name that is not there is an error; a missing table is an error
-// only when required (the values are needed), else a note for the plan.
-func (c *Conn) lookupUsers(ctx context.Context, m *products.UserMap, names []string, required bool) ([]any, error) {
+// Stored column's values. With strict, a name that is not there is an error. A missing table is
+// an error where the values are needed (a user map), else a note for the plan.
+func (c *Conn) lookupUsers(ctx context.Context, m *products.UserMap, names []string, strict bool) ([]any, error) {
+	if len(names) == 0 {
+		return nil, nil
+	}
 	d := c.Target.Dialect
+	required := m != c.Target.Product.Tokens.Directory
 	lower := make([]any, len(names))
 	for i, n := range names {
 		lower[i] = strings.ToLower(n)
@@ -152,24 +189,28 @@ func (c *Conn) lookupUsers(ctx context.Context, m *products.UserMap, names []str
 	if login == "" || stored == "" {
 		return nil, fmt.Errorf("%w: cannot map login names: table %s lacks column %s or %s", ErrScope, tables[0], m.Login, m.Stored)
 	}
-	q, args := d.Select(tables[0], db.SelectSpec{Columns: []string{stored, login}, Where: []db.Cond{db.LowerIn(login, lower...)}})
-	rows, err := c.Pool.QueryContext(ctx, q, args...)
-	if err != nil {
-		return nil, fmt.Errorf("resolve users through %s: %w", tables[0], err)
-	}
-	defer rows.Close()
 	var values []any
 	found := map[string]bool{}
-	for rows.Next() {
-		var v, l string
-		if err := rows.Scan(&v, &l); err != nil {
+	for i := 0; i < len(lower); i += d.MaxInList {
+		chunk := lower[i:min(i+d.MaxInList, len(lower))]
+		q, args := d.Select(tables[0], db.SelectSpec{Columns: []string{stored, login}, Where: []db.Cond{db.LowerIn(login, chunk...)}})
+		rows, err := c.Pool.QueryContext(ctx, q, args...)
+		if err != nil {
 			return nil, fmt.Errorf("resolve users through %s: %w", tables[0], err)
 		}
-		values = append(values, v)
-		found[strings.ToLower(l)] = true
-	}
-	if err := rows.Err(); err != nil {
-		return nil, fmt.Errorf("resolve users through %s: %w", tables[0], err)
+		for rows.Next() {
+			var v, l string
+			if err := rows.Scan(&v, &l); err != nil {
+				rows.Close()
+				return nil, fmt.Errorf("resolve users through %s: %w", tables[0], err)
+			}
+			values = append(values, v)
+			found[strings.ToLower(l)] = true
+		}
+		rows.Close()
+		if err := rows.Err(); err != nil {
+			return nil, fmt.Errorf("resolve users through %s: %w", tables[0], err)
+		}
 	}
 	var missing []string
 	for _, n := range names {
@@ -177,7 +218,7 @@ func (c *Conn) lookupUsers(ctx context.Context, m *products.UserMap, names []str
 			missing = append(missing, n)
 		}
 	}
-	if len(missing) > 0 {
+	if len(missing) > 0 && strict {
 		sort.Strings(missing)
 		return nil, fmt.Errorf("%w: no user %s in %s", ErrScope, strings.Join(missing, ", "), tables[0])
 	}

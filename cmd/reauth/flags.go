@@ -81,6 +81,7 @@ func (a *app) loadConfig(g globals) (*runbook.Config, error) {
 func scopeFlags() []cli.Flag {
 	return []cli.Flag{
 		&cli.StringSliceFlag{Name: "user", Usage: "only this user's tokens (login `NAME`; repeatable)"},
+		&cli.StringSliceFlag{Name: "group", Usage: "only the tokens of this group's members, nested groups included (`NAME`; repeatable)"},
 		&cli.StringSliceFlag{Name: "except", Usage: "never this user's tokens (login `NAME`; repeatable): the admin running it, break-glass accounts"},
 		&cli.StringFlag{Name: "older-than", Usage: "only tokens created more than `DURATION` ago (e.g. 720h, 30d)"},
 	}
@@ -104,6 +105,9 @@ func readScope(c *cli.Context) (runbook.Scope, error) {
 		return s, err
 	}
 	if s.Except, err = clean(c.StringSlice("except"), "except"); err != nil {
+		return s, err
+	}
+	if s.Groups, err = clean(c.StringSlice("group"), "group"); err != nil {
 		return s, err
 	}
 	for _, u := range s.Users {
