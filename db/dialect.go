@@ -368,6 +368,18 @@ func (d *Dialect) inList(expr, op, join string, values []any, a *args) string {
 	return "(" + strings.Join(lists, join) + ")"
 }
 
+// GroupCount renders a count of the rows matching conds per value of column, with the oldest
+// and newest value of created when it is not empty.
+func (d *Dialect) GroupCount(t Table, column, created string, conds ...Cond) (string, []any) {
+	a := &args{d: d}
+	col := d.Quote(column)
+	sel := col + ", COUNT(*)"
+	if created != "" {
+		sel += ", MIN(" + d.Quote(created) + "), MAX(" + d.Quote(created) + ")"
+	}
+	return "SELECT " + sel + " FROM " + d.QualifiedName(t) + d.where(conds, a) + " GROUP BY " + col, a.vals
+}
+
 // Count renders SELECT COUNT(*) over the rows matching conds.
 func (d *Dialect) Count(t Table, conds ...Cond) (string, []any) {
 	a := &args{d: d}

@@ -56,6 +56,8 @@ func TestGoldenSQL(t *testing.T) {
 			stmt("count: login names compared case-insensitively", q, a)
 			q, a = d.Select(tbl, db.SelectSpec{Columns: cols, Where: scope, OrderBy: "id"})
 			stmt("select in scope: backup, one consistent read", q, a)
+			q, a = d.GroupCount(tbl, "username", "created", scope...)
+			stmt("sessions list: tokens per user", q, a)
 			q, a = d.Select(tbl, db.SelectSpec{Columns: cols, Where: append(scope, db.Greater("id", int64(10500))), OrderBy: "id", Limit: 500, Lock: d.Delete == db.DeleteLocked})
 			stmt("select in scope: one clear batch after key 10500", q, a)
 			q, a = d.DeleteWhere(tbl, append(scope, db.Greater("id", int64(10500)), db.AtMost("id", int64(11000)))...)

@@ -56,6 +56,10 @@ type TargetConfig struct {
 	Nodes   []NodeConfig  `yaml:"nodes"`
 	Restart RestartConfig `yaml:"restart"`
 	Redis   RedisConfig   `yaml:"redis"`
+	// BaseURL and Admin let `sessions revoke` call the product's per-user session endpoint
+	// (Jira 9.11+, Bamboo) so that the users' in-memory sessions end without a restart.
+	BaseURL string      `yaml:"base_url"`
+	Admin   AdminConfig `yaml:"admin"`
 
 	line int // where the target starts in the file
 }
@@ -81,6 +85,13 @@ type ColumnsConfig struct {
 	Key     string `yaml:"key"`
 	User    string `yaml:"user"`
 	Created string `yaml:"created"`
+}
+
+// AdminConfig is a product administrator's login for its REST API.
+type AdminConfig struct {
+	User         string `yaml:"user"`
+	PasswordEnv  string `yaml:"password_env"`
+	PasswordFile string `yaml:"password_file"`
 }
 
 // NodeConfig is one node of a cluster.
@@ -418,6 +429,14 @@ func (c *Config) validate() error {
 		if d.PasswordFile != "" {
 			t.Database.PasswordFile = c.resolvePath(d.PasswordFile)
 		}
+		if t.Admin.PasswordFile != "" {
+			t.Admin.PasswordFile = c.resolvePath(t.Admin.PasswordFile)
+		}
+		if t.BaseURL != "" {
+			if u, err := url.Parse(t.BaseURL); err != nil || (u.Scheme != "http" && u.Scheme != "https") || u.Host == "" {
+				return c.fail(t, f("base_url"), "%q must be the product's http(s) address", t.BaseURL)
+			}
+		}
 		hosts := map[string]bool{}
 		for j, n := range t.Nodes {
 			nf := func(s string) string { return f(fmt.Sprintf("nodes[%d].%s", j, s)) }
@@ -493,6 +512,14 @@ func (c *Config) Secrets() []string {
 		}
 		if t.Redis.PasswordEnv != "" {
 			add(os.Getenv(t.Redis.PasswordEnv))
+		}
+		if t.Admin.PasswordEnv != "" {
+			add(os.Getenv(t.Admin.PasswordEnv))
+		}
+		if t.Admin.PasswordFile != "" {
+			if b, err := os.ReadFile(t.Admin.PasswordFile); err == nil {
+				add(string(b))
+			}
 		}
 	}
 	return out

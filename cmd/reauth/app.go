@@ -129,11 +129,17 @@ func (a *app) newCLI() *cli.App {
 		a.restartCommand(),
 		a.runCommand(),
 		a.verifyCommand(),
+		a.sessionsCommand(),
 	}
-	for _, c := range cmds {
-		c.Flags = append(c.Flags, globalFlags()...)
-		c.OnUsageError = onUsage
+	var addGlobals func([]*cli.Command)
+	addGlobals = func(cs []*cli.Command) {
+		for _, c := range cs {
+			c.Flags = append(c.Flags, globalFlags()...)
+			c.OnUsageError = onUsage
+			addGlobals(c.Subcommands)
+		}
 	}
+	addGlobals(cmds)
 	return &cli.App{
 		Name:    "reauth",
 		Usage:   "force users of on-prem Atlassian products to log in again, safely",
@@ -154,7 +160,7 @@ func (a *app) newCLI() *cli.App {
 		ExitErrHandler:         func(*cli.Context, error) {},
 		Action: func(c *cli.Context) error {
 			if c.Args().Present() {
-				return usageError("unknown command %q (commands: products, plan, backup, clear, restore, restart, run, verify)", c.Args().First())
+				return usageError("unknown command %q (commands: products, plan, backup, clear, restore, restart, run, verify, sessions)", c.Args().First())
 			}
 			return cli.ShowAppHelp(c)
 		},
@@ -189,6 +195,16 @@ func normalizeArgs(app *cli.App, args []string) []string {
 	}
 	out = append(out, args[i])
 	i++
+	// Down the subcommands (sessions list), so that their own flags are known.
+	for i < len(args) {
+		sub := cmd.Command(args[i])
+		if sub == nil {
+			break
+		}
+		cmd = sub
+		out = append(out, args[i])
+		i++
+	}
 	takesValue = flagArity(cmd.Flags)
 	var flags, positional []string
 	for ; i < len(args); i++ {

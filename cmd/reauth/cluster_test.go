@@ -53,6 +53,9 @@ type clusterOpts struct {
 	// database exists), e.g. to record what the database holds at that moment.
 	stopHook func(c *cluster) string
 	ssh      *sshtest.Server // share an sshd (it must listen on the cluster's hosts)
+	// nodeAdmin, when set, is the admin password the nodes' per-user session endpoints accept;
+	// apiAdmin, when set, is the one the reauth config gives (base_url: the first node).
+	nodeAdmin, apiAdmin string
 	first    int             // the first node is 127.0.0.<first>; default 2
 }
 
@@ -105,6 +108,10 @@ func newCluster(t testing.TB, product string, o clusterOpts) *cluster {
 			Starting: o.starting, Stopping: 200 * time.Millisecond,
 			DB: dsn, InstallDir: c.install,
 		}
+		if o.nodeAdmin != "" {
+			n.cfg.AdminPasswordFile = filepath.Join(c.dir, "node-admin.pw")
+			os.WriteFile(n.cfg.AdminPasswordFile, []byte(o.nodeAdmin), 0o600)
+		}
 		n.cfgPath = restarttest.WriteConfig(t, n.dir, n.cfg)
 		// WriteConfig names the file after the node; the start command looks for cfg.json.
 		os.Rename(n.cfgPath, filepath.Join(n.dir, "cfg.json"))
@@ -145,6 +152,11 @@ func newCluster(t testing.TB, product string, o clusterOpts) *cluster {
 		"      stop_timeout: 20s\n" +
 		"      start_timeout: " + o.startTO + "\n" +
 		"      settle: " + o.settle + "\n"
+	if o.apiAdmin != "" {
+		pw := filepath.Join(c.dir, "api-admin.pw")
+		os.WriteFile(pw, []byte(o.apiAdmin+"\n"), 0o600)
+		extra = "    base_url: " + c.nodes[0].cfg.URL() + "\n    admin:\n      user: admin\n      password_file: " + yamlQuote(pw) + "\n" + extra
+	}
 	if product == "fisheye" {
 		f, _ := producttest.For(product, o.dialect)
 		extra = "    table: " + f.TableOverride + "\n" + extra

@@ -52,6 +52,9 @@ type Config struct {
 	// as a real Tomcat's default StandardManager does. Off by default: only an explicit
 	// <Manager> without pathname="" persists.
 	PersistWithoutManager bool
+	// AdminPasswordFile enables the per-user session endpoints (Jira, Bamboo) for the user
+	// "admin" with the password in that file.
+	AdminPasswordFile string
 }
 
 // DBConfig names the product database. The DSN (which holds the password) is in a file,
@@ -73,12 +76,14 @@ type configJSON struct {
 	DB                    *DBConfig `json:"db,omitempty"`
 	InstallDir            string    `json:"install_dir,omitempty"`
 	PersistWithoutManager bool      `json:"persist_without_manager,omitempty"`
+	AdminPasswordFile     string    `json:"admin_password_file,omitempty"`
 }
 
 // MarshalJSON writes durations as Go duration strings ("1500ms").
 func (c Config) MarshalJSON() ([]byte, error) {
 	j := configJSON{Product: c.Product, Node: c.Node, Listen: c.Listen, Pidfile: c.Pidfile, Events: c.Events,
-		NeverReady: c.NeverReady, DB: c.DB, InstallDir: c.InstallDir, PersistWithoutManager: c.PersistWithoutManager}
+		NeverReady: c.NeverReady, DB: c.DB, InstallDir: c.InstallDir, PersistWithoutManager: c.PersistWithoutManager,
+		AdminPasswordFile: c.AdminPasswordFile}
 	if c.Starting != 0 {
 		j.Starting = c.Starting.String()
 	}
@@ -95,7 +100,8 @@ func (c *Config) UnmarshalJSON(data []byte) error {
 		return err
 	}
 	*c = Config{Product: j.Product, Node: j.Node, Listen: j.Listen, Pidfile: j.Pidfile, Events: j.Events,
-		NeverReady: j.NeverReady, DB: j.DB, InstallDir: j.InstallDir, PersistWithoutManager: j.PersistWithoutManager}
+		NeverReady: j.NeverReady, DB: j.DB, InstallDir: j.InstallDir, PersistWithoutManager: j.PersistWithoutManager,
+		AdminPasswordFile: j.AdminPasswordFile}
 	var err error
 	if j.Starting != "" {
 		if c.Starting, err = time.ParseDuration(j.Starting); err != nil {

@@ -28,6 +28,10 @@ SELECT COUNT(*) FROM `public`.`remembermetoken` WHERE LOWER(`username`) IN (?) A
 SELECT `id`, `created`, `token`, `username` FROM `public`.`remembermetoken` WHERE `username` IN (?, ?) AND (`username` IS NULL OR `username` NOT IN (?)) AND `created` < ? ORDER BY `id`;
 -- args: [JIRAUSER10100 alice admin 2026-10-24 10:00:00 +0000 UTC]
 
+-- sessions list: tokens per user
+SELECT `username`, COUNT(*), MIN(`created`), MAX(`created`) FROM `public`.`remembermetoken` WHERE `username` IN (?, ?) AND (`username` IS NULL OR `username` NOT IN (?)) AND `created` < ? GROUP BY `username`;
+-- args: [JIRAUSER10100 alice admin 2026-10-24 10:00:00 +0000 UTC]
+
 -- select in scope: one clear batch after key 10500
 SELECT `id`, `created`, `token`, `username` FROM `public`.`remembermetoken` WHERE `username` IN (?, ?) AND (`username` IS NULL OR `username` NOT IN (?)) AND `created` < ? AND `id` > ? ORDER BY `id` LIMIT 500 FOR UPDATE;
 -- args: [JIRAUSER10100 alice admin 2026-10-24 10:00:00 +0000 UTC 10500]

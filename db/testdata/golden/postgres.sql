@@ -28,6 +28,10 @@ SELECT COUNT(*) FROM "public"."remembermetoken" WHERE LOWER("username") IN ($1) 
 SELECT "id", "created", "token", "username" FROM "public"."remembermetoken" WHERE "username" IN ($1, $2) AND ("username" IS NULL OR "username" NOT IN ($3)) AND "created" < $4 ORDER BY "id";
 -- args: [JIRAUSER10100 alice admin 2026-10-24 10:00:00 +0000 UTC]
 
+-- sessions list: tokens per user
+SELECT "username", COUNT(*), MIN("created"), MAX("created") FROM "public"."remembermetoken" WHERE "username" IN ($1, $2) AND ("username" IS NULL OR "username" NOT IN ($3)) AND "created" < $4 GROUP BY "username";
+-- args: [JIRAUSER10100 alice admin 2026-10-24 10:00:00 +0000 UTC]
+
 -- select in scope: one clear batch after key 10500
 SELECT "id", "created", "token", "username" FROM "public"."remembermetoken" WHERE "username" IN ($1, $2) AND ("username" IS NULL OR "username" NOT IN ($3)) AND "created" < $4 AND "id" > $5 ORDER BY "id" LIMIT 500;
 -- args: [JIRAUSER10100 alice admin 2026-10-24 10:00:00 +0000 UTC 10500]

@@ -28,6 +28,10 @@ SELECT COUNT(*) FROM [public].[remembermetoken] WHERE LOWER([username]) IN (@p1)
 SELECT [id], [created], [token], [username] FROM [public].[remembermetoken] WHERE [username] IN (@p1, @p2) AND ([username] IS NULL OR [username] NOT IN (@p3)) AND [created] < @p4 ORDER BY [id];
 -- args: [JIRAUSER10100 alice admin 2026-10-24 10:00:00 +0000 UTC]
 
+-- sessions list: tokens per user
+SELECT [username], COUNT(*), MIN([created]), MAX([created]) FROM [public].[remembermetoken] WHERE [username] IN (@p1, @p2) AND ([username] IS NULL OR [username] NOT IN (@p3)) AND [created] < @p4 GROUP BY [username];
+-- args: [JIRAUSER10100 alice admin 2026-10-24 10:00:00 +0000 UTC]
+
 -- select in scope: one clear batch after key 10500
 SELECT TOP (500) [id], [created], [token], [username] FROM [public].[remembermetoken] WITH (UPDLOCK, ROWLOCK) WHERE [username] IN (@p1, @p2) AND ([username] IS NULL OR [username] NOT IN (@p3)) AND [created] < @p4 AND [id] > @p5 ORDER BY [id];
 -- args: [JIRAUSER10100 alice admin 2026-10-24 10:00:00 +0000 UTC 10500]

@@ -27,6 +27,10 @@ type config struct {
 	// conf/context.xml exists but has no <Manager> element at all, as a real Tomcat does
 	// (StandardManager's default pathname is SESSIONS.ser).
 	PersistWithoutManager bool `json:"persist_without_manager"`
+	// AdminPasswordFile holds the password of the "admin" account that the per-user session
+	// endpoints (Jira 9.11+, Bamboo) accept with HTTP basic auth; empty: they answer 404, as
+	// older versions do.
+	AdminPasswordFile string `json:"admin_password_file"`
 
 	starting, stopping time.Duration
 	product            *product

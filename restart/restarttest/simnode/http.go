@@ -23,6 +23,12 @@ func (n *node) routes() http.Handler {
 	}
 	mux.HandleFunc("POST /login", n.login)
 	mux.HandleFunc("GET /page", n.page)
+	switch n.cfg.Product {
+	case "jira":
+		mux.HandleFunc("DELETE /rest/api/2/user/session/{username}", n.killSessions)
+	case "bamboo":
+		mux.HandleFunc("DELETE /rest/admin/latest/session/{username}", n.killSessions)
+	}
 	mux.HandleFunc("POST /_sim/fault", n.fault)
 	mux.HandleFunc("GET /_sim/state", n.info)
 	return mux
@@ -242,4 +248,35 @@ func (n *node) info(w http.ResponseWriter, r *http.Request) {
 	n.mu.Unlock()
 	w.Header().Set("Content-Type", "application/json")
 	_ = json.NewEncoder(w).Encode(v)
+}
+
+// killSessions is the per-user session endpoint of Jira 9.11+ and Bamboo: an administrator
+// (HTTP basic auth) ends every session of a user on this node. Without an admin password
+// configured it answers 404, like a version without the endpoint.
+func (n *node) killSessions(w http.ResponseWriter, r *http.Request) {
+	if n.cfg.AdminPasswordFile == "" {
+		http.NotFound(w, r)
+		return
+	}
+	st, ok := n.running(w)
+	if !ok {
+		return
+	}
+	want, err := os.ReadFile(n.cfg.AdminPasswordFile)
+	user, pass, basic := r.BasicAuth()
+	if err != nil || !basic || user != "admin" || pass != strings.TrimSpace(string(want)) {
+		w.Header().Set("WWW-Authenticate", `Basic realm="simnode"`)
+		http.Error(w, `{"errorMessages":["You are not authenticated. Authentication required to perform this operation."]}`, http.StatusUnauthorized)
+		return
+	}
+	name := r.PathValue("username")
+	if st != nil {
+		if _, err := st.resolve(r.Context(), name); errors.Is(err, errNoUser) {
+			http.Error(w, `{"errorMessages":["The user named '`+name+`' does not exist"]}`, http.StatusNotFound)
+			return
+		}
+	}
+	dropped := n.sessions.dropUser(name)
+	n.log.Printf("admin ended %d sessions of %s", dropped, name)
+	w.WriteHeader(http.StatusNoContent)
 }

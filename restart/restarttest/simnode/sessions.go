@@ -42,6 +42,20 @@ func (s *sessions) get(id string) (session, bool) {
 	return sess, ok
 }
 
+// dropUser ends every session of a login name and says how many there were.
+func (s *sessions) dropUser(user string) int {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	n := 0
+	for id, sess := range s.byID {
+		if strings.EqualFold(sess.User, user) {
+			delete(s.byID, id)
+			n++
+		}
+	}
+	return n
+}
+
 func (s *sessions) count() int {
 	s.mu.Lock()
 	defer s.mu.Unlock()

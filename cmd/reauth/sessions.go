@@ -1,0 +1,197 @@
+package main
+
+import (
+	"fmt"
+	"text/tabwriter"
+
+	"github.com/urfave/cli/v2"
+
+	"github.com/reauth/reauth/runbook"
+)
+
+func (a *app) sessionsCommand() *cli.Command {
+	return &cli.Command{
+		Name:  "sessions",
+		Usage: "who holds tokens and sessions, and revoke them per user or group",
+		Subcommands: []*cli.Command{
+			{
+				Name:      "list",
+				Usage:     "remember-me tokens per user: count, oldest, newest",
+				ArgsUsage: " ",
+				Description: "Example:\n" +
+					"  reauth sessions list --target jira\n" +
+					"  reauth sessions list --target jira --user alice",
+				Flags:  append([]cli.Flag{targetFlag()}, scopeFlags()...),
+				Action: a.sessionsList,
+			},
+			{
+				Name:      "revoke",
+				Usage:     "back up and delete the users' tokens, and end their in-memory sessions where the product can",
+				ArgsUsage: " ",
+				Description: "Deletes the remember-me tokens of the users named (or the groups' members), with a\n" +
+					"backup as clear does. Then, where the product has a per-user session endpoint (Jira\n" +
+					"9.11+, Bamboo) and the target has base_url and admin credentials, it ends their\n" +
+					"sessions on the nodes at once; otherwise it says that a restart is needed.\n\n" +
+					"Examples:\n" +
+					"  reauth sessions revoke --target jira --user alice --user bob --reason INC-1234\n" +
+					"  reauth sessions revoke --target jira --group contractors --except admin\n" +
+					"  reauth sessions revoke --target confluence --all",
+				Flags: append([]cli.Flag{
+					targetFlag(),
+					&cli.BoolFlag{Name: "all", Usage: "every user's tokens (in-memory sessions then need a restart)"},
+				}, scopeFlags()...),
+				Action: a.sessionsRevoke,
+			},
+		},
+	}
+}
+
+func (a *app) sessionsPlan(c *cli.Context) (globals, *runbook.Config, *runbook.Plan, runbook.Scope, error) {
+	g, err := readGlobals(c)
+	if err != nil {
+		return g, nil, nil, runbook.Scope{}, err
+	}
+	if c.Args().Present() {
+		return g, nil, nil, runbook.Scope{}, usageError("sessions %s takes no arguments (got %q)", c.Command.Name, c.Args().First())
+	}
+	target, err := requireTarget(c)
+	if err != nil {
+		return g, nil, nil, runbook.Scope{}, err
+	}
+	scope, err := readScope(c)
+	if err != nil {
+		return g, nil, nil, scope, err
+	}
+	cfg, err := a.loadConfig(g)
+	if err != nil {
+		return g, nil, nil, scope, err
+	}
+	p, err := runbook.MakePlan(c.Context, cfg, []string{target}, scope)
+	if err != nil {
+		return g, nil, nil, scope, err
+	}
+	if tp := p.Targets[0]; !tp.Ready {
+		p.Close()
+		return g, nil, nil, scope, tp.Err()
+	}
+	return g, cfg, p, scope, nil
+}
+
+func (a *app) sessionsList(c *cli.Context) error {
+	g, _, p, scope, err := a.sessionsPlan(c)
+	if err != nil {
+		return err
+	}
+	defer p.Close()
+	tp := p.Targets[0]
+	users, err := tp.Conn().ListTokens(c.Context, scope)
+	if err != nil {
+		return err
+	}
+	if g.json() {
+		return a.printJSON(map[string]any{"target": tp.Name, "table": tp.Table, "tokens": tp.InScope, "users": users})
+	}
+	fmt.Fprintf(a.out, "Target %s, table %s: %d remember-me tokens in scope, %d users\n\n", tp.Name, tp.Table, tp.InScope, len(users))
+	tw := tabwriter.NewWriter(a.out, 0, 0, 2, ' ', 0)
+	fmt.Fprintln(tw, "USER\tTOKENS\tOLDEST\tNEWEST")
+	for _, u := range users {
+		oldest, newest := "-", "-"
+		if u.Oldest != nil {
+			oldest = u.Oldest.Format("2006-01-02 15:04")
+		}
+		if u.Newest != nil {
+			newest = u.Newest.Format("2006-01-02 15:04")
+		}
+		fmt.Fprintf(tw, "%s\t%d\t%s\t%s\n", u.User, u.Tokens, oldest, newest)
+	}
+	tw.Flush()
+	fmt.Fprintf(a.out, "\nSessions held in the nodes' memory are not listed: Atlassian products do not keep them in the database.\n")
+	return nil
+}
+
+func (a *app) sessionsRevoke(c *cli.Context) error {
+	all := c.Bool("all")
+	if !all && len(c.StringSlice("user")) == 0 && len(c.StringSlice("group")) == 0 {
+		return usageError("sessions revoke needs --user NAME, --group NAME or --all")
+	}
+	if all && (len(c.StringSlice("user")) > 0 || len(c.StringSlice("group")) > 0) {
+		return usageError("--all cannot be combined with --user or --group")
+	}
+	g, cfg, p, scope, err := a.sessionsPlan(c)
+	if err != nil {
+		return err
+	}
+	defer p.Close()
+	tp := p.Targets[0]
+	users, err := tp.ScopeUsers(c.Context, scope)
+	if err != nil {
+		return err
+	}
+	if !g.json() {
+		a.printPlan(p)
+		fmt.Fprintf(a.out, "\nWill back up and DELETE %d remember-me rows of %s", tp.InScope, tp.Table)
+		if !all {
+			fmt.Fprintf(a.out, " (%d users), then end their in-memory sessions where the product can", len(users))
+		}
+		fmt.Fprintf(a.out, ".\n\n")
+	}
+	if g.dryRun {
+		if g.json() {
+			return a.printJSON(map[string]any{"dry_run": true, "target": tp.Name, "in_scope": tp.InScope, "users": users})
+		}
+		fmt.Fprintf(a.out, "Dry run: nothing was changed.\n")
+		return nil
+	}
+	if g.json() && !g.yes {
+		fmt.Fprintf(a.err, "Will back up and DELETE %d remember-me rows of %s for %d users\n", tp.InScope, tp.Table, len(users))
+	}
+	if err := a.confirm(g, p.Environment, "revoke the sessions of these users"); err != nil {
+		return err
+	}
+	run := runbook.NewRun(cfg, g.reason, a.redact)
+	unlock, err := cfg.Lock(tp.Name, run)
+	if err != nil {
+		return err
+	}
+	defer unlock()
+	res := runbook.RevokeResult{Users: []runbook.UserRevoke{}}
+	res.Cleared, err = p.Execute(c.Context, run, tp, "clear", runbook.ClearOptions{Tool: version()})
+	if err != nil {
+		return err
+	}
+	if all {
+		res.RestartNeeded = true
+	} else {
+		res.Users, res.RestartNeeded, err = p.EndSessions(c.Context, tp.Name, users)
+		if err != nil {
+			return err
+		}
+		run.Audit(runbook.AuditEntry{Target: tp.Name, Action: "end-sessions", Scope: p.Scope, Outcome: "ok",
+			Counts: map[string]int64{"users": int64(len(users)), "ended": int64(countEnded(res.Users))}})
+	}
+	if res.RestartNeeded {
+		res.Restart = fmt.Sprintf("reauth --config %s restart --target %s", cfg.Path, tp.Name)
+	}
+	if g.json() {
+		return a.printJSON(res)
+	}
+	fmt.Fprintf(a.out, "Deleted %d remember-me rows; backup %s (sha256 %s)\nUndo: reauth restore %s\n",
+		res.Cleared.Deleted, res.Cleared.Backup, res.Cleared.SHA256, res.Cleared.Backup)
+	for _, u := range res.Users {
+		fmt.Fprintf(a.out, "  %-20s %s\n", u.User, u.Outcome)
+	}
+	if res.RestartNeeded {
+		fmt.Fprintf(a.out, "Sessions held in the nodes' memory end only when the nodes restart: %s\n", res.Restart)
+	}
+	return nil
+}
+
+func countEnded(users []runbook.UserRevoke) int {
+	n := 0
+	for _, u := range users {
+		if u.Ended {
+			n++
+		}
+	}
+	return n
+}

@@ -1,0 +1,277 @@
+package runbook
+
+import (
+	"context"
+	"database/sql"
+	"errors"
+	"fmt"
+	"net/http"
+	"net/url"
+	"os"
+	"sort"
+	"strings"
+	"time"
+
+	"github.com/reauth/reauth/db"
+)
+
+// UserTokens is one user's remember-me tokens.
+type UserTokens struct {
+	User   string     `json:"user"`   // login name (the stored value when it maps to none)
+	Stored string     `json:"stored"` // what the token table holds: user key, id or name
+	Tokens int64      `json:"tokens"`
+	Oldest *time.Time `json:"oldest,omitempty"`
+	Newest *time.Time `json:"newest,omitempty"`
+}
+
+// ListTokens counts the remember-me tokens in scope per user, most first.
+func (c *Conn) ListTokens(ctx context.Context, s Scope) ([]UserTokens, error) {
+	tt := c.Tokens
+	if tt.User == "" {
+		return nil, fmt.Errorf("%w: %s's table %s has no user column (set columns.user if it has one)", ErrScope, c.Target.Product.Title, tt.Table)
+	}
+	conds, err := c.conditions(ctx, s)
+	if err != nil {
+		return nil, err
+	}
+	d := c.Target.Dialect
+	q, args := d.GroupCount(tt.Table, tt.User, tt.Created, conds...)
+	rows, err := c.Pool.QueryContext(ctx, q, args...)
+	if err != nil {
+		return nil, fmt.Errorf("list tokens of %s: %w", tt.Table, err)
+	}
+	defer rows.Close()
+	var out []UserTokens
+	for rows.Next() {
+		var (
+			u          sql.NullString
+			n          int64
+			minT, maxT = db.ScanTarget(tt.CreatedKind), db.ScanTarget(tt.CreatedKind)
+		)
+		dest := []any{&u, &n}
+		if tt.Created != "" {
+			dest = append(dest, minT, maxT)
+		}
+		if err := rows.Scan(dest...); err != nil {
+			return nil, fmt.Errorf("list tokens of %s: %w", tt.Table, err)
+		}
+		ut := UserTokens{Stored: u.String, User: u.String, Tokens: n}
+		if !u.Valid {
+			ut.Stored, ut.User = "", "(no user)"
+		}
+		if tt.Created != "" {
+			ut.Oldest, ut.Newest = createdTime(minT, tt.CreatedKind), createdTime(maxT, tt.CreatedKind)
+		}
+		out = append(out, ut)
+	}
+	if err := rows.Err(); err != nil {
+		return nil, fmt.Errorf("list tokens of %s: %w", tt.Table, err)
+	}
+	if err := c.loginNames(ctx, out); err != nil {
+		return nil, err
+	}
+	sort.SliceStable(out, func(i, j int) bool {
+		if out[i].Tokens != out[j].Tokens {
+			return out[i].Tokens > out[j].Tokens
+		}
+		return out[i].User < out[j].User
+	})
+	return out, nil
+}
+
+func createdTime(dest any, kind db.Kind) *time.Time {
+	s, ok := db.Text(dest)
+	if !ok {
+		return nil
+	}
+	if kind == db.KindTime {
+		t, err := time.Parse(time.RFC3339Nano, s)
+		if err != nil {
+			return nil
+		}
+		return &t
+	}
+	var ms int64
+	if _, err := fmt.Sscan(s, &ms); err != nil {
+		return nil
+	}
+	t := time.UnixMilli(ms).UTC()
+	return &t
+}
+
+// loginNames replaces stored values (Jira user keys, Bitbucket ids) by login names.
+func (c *Conn) loginNames(ctx context.Context, users []UserTokens) error {
+	m := c.Target.Product.Tokens.Users
+	if m == nil || len(users) == 0 {
+		return nil
+	}
+	d := c.Target.Dialect
+	tables, err := db.Tables(ctx, c.Pool, d, c.Tokens.Table.Schema, db.NameIs(m.Table))
+	if err != nil || len(tables) != 1 {
+		return err
+	}
+	byStored := map[string]string{}
+	var stored []any
+	for _, u := range users {
+		if u.Stored != "" {
+			stored = append(stored, u.Stored)
+		}
+	}
+	for i := 0; i < len(stored); i += d.MaxInList {
+		q, args := d.Select(tables[0], db.SelectSpec{Columns: []string{m.Stored, m.Login},
+			Where: []db.Cond{db.In(m.Stored, stored[i:min(i+d.MaxInList, len(stored))]...)}})
+		rows, err := c.Pool.QueryContext(ctx, q, args...)
+		if err != nil {
+			return fmt.Errorf("map users through %s: %w", tables[0], err)
+		}
+		for rows.Next() {
+			var s, l string
+			if err := rows.Scan(&s, &l); err == nil {
+				byStored[s] = l
+			}
+		}
+		rows.Close()
+	}
+	for i := range users {
+		if l, ok := byStored[users[i].Stored]; ok {
+			users[i].User = l
+		}
+	}
+	return nil
+}
+
+// sessionPaths are the products' per-user session endpoints, where they have one.
+var sessionPaths = map[string]string{
+	"jira":   "/rest/api/2/user/session/",    // Jira 9.11+, cluster-wide
+	"bamboo": "/rest/admin/latest/session/", // Bamboo
+}
+
+// UserRevoke is what happened to one user's in-memory sessions.
+type UserRevoke struct {
+	User    string `json:"user"`
+	HTTP    int    `json:"http,omitempty"`
+	Ended   bool   `json:"sessions_ended"`
+	Outcome string `json:"outcome"`
+}
+
+// RevokeResult is what `sessions revoke` did on an Atlassian target.
+type RevokeResult struct {
+	Cleared ClearResult  `json:"cleared"`
+	Users   []UserRevoke `json:"users"`
+	// RestartNeeded is set when some in-memory sessions could not be ended through the API.
+	RestartNeeded bool   `json:"restart_needed"`
+	Restart       string `json:"restart,omitempty"` // the command that ends them
+}
+
+// ErrNoSessionAPI says why a target's in-memory sessions cannot be ended per user.
+var ErrNoSessionAPI = errors.New("no per-user session endpoint")
+
+// sessionAPI returns the endpoint base and the admin credentials of a target, or why not.
+func (c *Config) sessionAPI(name string) (base, user, pass string, err error) {
+	tc, err := c.Target(name)
+	if err != nil {
+		return "", "", "", err
+	}
+	path, ok := sessionPaths[tc.Product]
+	switch {
+	case !ok:
+		return "", "", "", fmt.Errorf("%w: %s has none", ErrNoSessionAPI, tc.Product)
+	case tc.BaseURL == "" || tc.Admin.User == "":
+		return "", "", "", fmt.Errorf("%w: target %s has no base_url and admin: user", ErrNoSessionAPI, name)
+	}
+	switch {
+	case tc.Admin.PasswordEnv != "":
+		v, ok := os.LookupEnv(tc.Admin.PasswordEnv)
+		if !ok {
+			return "", "", "", c.fail(tc, "admin.password_env", "environment variable %s is not set", tc.Admin.PasswordEnv)
+		}
+		pass = v
+	case tc.Admin.PasswordFile != "":
+		b, err := os.ReadFile(tc.Admin.PasswordFile)
+		if err != nil {
+			return "", "", "", c.fail(tc, "admin.password_file", "%v", err)
+		}
+		pass = strings.TrimRight(string(b), "\r\n")
+	default:
+		return "", "", "", c.fail(tc, "admin", "give password_env or password_file")
+	}
+	return strings.TrimRight(tc.BaseURL, "/") + path, tc.Admin.User, pass, nil
+}
+
+// EndSessions calls the product's per-user session endpoint for each user, so that sessions
+// held in the nodes' memory end without a restart. Where there is no endpoint (or no admin
+// credentials), or a call fails, the result says a restart is needed.
+func (p *Plan) EndSessions(ctx context.Context, target string, users []string) ([]UserRevoke, bool, error) {
+	base, admin, pass, err := p.cfg.sessionAPI(target)
+	if errors.Is(err, ErrNoSessionAPI) {
+		var out []UserRevoke
+		for _, u := range users {
+			out = append(out, UserRevoke{User: u, Outcome: "in-memory sessions remain until the nodes restart (" + err.Error() + ")"})
+		}
+		return out, true, nil
+	}
+	if err != nil {
+		return nil, true, err
+	}
+	client := &http.Client{Timeout: 30 * time.Second}
+	var out []UserRevoke
+	restartNeeded := false
+	for _, u := range users {
+		r := UserRevoke{User: u}
+		req, err := http.NewRequestWithContext(ctx, http.MethodDelete, base+url.PathEscape(u), nil)
+		if err != nil {
+			return nil, true, err
+		}
+		req.SetBasicAuth(admin, pass)
+		resp, err := client.Do(req)
+		switch {
+		case err != nil:
+			r.Outcome = "the call failed (" + db.OneLine(err.Error()) + "): in-memory sessions remain until the nodes restart"
+		case resp.StatusCode == http.StatusOK || resp.StatusCode == http.StatusNoContent:
+			r.HTTP, r.Ended, r.Outcome = resp.StatusCode, true, "sessions ended"
+		case resp.StatusCode == http.StatusUnauthorized || resp.StatusCode == http.StatusForbidden:
+			r.HTTP, r.Outcome = resp.StatusCode, fmt.Sprintf("refused (HTTP %d): check the admin credentials of the target; in-memory sessions remain until the nodes restart", resp.StatusCode)
+		case resp.StatusCode == http.StatusNotFound:
+			r.HTTP, r.Outcome = resp.StatusCode, "not found (HTTP 404): an unknown user, or a version without the endpoint (Jira before 9.11); in-memory sessions remain until the nodes restart"
+		default:
+			r.HTTP, r.Outcome = resp.StatusCode, fmt.Sprintf("HTTP %d: in-memory sessions remain until the nodes restart", resp.StatusCode)
+		}
+		if resp != nil {
+			resp.Body.Close()
+		}
+		if !r.Ended {
+			restartNeeded = true
+		}
+		out = append(out, r)
+	}
+	return out, restartNeeded, nil
+}
+
+// ScopeUsers lists the login names a scope names: its users and its groups' members.
+func (tp *TargetPlan) ScopeUsers(ctx context.Context, s Scope) ([]string, error) {
+	names := append([]string{}, s.Users...)
+	if len(s.Groups) > 0 {
+		members, err := tp.conn.groupMembers(ctx, s.Groups)
+		if err != nil {
+			return nil, err
+		}
+		names = append(names, members...)
+	}
+	except := map[string]bool{}
+	for _, e := range s.Except {
+		except[strings.ToLower(e)] = true
+	}
+	var out []string
+	seen := map[string]bool{}
+	for _, n := range names {
+		l := strings.ToLower(n)
+		if !except[l] && !seen[l] {
+			seen[l] = true
+			out = append(out, n)
+		}
+	}
+	return out, nil
+}
+
+// Scope is the plan's scope.
+func (p *Plan) ScopeValue() Scope { return p.scope }
