@@ -142,7 +142,7 @@ func (c *Conn) loginNames(ctx context.Context, users []UserTokens) error {
 
 // sessionPaths are the products' per-user session endpoints, where they have one.
 var sessionPaths = map[string]string{
-	"jira":   "/rest/api/2/user/session/",    // Jira 9.11+, cluster-wide
+	"jira":   "/rest/api/2/user/session/",   // Jira 9.11+, cluster-wide
 	"bamboo": "/rest/admin/latest/session/", // Bamboo
 }
 

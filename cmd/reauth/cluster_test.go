@@ -56,7 +56,7 @@ type clusterOpts struct {
 	// nodeAdmin, when set, is the admin password the nodes' per-user session endpoints accept;
 	// apiAdmin, when set, is the one the reauth config gives (base_url: the first node).
 	nodeAdmin, apiAdmin string
-	first    int             // the first node is 127.0.0.<first>; default 2
+	first               int // the first node is 127.0.0.<first>; default 2
 }
 
 // newCluster starts n simulated nodes of product, RUNNING, and writes a reauth config for
