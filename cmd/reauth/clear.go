@@ -115,9 +115,11 @@ func (a *app) backupOrClear(c *cli.Context, action string) error {
 		return err
 	}
 	defer unlock()
+	pr := a.newProgress()
 	res, err := p.Execute(c.Context, run, tp, action, runbook.ClearOptions{
-		BatchSize: batch, Path: path, Tool: version(), Progress: a.progress(g, action+" "+tp.Name),
+		BatchSize: batch, Path: path, Tool: version(), Progress: pr.counter(action+" "+tp.Name, "rows", tp.InScope),
 	})
+	pr.done()
 	if err != nil {
 		switch {
 		case errors.Is(err, runbook.ErrAudit):

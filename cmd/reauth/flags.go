@@ -171,14 +171,6 @@ func (a *app) printJSON(v any) error {
 	return enc.Encode(v)
 }
 
-// progress returns a progress callback for --verbose (plain lines on stderr), or nil.
-func (a *app) progress(g globals, what string) func(int64) {
-	if !g.verbose {
-		return nil
-	}
-	return func(done int64) { fmt.Fprintf(a.err, "%s: %d rows\n", what, done) }
-}
-
 // parseTime reads an RFC 3339 time.
 func parseTime(s string) (time.Time, error) {
 	if s == "" {

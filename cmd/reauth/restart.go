@@ -88,8 +88,16 @@ func (a *app) restartAction(c *cli.Context) error {
 	case !exists && resume:
 		return fmt.Errorf("%w: there is no halted restart of %s to resume (%s does not exist)", runbook.ErrResumeState, target, cfg.StatePath(target))
 	}
+	pr := a.newProgress()
+	defer pr.done()
+	nodes := pr.counter("restart "+target, "nodes", int64(len(spec.Nodes)))
+	var settled int64
 	roller, err := cfg.Roller(func(e restart.Event) {
-		fmt.Fprintf(a.err, "%s  %-20s %-9s %s\n", e.Time.Format("15:04:05.000"), e.Node, e.Step, a.redact(e.Detail))
+		pr.line("%s  %-20s %-9s %s", e.Time.Format("15:04:05.000"), e.Node, e.Step, a.redact(e.Detail))
+		if e.Step == "settled" {
+			settled++
+			nodes(settled)
+		}
 	})
 	if err != nil {
 		return err

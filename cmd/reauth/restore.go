@@ -73,7 +73,9 @@ func (a *app) restoreCommand() *cli.Command {
 				return err
 			}
 			defer unlock()
-			res, err := rp.Execute(c.Context, run, a.progress(g, "restore"))
+			pr := a.newProgress()
+			res, err := rp.Execute(c.Context, run, pr.counter("restore", "rows", s.Rows))
+			pr.done()
 			if errors.Is(err, runbook.ErrAudit) {
 				return fmt.Errorf("%w; the restore itself completed: %d rows restored, %d already there", err, res.Restored, res.Skipped)
 			}

@@ -110,17 +110,19 @@ func (a *app) runAction(c *cli.Context) error {
 		return err
 	}
 	resumeCmd := fmt.Sprintf("reauth --config %s run --resume", cfg.Path)
+	pr := a.newProgress()
+	clears := map[string]func(int64){}
+	for _, t := range p.Targets {
+		clears[t.Name] = pr.counter("clear "+t.Name, "rows", t.InScope)
+	}
 	rep := p.Run(c.Context, run, runbook.RunOptions{
 		BatchSize: batch, Tool: version(), Resume: resume, ResumeCmd: resumeCmd,
-		Progress: func(target string, done int64) {
-			if g.verbose {
-				fmt.Fprintf(a.err, "%s: clear: %d rows\n", target, done)
-			}
-		},
+		Progress: func(target string, done int64) { clears[target](done) },
 		Event: func(target string, e restart.Event) {
-			fmt.Fprintf(a.err, "%s  %-12s %-20s %-9s %s\n", e.Time.Format("15:04:05.000"), target, e.Node, e.Step, a.redact(e.Detail))
+			pr.line("%s  %-12s %-20s %-9s %s", e.Time.Format("15:04:05.000"), target, e.Node, e.Step, a.redact(e.Detail))
 		},
 	})
+	pr.done()
 	md := a.redact(rep.Markdown())
 	base := filepath.Join(cfg.BackupDir, run.ID+"-report")
 	if err := os.WriteFile(base+".md", []byte(md), 0o600); err != nil {
