@@ -5,6 +5,7 @@ import (
 	"context"
 	"errors"
 	"fmt"
+	"io/fs"
 	"net"
 	"os"
 	"strconv"
@@ -294,4 +295,51 @@ func (t *tailBuffer) String() string {
 	t.mu.Lock()
 	defer t.mu.Unlock()
 	return string(bytes.TrimSpace(t.b))
+}
+
+// maxReadFile bounds ReadFile: product config files are kilobytes.
+const maxReadFile = 8 << 20
+
+// ReadFile returns a file of the node, read with cat. A missing file is an error wrapping
+// fs.ErrNotExist.
+func (c *Client) ReadFile(ctx context.Context, path string) ([]byte, error) {
+	sess, err := c.conn.NewSession()
+	if err != nil {
+		return nil, fmt.Errorf("ssh session: %w", err)
+	}
+	defer sess.Close()
+	var out bytes.Buffer
+	sess.Stdout, sess.Stderr = &limitedBuffer{b: &out, n: maxReadFile}, &tailBuffer{}
+	cmd := "cat -- " + shellQuote(path)
+	done := make(chan error, 1)
+	if err := sess.Start(cmd); err != nil {
+		return nil, fmt.Errorf("ssh start %q: %w", cmd, err)
+	}
+	go func() { done <- sess.Wait() }()
+	select {
+	case err = <-done:
+	case <-ctx.Done():
+		sess.Close()
+		return nil, fmt.Errorf("read %s on %s: %w", path, c.Host, ctx.Err())
+	}
+	var exit *ssh.ExitError
+	if errors.As(err, &exit) {
+		return nil, fmt.Errorf("read %s on %s: %w", path, c.Host, fs.ErrNotExist)
+	}
+	if err != nil {
+		return nil, fmt.Errorf("read %s on %s: %w", path, c.Host, err)
+	}
+	return out.Bytes(), nil
+}
+
+type limitedBuffer struct {
+	b *bytes.Buffer
+	n int
+}
+
+func (l *limitedBuffer) Write(p []byte) (int, error) {
+	if l.b.Len()+len(p) > l.n {
+		return 0, errors.New("file too large")
+	}
+	return l.b.Write(p)
 }

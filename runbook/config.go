@@ -31,8 +31,9 @@ type Config struct {
 
 	// Path is the file the config was read from; relative paths in it are relative to its
 	// directory, so a run does not depend on the shell's working directory.
-	Path string `yaml:"-"`
-	file string // the path as given, for messages
+	Path  string   `yaml:"-"`
+	file  string   // the path as given, for messages
+	found []string // passwords found while running (discovery), for Secrets
 }
 
 // SSHConfig is how reauth reaches the nodes.
@@ -490,7 +491,9 @@ func (c *Config) Target(name string) (*TargetConfig, error) {
 // variables, password files), so that callers can scrub them from anything they print.
 // Unreadable or unset ones are skipped: Prepare reports those.
 func (c *Config) Secrets() []string {
-	var out []string
+	secretsMu.Lock()
+	out := append([]string(nil), c.found...)
+	secretsMu.Unlock()
 	add := func(s string) {
 		if s = strings.TrimRight(s, "\r\n"); len(s) >= 3 {
 			out = append(out, s)

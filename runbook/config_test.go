@@ -1,6 +1,7 @@
 package runbook
 
 import (
+	"context"
 	"errors"
 	"os"
 	"path/filepath"
@@ -136,18 +137,18 @@ targets:
 		t.Fatal(err)
 	}
 	for name, want := range map[string]string{"env": "from-env", "file": "from-file", "inline": "inline-pw"} {
-		tg, err := cfg.Prepare(name)
+		tg, err := cfg.Prepare(context.Background(), name)
 		if err != nil || tg.Secret() != want {
 			t.Errorf("Prepare(%s) password = %q, %v; want %q", name, tg.Secret(), err, want)
 		}
 	}
-	if tg, _ := cfg.Prepare("inline"); len(tg.Warnings) == 0 {
+	if tg, _ := cfg.Prepare(context.Background(), "inline"); len(tg.Warnings) == 0 {
 		t.Error("an inline password is not warned about")
 	}
-	if tg, _ := cfg.Prepare("file"); len(tg.Warnings) == 0 || !strings.Contains(tg.Warnings[0], "chmod 600") {
+	if tg, _ := cfg.Prepare(context.Background(), "file"); len(tg.Warnings) == 0 || !strings.Contains(tg.Warnings[0], "chmod 600") {
 		t.Error("a world-readable password file is not warned about")
 	}
-	if _, err := cfg.Prepare("bb-mysql"); err == nil || !strings.Contains(err.Error(), "does not run on MySQL") {
+	if _, err := cfg.Prepare(context.Background(), "bb-mysql"); err == nil || !strings.Contains(err.Error(), "does not run on MySQL") {
 		t.Errorf("Bitbucket on MySQL: %v; want refused", err)
 	}
 	secrets := strings.Join(cfg.Secrets(), ",")

@@ -109,7 +109,7 @@ func MakePlan(ctx context.Context, cfg *Config, names []string, scope Scope) (*P
 }
 
 func (p *Plan) prepare(ctx context.Context, tp *TargetPlan) error {
-	t, err := p.cfg.Prepare(tp.Name)
+	t, err := p.cfg.Prepare(ctx, tp.Name)
 	if err != nil {
 		return err
 	}

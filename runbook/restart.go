@@ -73,6 +73,21 @@ func (c *Config) RestartSpec(name string) (restart.Spec, error) {
 
 // Roller returns a roller that reaches nodes with the config's SSH settings.
 func (c *Config) Roller(event func(restart.Event)) (*restart.Roller, error) {
+	d, err := c.Dialer()
+	if err != nil {
+		return nil, err
+	}
+	return &restart.Roller{
+		Dial: func(ctx context.Context, host string) (restart.Runner, error) {
+			return d.Dial(ctx, host)
+		},
+		HTTP:  restart.NewHTTPClient(),
+		Event: event,
+	}, nil
+}
+
+// Dialer reaches nodes with the config's SSH settings.
+func (c *Config) Dialer() (*restart.Dialer, error) {
 	sc := restart.SSHConfig{
 		User: c.SSH.User, IdentityFile: c.SSH.IdentityFile, KnownHosts: c.SSH.KnownHosts,
 		Port: c.SSH.Port, JumpHost: c.SSH.JumpHost,
@@ -86,13 +101,7 @@ func (c *Config) Roller(event func(restart.Event)) (*restart.Roller, error) {
 	if err != nil {
 		return nil, &ConfigError{File: c.file, Field: "ssh", Msg: err.Error()}
 	}
-	return &restart.Roller{
-		Dial: func(ctx context.Context, host string) (restart.Runner, error) {
-			return d.Dial(ctx, host)
-		},
-		HTTP:  restart.NewHTTPClient(),
-		Event: event,
-	}, nil
+	return d, nil
 }
 
 // RestartState is what a rolling restart leaves in backup_dir while it runs, so that a halted

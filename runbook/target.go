@@ -33,9 +33,10 @@ type Target struct {
 // Secret is the database password, for callers that must keep it out of output.
 func (t *Target) Secret() string { return t.cred.Password }
 
-// Prepare resolves a target: parses its database URL, reads its password from the environment
-// or a file, and checks that the product runs on that database. It does not connect.
-func (c *Config) Prepare(name string) (*Target, error) {
+// Prepare resolves a target: parses its database URL (or reads the connection from the
+// product's own config file, database.discover), reads its password from the environment or a
+// file, and checks that the product runs on that database. It does not connect to the database.
+func (c *Config) Prepare(ctx context.Context, name string) (*Target, error) {
 	tc, err := c.Target(name)
 	if err != nil {
 		return nil, err
@@ -55,12 +56,30 @@ func (c *Config) Prepare(name string) (*Target, error) {
 	if err != nil {
 		return nil, c.fail(tc, field("product"), "%v", err)
 	}
-	if tc.Database.Discover != nil {
-		return nil, c.fail(tc, field("database.discover"), "reading the connection from the product's home is not available in this version: give database.url, user and password_env")
-	}
-	src, err := db.ParseURL(tc.Database.URL)
-	if err != nil {
-		return nil, c.fail(tc, field("database.url"), "%v", err)
+	var (
+		src        db.Source
+		discovered *products.Discovered
+		where      string
+	)
+	d := tc.Database
+	if d.Discover != nil {
+		host := ""
+		if len(tc.Nodes) > 0 {
+			host = tc.Nodes[0].Host
+		}
+		var err error
+		discovered, where, err = c.Discover(ctx, p, d.Discover.Home, host, tc.Restart.InstallDir)
+		override := d.Password != "" || d.PasswordEnv != "" || d.PasswordFile != ""
+		if err != nil && !(errors.Is(err, products.ErrEncryptedPassword) && discovered != nil && override) {
+			return nil, c.fail(tc, field("database.discover"), "%v", err)
+		}
+		src = discovered.Source
+		c.addSecret(discovered.Password)
+	} else {
+		var err error
+		if src, err = db.ParseURL(d.URL); err != nil {
+			return nil, c.fail(tc, field("database.url"), "%v", err)
+		}
 	}
 	if tc.Database.Schema != "" {
 		src.Schema = tc.Database.Schema
@@ -73,10 +92,16 @@ func (c *Config) Prepare(name string) (*Target, error) {
 	if t.cred.User == "" {
 		t.cred.User = src.User
 	}
+	if discovered != nil {
+		if t.cred.User == "" {
+			t.cred.User = discovered.User
+		}
+		t.Warnings = append(t.Warnings, "database connection read from "+where)
+		t.Warnings = append(t.Warnings, discovered.Notes...)
+	}
 	if t.cred.User == "" {
 		return nil, c.fail(tc, field("database.user"), "is required")
 	}
-	d := tc.Database
 	switch {
 	case d.PasswordEnv != "":
 		v, ok := os.LookupEnv(d.PasswordEnv)
@@ -96,6 +121,8 @@ func (c *Config) Prepare(name string) (*Target, error) {
 	case d.Password != "":
 		t.cred.Password = d.Password
 		t.Warnings = append(t.Warnings, "the database password is written in the config file: prefer password_env or password_file")
+	case discovered != nil:
+		t.cred.Password = discovered.Password
 	case src.URLPassword != "":
 		t.cred.Password = src.URLPassword
 		t.Warnings = append(t.Warnings, "the database password is written in the database URL: prefer password_env or password_file")

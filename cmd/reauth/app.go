@@ -29,9 +29,9 @@ const (
 type app struct {
 	in       io.Reader
 	out, err io.Writer
-	// secrets are values that must never be printed (database passwords), collected once the
-	// config is read, so that even a driver's error message is scrubbed.
-	secrets []string
+	// cfg, once read, knows the values that must never be printed (passwords given or found),
+	// so that even a driver's error message is scrubbed.
+	cfg *runbook.Config
 }
 
 // exitError carries an exit code other than the default for its error.
@@ -80,7 +80,10 @@ func exitCode(err error) int {
 }
 
 func (a *app) redact(s string) string {
-	for _, sec := range a.secrets {
+	if a.cfg == nil {
+		return s
+	}
+	for _, sec := range a.cfg.Secrets() {
 		if len(sec) > 0 {
 			s = strings.ReplaceAll(s, sec, "xxxxx")
 		}
@@ -130,6 +133,7 @@ func (a *app) newCLI() *cli.App {
 		a.runCommand(),
 		a.verifyCommand(),
 		a.sessionsCommand(),
+		a.discoverCommand(),
 	}
 	var addGlobals func([]*cli.Command)
 	addGlobals = func(cs []*cli.Command) {
@@ -160,7 +164,7 @@ func (a *app) newCLI() *cli.App {
 		ExitErrHandler:         func(*cli.Context, error) {},
 		Action: func(c *cli.Context) error {
 			if c.Args().Present() {
-				return usageError("unknown command %q (commands: products, plan, backup, clear, restore, restart, run, verify, sessions)", c.Args().First())
+				return usageError("unknown command %q (commands: products, discover, plan, backup, clear, restore, restart, run, verify, sessions)", c.Args().First())
 			}
 			return cli.ShowAppHelp(c)
 		},

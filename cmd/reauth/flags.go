@@ -74,7 +74,7 @@ func (a *app) loadConfig(g globals) (*runbook.Config, error) {
 	if err != nil {
 		return nil, err
 	}
-	a.secrets = append(a.secrets, cfg.Secrets()...)
+	a.cfg = cfg
 	return cfg, nil
 }
 
