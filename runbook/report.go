@@ -25,7 +25,7 @@ func (r *Report) Markdown() string {
 			w("Error: %s\n\n", t.Error)
 		}
 		if c := t.Cleared; c != nil {
-			w("Remember-me tokens revoked: **%d** rows deleted from `%s` in %d batches", c.Deleted, c.Table, c.Batches)
+			w("Remember-me tokens revoked: **%d** rows deleted from `%s` in %s", c.Deleted, c.Table, plural(c.Batches, "batch", "batches"))
 			if t.Resumed {
 				w(" (by the run this one resumed)")
 			}
@@ -49,7 +49,7 @@ func (r *Report) Markdown() string {
 			} else {
 				w(" (the table has no creation time")
 			}
-			w("; %d cleared rows back in the table; %d nodes RUNNING and restarted)\n\n", v.ClearedLeft, countOK(v.Nodes))
+			w("; %d cleared rows back in the table; %s RUNNING and restarted)\n\n", v.ClearedLeft, plural(countOK(v.Nodes), "node", "nodes"))
 		}
 	}
 	w("## Not revoked\n\n")
@@ -87,3 +87,10 @@ func countOK(nodes []NodeVerify) int {
 }
 
 func mdCell(s string) string { return strings.ReplaceAll(s, "|", `\|`) }
+
+func plural(n int, one, many string) string {
+	if n == 1 {
+		return "1 " + one
+	}
+	return fmt.Sprintf("%d %s", n, many)
+}
