@@ -1,0 +1,219 @@
+package gitlab
+
+import (
+	"context"
+	"crypto/tls"
+	"errors"
+	"fmt"
+	"net"
+	"net/url"
+	"strconv"
+	"strings"
+	"time"
+
+	"github.com/redis/go-redis/v9"
+	"github.com/redis/go-redis/v9/maintnotifications"
+
+	"github.com/reauth/reauth/db"
+)
+
+// RedisURLError reports a Redis URL that cannot be used. URL is redacted.
+type RedisURLError struct {
+	URL    string
+	Reason string
+}
+
+func (e *RedisURLError) Error() string { return fmt.Sprintf("redis url %q: %s", e.URL, e.Reason) }
+
+// RedisOptions turns a Redis URL into client options:
+//
+//	redis://[[user]:password@]host[:port][/db][?db=N]   (port 6379 by default)
+//	rediss://...                                        (TLS, the host name verified)
+//	unix:///path/redis.socket[?db=N], unix:/path/redis.socket, or a bare /path/redis.socket
+//
+// A non-empty password overrides one in the URL; a db other than 0 overrides the URL's.
+// Errors never hold a password.
+func RedisOptions(rawURL, password string, dbIndex int) (*redis.Options, error) {
+	shown := redactRedisURL(rawURL)
+	fail := func(format string, args ...any) (*redis.Options, error) {
+		return nil, &RedisURLError{URL: shown, Reason: fmt.Sprintf(format, args...)}
+	}
+	raw := strings.TrimSpace(rawURL)
+	if raw == "" {
+		return fail("is empty")
+	}
+	if strings.HasPrefix(raw, "/") {
+		raw = "unix://" + raw
+	}
+	u, err := url.Parse(raw)
+	if err != nil {
+		var ue *url.Error
+		if errors.As(err, &ue) {
+			err = ue.Err // the url.Error's text quotes the whole URL
+		}
+		return fail("cannot be parsed: %s", redactText(err.Error(), rawURL, password))
+	}
+	opt := &redis.Options{}
+	switch strings.ToLower(u.Scheme) {
+	case "redis", "rediss":
+		if u.Opaque != "" {
+			return fail("give the address as %s://host:port", u.Scheme)
+		}
+		host, port := u.Hostname(), u.Port()
+		if host == "" {
+			return fail("names no host")
+		}
+		if port == "" {
+			port = "6379"
+		}
+		if n, err := strconv.Atoi(port); err != nil || n < 1 || n > 65535 {
+			return fail("port %q is not a port number", port)
+		}
+		opt.Network, opt.Addr = "tcp", net.JoinHostPort(host, port)
+		if p := strings.Trim(u.Path, "/"); p != "" {
+			n, err := strconv.Atoi(p)
+			if err != nil || n < 0 {
+				return fail("path %q is not a database number", "/"+p)
+			}
+			opt.DB = n
+		}
+		if strings.EqualFold(u.Scheme, "rediss") {
+			opt.TLSConfig = &tls.Config{ServerName: host, MinVersion: tls.VersionTLS12}
+		}
+	case "unix":
+		path := u.Path
+		if u.Opaque != "" {
+			path = u.Opaque
+		}
+		if u.Host != "" && u.Host != "localhost" {
+			return fail("a unix socket URL names no host: unix:///path/to/redis.socket")
+		}
+		if path == "" {
+			return fail("names no socket path")
+		}
+		opt.Network, opt.Addr = "unix", path
+	case "":
+		return fail("has no scheme: use redis://host:port, rediss://host:port or unix:///path/to/redis.socket")
+	default:
+		return fail("scheme %q is not supported (redis, rediss, unix)", u.Scheme)
+	}
+	if u.User != nil {
+		opt.Username = u.User.Username()
+		opt.Password, _ = u.User.Password()
+	}
+	for k, vs := range u.Query() {
+		v := vs[len(vs)-1]
+		switch strings.ToLower(k) {
+		case "db":
+			n, err := strconv.Atoi(v)
+			if err != nil || n < 0 {
+				return fail("db=%q is not a database number", v)
+			}
+			opt.DB = n
+		case "password":
+			opt.Password = v
+		default:
+			return fail("option %q is not supported (only db)", k)
+		}
+	}
+	if password != "" {
+		opt.Password = password
+	}
+	if dbIndex < 0 {
+		return fail("database number %d is negative", dbIndex)
+	}
+	if dbIndex != 0 {
+		opt.DB = dbIndex
+	}
+	// RESP2 and no CLIENT SETINFO / MAINT_NOTIFICATIONS: what every Redis GitLab has shipped
+	// with understands, and nothing is sent that an older server would refuse.
+	opt.Protocol = 2
+	opt.DisableIdentity = true
+	opt.MaintNotificationsConfig = &maintnotifications.Config{Mode: maintnotifications.ModeDisabled}
+	opt.DialTimeout = 10 * time.Second
+	opt.ReadTimeout = time.Minute // an UNLINK of a thousand keys on a busy server
+	opt.WriteTimeout = time.Minute
+	opt.PoolSize = 8
+	opt.MaxRetries = 2
+	return opt, nil
+}
+
+// OpenRedis connects to the Redis named by rawURL (see RedisOptions) and checks the connection
+// with a PING bounded by ctx. A wrong or missing password is an error wrapping db.ErrAuth.
+func OpenRedis(ctx context.Context, rawURL, password string, dbIndex int) (*redis.Client, error) {
+	opt, err := RedisOptions(rawURL, password, dbIndex)
+	if err != nil {
+		return nil, err
+	}
+	c := redis.NewClient(opt)
+	if err := c.Ping(ctx).Err(); err != nil {
+		c.Close()
+		msg := redactText(db.OneLine(err.Error()), rawURL, opt.Password)
+		where := fmt.Sprintf("%s %s db %d", opt.Network, opt.Addr, opt.DB)
+		if isAuthError(err) {
+			return nil, fmt.Errorf("redis at %s: %w: %s", where, db.ErrAuth, msg)
+		}
+		return nil, fmt.Errorf("redis at %s: %s", where, msg)
+	}
+	return c, nil
+}
+
+func isAuthError(err error) bool {
+	var re redis.Error
+	msg := err.Error()
+	if errors.As(err, &re) {
+		msg = re.Error()
+	}
+	for _, p := range []string{"WRONGPASS", "NOAUTH", "ERR invalid password", "ERR AUTH", "invalid username-password"} {
+		if strings.Contains(msg, p) {
+			return true
+		}
+	}
+	return false
+}
+
+// redactRedisURL hides the password of a URL's userinfo and of a password= option.
+func redactRedisURL(raw string) string {
+	u, err := url.Parse(strings.TrimSpace(raw))
+	if err != nil {
+		// Unparsable: keep only what cannot be a secret.
+		if i := strings.LastIndex(raw, "@"); i >= 0 {
+			if j := strings.Index(raw, "://"); j >= 0 && j < i {
+				return raw[:j+3] + "xxxxx" + raw[i:]
+			}
+			return "xxxxx" + raw[i:]
+		}
+		return raw
+	}
+	if u.User != nil {
+		if _, ok := u.User.Password(); ok {
+			u.User = url.UserPassword(u.User.Username(), "xxxxx")
+		}
+	}
+	if q := u.Query(); q.Has("password") {
+		q.Set("password", "xxxxx")
+		u.RawQuery = q.Encode()
+	}
+	return u.String()
+}
+
+// redactText removes the secrets that rawURL and password hold from a message.
+func redactText(msg, rawURL, password string) string {
+	secrets := []string{password}
+	if u, err := url.Parse(strings.TrimSpace(rawURL)); err == nil {
+		if u.User != nil {
+			if p, ok := u.User.Password(); ok {
+				secrets = append(secrets, p, url.PathEscape(p), url.QueryEscape(p))
+			}
+		}
+		if p := u.Query().Get("password"); p != "" {
+			secrets = append(secrets, p, url.QueryEscape(p))
+		}
+	}
+	for _, s := range secrets {
+		if s != "" {
+			msg = strings.ReplaceAll(msg, s, "xxxxx")
+		}
+	}
+	return msg
+}

@@ -1,0 +1,686 @@
+package gitlab
+
+import (
+	"context"
+	"database/sql"
+	"fmt"
+	"sort"
+	"strings"
+	"sync"
+	"time"
+
+	"github.com/redis/go-redis/v9"
+)
+
+// Revoked is what revoking (or pruning) did, or in a dry run would do, to one user.
+type Revoked struct {
+	UserID   int64
+	Username string
+	// Sessions is the number of sessions destroyed (or to destroy); Legacy and Impersonated
+	// count those among them in the legacy record format and the impersonated ones.
+	Sessions     int
+	Legacy       int
+	Impersonated int
+	// Stale is the number of lookup set ids that had no session record left.
+	Stale int
+	// RememberCleared: the user's remember_created_at was set and has been cleared, which
+	// makes every remember-me cookie of theirs invalid.
+	RememberCleared bool
+	// Rewritten counts what in-flight requests wrote back and the pass after the settle
+	// time deleted: session ids whose keys had reappeared or that had newly appeared in the
+	// lookup set, and a remember_created_at set again.
+	Rewritten int
+}
+
+// The statements GitLab's invalidate_all_remember_tokens! and the documented console recipe
+// run. They run with the session time zone set to UTC: users.remember_created_at and
+// updated_at are timestamp without time zone holding UTC, as Rails writes them.
+const (
+	clearRememberSQL    = "UPDATE users SET remember_created_at = NULL, updated_at = NOW() WHERE id = ANY($1)"
+	clearAllRememberSQL = "UPDATE users SET remember_created_at = NULL, updated_at = NOW() WHERE remember_created_at IS NOT NULL"
+	// The pass after the settle time touches only rows that were set again meanwhile.
+	reclearRememberSQL = "UPDATE users SET remember_created_at = NULL, updated_at = NOW() WHERE id = ANY($1) AND remember_created_at IS NOT NULL RETURNING id"
+)
+
+// Revoke destroys every session of the users (impersonated ones too) and their remember-me,
+// in GitLab's order: remember_created_at is cleared first, in one statement for all users, so
+// that no remember cookie can sign a browser back in while the sessions go; then, per user,
+// the listed ids are removed from the lookup set and their v2, legacy and Rails session keys
+// deleted (pipelined, as ActiveSession.destroy_sessions does); then, after settle, whatever a
+// request that was in flight wrote back is deleted too, and counted in Rewritten.
+//
+// In a dry run nothing is changed: the counts say what would be destroyed.
+func (s *Store) Revoke(ctx context.Context, users []User, dryRun bool, settle time.Duration) ([]Revoked, error) {
+	ids := sortedIDs(users)
+	names := map[int64]string{}
+	for _, u := range users {
+		names[u.ID] = u.Username
+	}
+	ls, err := s.list(ctx, ids)
+	if err != nil {
+		return nil, err
+	}
+	out := make([]Revoked, len(ids))
+	index := map[int64]int{}
+	for i, id := range ids {
+		index[id] = i
+		l := ls[id]
+		r := Revoked{UserID: id, Username: names[id], Sessions: len(l.sessions), Stale: len(l.stale)}
+		for _, sess := range l.sessions {
+			if sess.Legacy {
+				r.Legacy++
+			}
+			if sess.Impersonated {
+				r.Impersonated++
+			}
+		}
+		out[i] = r
+	}
+	if len(ids) == 0 {
+		return out, nil
+	}
+
+	if dryRun {
+		had, err := s.rememberSet(ctx, ids)
+		if err != nil {
+			return nil, err
+		}
+		for _, id := range had {
+			out[index[id]].RememberCleared = true
+		}
+		return out, nil
+	}
+
+	cleared, err := s.clearRemember(ctx, ids)
+	if err != nil {
+		return out, err
+	}
+	for _, id := range cleared {
+		out[index[id]].RememberCleared = true
+	}
+
+	destroyed := map[int64][]string{}
+	for _, id := range ids {
+		destroyed[id] = ls[id].destroyIDs()
+	}
+	if err := s.destroy(ctx, destroyed); err != nil {
+		return out, err
+	}
+
+	if err := sleep(ctx, settle); err != nil {
+		return out, err
+	}
+	rewritten, err := s.sweepUsers(ctx, destroyed)
+	if err != nil {
+		return out, err
+	}
+	for id, n := range rewritten {
+		out[index[id]].Rewritten += n
+	}
+	again, err := s.reclearRemember(ctx, ids)
+	if err != nil {
+		return out, err
+	}
+	for _, id := range again {
+		out[index[id]].Rewritten++
+	}
+	return out, nil
+}
+
+func sleep(ctx context.Context, d time.Duration) error {
+	if d <= 0 {
+		return ctx.Err()
+	}
+	t := time.NewTimer(d)
+	defer t.Stop()
+	select {
+	case <-ctx.Done():
+		return ctx.Err()
+	case <-t.C:
+		return nil
+	}
+}
+
+// inUTC runs f in a transaction whose session time zone is UTC.
+func (s *Store) inUTC(ctx context.Context, f func(tx *sql.Tx) error) error {
+	tx, err := s.DB.BeginTx(ctx, nil)
+	if err != nil {
+		return err
+	}
+	defer tx.Rollback()
+	if _, err := tx.ExecContext(ctx, "SET LOCAL TIME ZONE 'UTC'"); err != nil {
+		return err
+	}
+	if err := f(tx); err != nil {
+		return err
+	}
+	return tx.Commit()
+}
+
+func queryIDs(ctx context.Context, q interface {
+	QueryContext(context.Context, string, ...any) (*sql.Rows, error)
+}, query string, args ...any) ([]int64, error) {
+	rows, err := q.QueryContext(ctx, query, args...)
+	if err != nil {
+		return nil, err
+	}
+	defer rows.Close()
+	var out []int64
+	for rows.Next() {
+		var id int64
+		if err := rows.Scan(&id); err != nil {
+			return nil, err
+		}
+		out = append(out, id)
+	}
+	return out, rows.Err()
+}
+
+// rememberSet returns which of the users have remember_created_at set.
+func (s *Store) rememberSet(ctx context.Context, ids []int64) ([]int64, error) {
+	had, err := queryIDs(ctx, s.DB, "SELECT id FROM users WHERE id = ANY($1) AND remember_created_at IS NOT NULL ORDER BY id", ids)
+	if err != nil {
+		return nil, fmt.Errorf("gitlab: reading remember-me: %w", err)
+	}
+	return had, nil
+}
+
+// clearRemember runs GitLab's statement for the users and returns those whose
+// remember_created_at it cleared (read, locked, in the same transaction).
+func (s *Store) clearRemember(ctx context.Context, ids []int64) ([]int64, error) {
+	var had []int64
+	err := s.inUTC(ctx, func(tx *sql.Tx) error {
+		var err error
+		had, err = queryIDs(ctx, tx, "SELECT id FROM users WHERE id = ANY($1) AND remember_created_at IS NOT NULL ORDER BY id FOR UPDATE", ids)
+		if err != nil {
+			return err
+		}
+		_, err = tx.ExecContext(ctx, clearRememberSQL, ids)
+		return err
+	})
+	if err != nil {
+		return nil, fmt.Errorf("gitlab: clearing remember-me (users.remember_created_at): %w", err)
+	}
+	return had, nil
+}
+
+func (s *Store) reclearRemember(ctx context.Context, ids []int64) ([]int64, error) {
+	var again []int64
+	err := s.inUTC(ctx, func(tx *sql.Tx) error {
+		var err error
+		again, err = queryIDs(ctx, tx, reclearRememberSQL, ids)
+		return err
+	})
+	if err != nil {
+		return nil, fmt.Errorf("gitlab: clearing remember-me again after the settle time: %w", err)
+	}
+	return again, nil
+}
+
+// destroy runs GitLab's destroy_sessions for each user's ids: SREM the ids from the lookup
+// set, DEL the v2 and legacy record keys, DEL the Rails session keys. Users are pipelined
+// together, in rounds of bounded size.
+func (s *Store) destroy(ctx context.Context, ids map[int64][]string) error {
+	users := make([]int64, 0, len(ids))
+	for uid := range ids {
+		users = append(users, uid)
+	}
+	sort.Slice(users, func(i, j int) bool { return users[i] < users[j] })
+	pipe := s.Redis.Pipeline()
+	queued := 0
+	flush := func() error {
+		if queued == 0 {
+			return nil
+		}
+		queued = 0
+		if _, err := pipe.Exec(ctx); err != nil {
+			return fmt.Errorf("gitlab: deleting sessions: %w", err)
+		}
+		return nil
+	}
+	for _, uid := range users {
+		all := ids[uid]
+		for start := 0; start < len(all); start += keyBatch / 2 {
+			chunk := all[start:min(start+keyBatch/2, len(all))]
+			members := make([]any, len(chunk))
+			records := make([]string, 0, 2*len(chunk))
+			racks := make([]string, 0, len(chunk))
+			for i, id := range chunk {
+				members[i] = id
+				k := sessionKeys(uid, id)
+				records = append(records, k[0], k[1])
+				racks = append(racks, k[2])
+			}
+			pipe.SRem(ctx, LookupKey(uid), members...)
+			pipe.Del(ctx, records...)
+			pipe.Del(ctx, racks...)
+			queued += len(chunk)
+			if queued >= keyBatch*4 {
+				if err := flush(); err != nil {
+					return err
+				}
+			}
+		}
+	}
+	return flush()
+}
+
+// sweepUsers is the pass after the settle time: for each user it deletes the keys of the
+// destroyed ids that have reappeared and every session now in the lookup set. It returns,
+// per user, how many session ids it found written back.
+func (s *Store) sweepUsers(ctx context.Context, destroyed map[int64][]string) (map[int64]int, error) {
+	users := make([]int64, 0, len(destroyed))
+	for uid := range destroyed {
+		users = append(users, uid)
+	}
+	sort.Slice(users, func(i, j int) bool { return users[i] < users[j] })
+	found := map[int64]map[string]bool{}
+	mark := func(uid int64, id string) {
+		if found[uid] == nil {
+			found[uid] = map[string]bool{}
+		}
+		found[uid][id] = true
+	}
+	for start := 0; start < len(users); start += userBatch {
+		batch := users[start:min(start+userBatch, len(users))]
+		// Which destroyed ids have any key again, and what the lookup sets hold now.
+		pipe := s.Redis.Pipeline()
+		type check struct {
+			uid int64
+			id  string
+			cmd *redis.IntCmd
+		}
+		var checks []check
+		members := make([]*redis.StringSliceCmd, len(batch))
+		for i, uid := range batch {
+			members[i] = pipe.SMembers(ctx, LookupKey(uid))
+			for _, id := range destroyed[uid] {
+				k := sessionKeys(uid, id)
+				checks = append(checks, check{uid, id, pipe.Exists(ctx, k[0], k[1], k[2])})
+			}
+		}
+		if _, err := pipe.Exec(ctx); err != nil {
+			return nil, fmt.Errorf("gitlab: checking for sessions written back: %w", err)
+		}
+		for _, c := range checks {
+			if c.cmd.Val() > 0 {
+				mark(c.uid, c.id)
+			}
+		}
+		for i, uid := range batch {
+			for _, id := range members[i].Val() {
+				mark(uid, id)
+			}
+		}
+	}
+	again := map[int64][]string{}
+	counts := map[int64]int{}
+	for uid, ids := range found {
+		for id := range ids {
+			again[uid] = append(again[uid], id)
+		}
+		sort.Strings(again[uid])
+		counts[uid] = len(ids)
+	}
+	if len(again) == 0 {
+		return counts, nil
+	}
+	// A record written back may name further ids (an old entry's public id).
+	ls, err := s.list(ctx, keysOf(again))
+	if err != nil {
+		return nil, err
+	}
+	for uid, l := range ls {
+		seen := map[string]bool{}
+		for _, id := range again[uid] {
+			seen[id] = true
+		}
+		for _, id := range l.destroyIDs() {
+			if !seen[id] {
+				again[uid] = append(again[uid], id)
+			}
+		}
+	}
+	return counts, s.destroy(ctx, again)
+}
+
+func keysOf(m map[int64][]string) []int64 {
+	out := make([]int64, 0, len(m))
+	for k := range m {
+		out = append(out, k)
+	}
+	sort.Slice(out, func(i, j int) bool { return out[i] < out[j] })
+	return out
+}
+
+// AllRevoked is what RevokeAll did, or in a dry run would do.
+type AllRevoked struct {
+	Users         int // users with a session record or a lookup set
+	Sessions      int // distinct sessions with a record (v2 and legacy keys of one session count once)
+	RailsSessions int // session:gitlab keys (signed-in or not)
+	Keys          int // keys deleted, both passes (in a dry run: keys found)
+	// RememberCleared is the number of users whose remember_created_at was cleared.
+	RememberCleared int
+	// Rewritten counts what the pass after the settle time deleted: keys written back, and
+	// remember_created_at set again.
+	Rewritten int
+}
+
+// RevokeAll signs every user out: remember_created_at is cleared for every user that has it
+// set, then every key of the three session namespaces is deleted (SCAN with COUNT 1000, UNLINK
+// in pipelined batches; the namespaces are swept concurrently), then, after settle, both are
+// done again and what that pass deletes is counted in Rewritten. Keys outside the three
+// namespaces (session:lookup:ip:gitlab2:*, session:otp:*, caches, queues) are never touched.
+//
+// In a dry run nothing is changed: the counts say what would be deleted.
+func (s *Store) RevokeAll(ctx context.Context, dryRun bool, settle time.Duration) (AllRevoked, error) {
+	var res AllRevoked
+	if dryRun {
+		if err := s.DB.QueryRowContext(ctx, "SELECT count(*) FROM users WHERE remember_created_at IS NOT NULL").Scan(&res.RememberCleared); err != nil {
+			return res, fmt.Errorf("gitlab: counting remember-me: %w", err)
+		}
+		t, err := s.sweepAll(ctx, false)
+		if err != nil {
+			return res, err
+		}
+		t.into(&res, false)
+		return res, nil
+	}
+	n, err := s.clearAllRemember(ctx)
+	if err != nil {
+		return res, err
+	}
+	res.RememberCleared = n
+	t, err := s.sweepAll(ctx, true)
+	if err != nil {
+		return res, err
+	}
+	t.into(&res, true)
+	if err := sleep(ctx, settle); err != nil {
+		return res, err
+	}
+	t2, err := s.sweepAll(ctx, true)
+	if err != nil {
+		return res, err
+	}
+	res.Keys += t2.deleted
+	res.Rewritten += t2.deleted
+	n, err = s.clearAllRemember(ctx)
+	if err != nil {
+		return res, err
+	}
+	res.Rewritten += n
+	return res, nil
+}
+
+func (s *Store) clearAllRemember(ctx context.Context) (int, error) {
+	var n int64
+	err := s.inUTC(ctx, func(tx *sql.Tx) error {
+		r, err := tx.ExecContext(ctx, clearAllRememberSQL)
+		if err != nil {
+			return err
+		}
+		n, err = r.RowsAffected()
+		return err
+	})
+	if err != nil {
+		return 0, fmt.Errorf("gitlab: clearing remember-me (users.remember_created_at): %w", err)
+	}
+	return int(n), nil
+}
+
+// tally counts what a sweep of the session namespaces found.
+type tally struct {
+	mu       sync.Mutex
+	users    map[int64]bool
+	sessions map[string]bool // "<uid>:<id>"
+	racks    int
+	found    int
+	deleted  int
+}
+
+func (t *tally) into(r *AllRevoked, deleted bool) {
+	r.Users = len(t.users)
+	r.Sessions = len(t.sessions)
+	r.RailsSessions = t.racks
+	r.Keys = t.found
+	if deleted {
+		r.Keys = t.deleted
+	}
+}
+
+func (t *tally) add(keys []string) {
+	t.mu.Lock()
+	defer t.mu.Unlock()
+	t.found += len(keys)
+	for _, k := range keys {
+		if uid, id, _, ok := parseRecordKey(k); ok {
+			t.users[uid] = true
+			t.sessions[fmt.Sprint(uid, ":", id)] = true
+		} else if uid, ok := parseLookupKey(k); ok {
+			t.users[uid] = true
+		} else if strings.HasPrefix(k, rackPrefix) {
+			t.racks++
+		}
+	}
+}
+
+// sweepAll scans the session namespaces, counting what it finds and, when del is set,
+// unlinking it. One SCAN pass (MATCH session:*gitlab:*, COUNT 1000) covers the three
+// namespaces: scanning each pattern on its own would walk the whole keyspace three times, and
+// the walk is most of the server's work. Only keys under the three exact prefixes are kept
+// (isSessionKey); the glob's other matches, if any, are dropped. The scanner hands batches to
+// unlinkers, which pipeline several UNLINKs per round trip while the scan goes on.
+func (s *Store) sweepAll(ctx context.Context, del bool) (*tally, error) {
+	t := &tally{users: map[int64]bool{}, sessions: map[string]bool{}}
+	ctx, cancel := context.WithCancel(ctx)
+	defer cancel()
+	const unlinkers = 2
+	errs := make(chan error, 1+unlinkers)
+	batches := make(chan []string, 16)
+	var wg sync.WaitGroup
+	wg.Add(1)
+	go func() {
+		defer wg.Done()
+		defer close(batches)
+		err := s.scanFiltered(ctx, sweepPattern, isSessionKey, func(keys []string) error {
+			t.add(keys)
+			if del {
+				select {
+				case batches <- keys:
+				case <-ctx.Done():
+					return ctx.Err()
+				}
+			}
+			return nil
+		})
+		if err != nil {
+			errs <- err
+			cancel()
+		}
+	}()
+	for range unlinkers {
+		wg.Add(1)
+		go func() {
+			defer wg.Done()
+			n, err := s.unlink(ctx, batches)
+			t.mu.Lock()
+			t.deleted += n
+			t.mu.Unlock()
+			if err != nil {
+				errs <- err
+				cancel()
+			}
+		}()
+	}
+	wg.Wait()
+	close(errs)
+	if err := <-errs; err != nil {
+		return t, err
+	}
+	return t, nil
+}
+
+// isSessionKey reports whether key is in one of the three session namespaces.
+func isSessionKey(key string) bool {
+	for _, p := range sessionPrefixes {
+		if len(key) > len(p) && strings.HasPrefix(key, p) {
+			return true
+		}
+	}
+	return false
+}
+
+// scan calls f with the keys matching pattern, a SCAN page at a time. Each key is checked
+// against the pattern's literal prefix as well, so that nothing outside the namespace can be
+// handed on whatever the server's glob matching does.
+func (s *Store) scan(ctx context.Context, pattern string, f func([]string) error) error {
+	prefix := strings.TrimSuffix(pattern, "*")
+	return s.scanFiltered(ctx, pattern, func(k string) bool {
+		return len(k) > len(prefix) && strings.HasPrefix(k, prefix)
+	}, f)
+}
+
+func (s *Store) scanFiltered(ctx context.Context, pattern string, keep func(string) bool, f func([]string) error) error {
+	var cursor uint64
+	for {
+		keys, next, err := s.Redis.Scan(ctx, cursor, pattern, scanCount).Result()
+		if err != nil {
+			return fmt.Errorf("gitlab: scanning %s: %w", pattern, err)
+		}
+		kept := keys[:0]
+		for _, k := range keys {
+			if keep(k) {
+				kept = append(kept, k)
+			}
+		}
+		if len(kept) > 0 {
+			if err := f(kept); err != nil {
+				return err
+			}
+		}
+		if next == 0 {
+			return nil
+		}
+		cursor = next
+	}
+}
+
+// unlink UNLINKs the batches it receives, sending what has queued up in one pipeline.
+func (s *Store) unlink(ctx context.Context, batches <-chan []string) (int, error) {
+	deleted := 0
+	for keys := range batches {
+		pipe := s.Redis.Pipeline()
+		var cmds []*redis.IntCmd
+		queue := func(keys []string) {
+			for start := 0; start < len(keys); start += keyBatch {
+				cmds = append(cmds, pipe.Unlink(ctx, keys[start:min(start+keyBatch, len(keys))]...))
+			}
+		}
+		queue(keys)
+	more:
+		for len(cmds) < 8 {
+			select {
+			case k, ok := <-batches:
+				if !ok {
+					break more
+				}
+				queue(k)
+			default:
+				break more
+			}
+		}
+		if _, err := pipe.Exec(ctx); err != nil {
+			return deleted, fmt.Errorf("gitlab: deleting session keys: %w", err)
+		}
+		for _, c := range cmds {
+			deleted += int(c.Val())
+		}
+	}
+	return deleted, nil
+}
+
+// Prune applies GitLab's cap on demand. For each user (all users with a lookup set when users
+// is nil) it keeps the max sessions with the latest activity and destroys the rest (max <= 0:
+// no cap); sessions whose activity is unknown (legacy records) count as the oldest. With
+// olderThan > 0 it also destroys every session not active for that long, unknown activity
+// included. Stale lookup ids are removed, as GitLab's cleanup does. Remember-me is left
+// alone. The result lists, for an explicit list, every user; for all users, those pruned.
+func (s *Store) Prune(ctx context.Context, users []User, max int, olderThan time.Duration, dryRun bool) ([]Revoked, error) {
+	if max <= 0 && olderThan <= 0 {
+		return nil, fmt.Errorf("gitlab: prune needs a maximum number of sessions per user or an age")
+	}
+	all := users == nil
+	var ids []int64
+	names := map[int64]string{}
+	if all {
+		err := s.scan(ctx, lookupPrefix+"*", func(keys []string) error {
+			for _, k := range keys {
+				if uid, ok := parseLookupKey(k); ok {
+					ids = append(ids, uid)
+				}
+			}
+			return nil
+		})
+		if err != nil {
+			return nil, err
+		}
+		sort.Slice(ids, func(i, j int) bool { return ids[i] < ids[j] })
+		byID, err := s.usersByID(ctx, ids)
+		if err != nil {
+			return nil, err
+		}
+		for id, u := range byID {
+			names[id] = u.Username
+		}
+	} else {
+		ids = sortedIDs(users)
+		for _, u := range users {
+			names[u.ID] = u.Username
+		}
+	}
+	cutoff := time.Time{}
+	if olderThan > 0 {
+		cutoff = time.Now().Add(-olderThan)
+	}
+	var out []Revoked
+	for start := 0; start < len(ids); start += userBatch {
+		batch := ids[start:min(start+userBatch, len(ids))]
+		ls, err := s.list(ctx, batch)
+		if err != nil {
+			return out, err
+		}
+		victims := map[int64][]string{}
+		for _, uid := range batch {
+			l := ls[uid]
+			r := Revoked{UserID: uid, Username: names[uid], Stale: len(l.stale)}
+			var ids []string
+			for i, sess := range l.sessions { // newest first, unknown activity last
+				old := olderThan > 0 && (!sess.known() || sess.UpdatedAt.Before(cutoff))
+				if (max > 0 && i >= max) || old {
+					r.Sessions++
+					if sess.Legacy {
+						r.Legacy++
+					}
+					if sess.Impersonated {
+						r.Impersonated++
+					}
+					ids = append(ids, sess.ids()...)
+				}
+			}
+			ids = append(ids, l.stale...)
+			if len(ids) > 0 {
+				victims[uid] = ids
+			}
+			if !all || r.Sessions > 0 || r.Stale > 0 {
+				out = append(out, r)
+			}
+		}
+		if !dryRun {
+			if err := s.destroy(ctx, victims); err != nil {
+				return out, err
+			}
+		}
+	}
+	return out, nil
+}
