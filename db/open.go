@@ -66,7 +66,7 @@ func connectError(src Source, cred Credentials, err error) error {
 	case errors.As(err, &opErr):
 		msg = opErr.Error()
 	}
-	if cred.Password != "" {
+	if len(cred.Password) >= 4 { // shorter ones would scrub ordinary words
 		msg = strings.ReplaceAll(msg, cred.Password, "xxxxx")
 	}
 	var pgErr *pgconn.PgError

@@ -16,8 +16,8 @@ import (
 // State is a node's state as its status endpoint reports it, plus the states reauth infers.
 type State string
 
-// The products' own states, and reauth's: Down when nothing answers, Unknown when something
-// answers but not with a state reauth can read.
+// The products' own states, and reauth's: Down when the connection is refused (nothing
+// listens), Unknown for anything else reauth cannot read (no answer in time, nonsense).
 const (
 	Running     State = "RUNNING"
 	Starting    State = "STARTING"
@@ -115,7 +115,12 @@ func Probe(ctx context.Context, client *http.Client, product, baseURL string) St
 	req.Header.Set("Accept", "application/json")
 	resp, err := client.Do(req)
 	if err != nil {
-		return Status{State: Down, Detail: downReason(err)}
+		// Only a refused connection means nothing listens: a node that does not answer in time
+		// may be a JVM still shutting down, or a network problem.
+		if errors.Is(err, syscall.ECONNREFUSED) {
+			return Status{State: Down, Detail: "connection refused"}
+		}
+		return Status{State: Unknown, Detail: downReason(err)}
 	}
 	defer resp.Body.Close()
 	body, err := io.ReadAll(io.LimitReader(resp.Body, 64<<10))

@@ -243,12 +243,13 @@ func shellQuote(s string) string {
 	return "'" + strings.ReplaceAll(s, "'", `'\''`) + "'"
 }
 
-// Roll restarts the nodes of s that are not in done, one at a time, in order. Before each node
+// Roll restarts the nodes of s that are neither in done (restarted by an earlier, halted roll)
+// nor in skip (left alone on purpose), one at a time, in order. Before each node
 // goes down, every other node must be RUNNING: reauth never takes a second node of a target
 // down. After each node is settled, nodeDone is called (to record progress for --resume); if
 // it fails, the roll stops there. A node that does not come back halts the roll with a
 // *HaltError, leaving the nodes after it untouched.
-func (r *Roller) Roll(ctx context.Context, s Spec, done map[string]bool, nodeDone func(NodeReport) error) ([]NodeReport, error) {
+func (r *Roller) Roll(ctx context.Context, s Spec, done, skip map[string]bool, nodeDone func(NodeReport) error) ([]NodeReport, error) {
 	var (
 		reports  []NodeReport
 		finished []string
@@ -260,13 +261,13 @@ func (r *Roller) Roll(ctx context.Context, s Spec, done map[string]bool, nodeDon
 		}
 	}
 	for i, n := range order {
-		if done[n.Host] {
+		if done[n.Host] || skip[n.Host] {
 			continue
 		}
 		halt := func(err error) error {
 			var untouched []string
 			for _, m := range order[i+1:] {
-				if !done[m.Host] {
+				if !done[m.Host] && !skip[m.Host] {
 					untouched = append(untouched, m.Host)
 				}
 			}
@@ -282,7 +283,7 @@ func (r *Roller) Roll(ctx context.Context, s Spec, done map[string]bool, nodeDon
 				continue
 			}
 			if st := Probe(ctx, r.HTTP, s.Product, m.URL); !st.Ready() {
-				err := &NodeError{Node: n.Host, Op: "stop", Err: fmt.Errorf("not stopped: node %s is %s, and stopping this one too would leave two down", m.Host, st)}
+				err := &NodeError{Node: m.Host, Op: "health", Err: fmt.Errorf("is %s, so node %s was not stopped: that would leave two nodes down", st, n.Host)}
 				return reports, halt(err)
 			}
 		}
@@ -302,8 +303,11 @@ func (r *Roller) Roll(ctx context.Context, s Spec, done map[string]bool, nodeDon
 }
 
 // restartNode runs one node's cycle.
-func (r *Roller) restartNode(ctx context.Context, s Spec, n Node) (NodeReport, error) {
+func (r *Roller) restartNode(parent context.Context, s Spec, n Node) (NodeReport, error) {
 	rep := NodeReport{Host: n.Host, SessionsRemoved: []string{}, Commands: []Result{}}
+	// Once a node is being restarted, an interrupt must not leave it stopped: its cycle runs to
+	// the end, bounded by its own timeouts, and the roll halts before the next node.
+	ctx := context.WithoutCancel(parent)
 	fail := func(op string, err error) (NodeReport, error) {
 		return rep, &NodeError{Node: n.Host, Op: op, Err: err}
 	}
@@ -322,8 +326,17 @@ func (r *Roller) restartNode(ctx context.Context, s Spec, n Node) (NodeReport, e
 	if err != nil {
 		return fail("stop", err)
 	}
-	// The stop command returning is not proof: wait until nothing answers.
-	if _, err := r.waitFor(stopCtx, s, n, func(st Status) bool { return st.State == Down }); err != nil {
+	// The stop command returning is not proof: wait until connections are refused, twice in a
+	// row (a JVM that is slow to answer is not a stopped one).
+	refused := 0
+	if _, err := r.waitFor(stopCtx, s, n, func(st Status) bool {
+		if st.State != Down {
+			refused = 0
+			return false
+		}
+		refused++
+		return refused >= 2
+	}); err != nil {
 		return fail("down", fmt.Errorf("still answering %s after the stop command: %w", s.StopTimeout, err))
 	}
 	rep.DownAt = time.Now()
@@ -332,7 +345,12 @@ func (r *Roller) restartNode(ctx context.Context, s Spec, n Node) (NodeReport, e
 	if s.InstallDir != "" && tomcat(s.Product) {
 		// Tomcat reloads SESSIONS.ser at start: removed while the node is down, no session
 		// survives the restart.
-		cmd := "find " + shellQuote(strings.TrimRight(s.InstallDir, "/")+"/work") + " -name SESSIONS.ser -type f -print -delete 2>/dev/null || true"
+		// -print after -delete: only files really removed are listed. Then nothing may be left,
+		// or the node would reload its sessions (a work folder the SSH user cannot write).
+		work := shellQuote(strings.TrimRight(s.InstallDir, "/") + "/work")
+		cmd := "[ -d " + work + " ] || exit 0; find " + work + " -name SESSIONS.ser -type f -delete -print; " +
+			"left=$(find " + work + " -name SESSIONS.ser -type f -print 2>/dev/null); " +
+			`[ -z "$left" ] || { echo "could not remove: $left" >&2; exit 1; }`
 		res, err := run.Run(stopCtx, cmd)
 		rep.Commands = append(rep.Commands, res)
 		if err != nil {
@@ -362,8 +380,11 @@ func (r *Roller) restartNode(ctx context.Context, s Spec, n Node) (NodeReport, e
 			rep.RunningAt = time.Now()
 			r.event(n.Host, "running", "")
 		}
-		// RUNNING must hold for the settle time; a node that drops out starts it over.
-		st, ok, err := r.hold(startCtx, s, n)
+		// RUNNING must hold for the settle time; a node that drops out starts it over. The settle
+		// has its own deadline: a node that came up late in its start timeout still gets it.
+		settleCtx, cancel3 := context.WithTimeout(ctx, s.Settle+s.StartTimeout)
+		st, ok, err := r.hold(settleCtx, s, n)
+		cancel3()
 		if err != nil {
 			return fail("settle", fmt.Errorf("did not stay RUNNING for %s within %s of the start (last seen: %s): %w", s.Settle, s.StartTimeout, st, err))
 		}

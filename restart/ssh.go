@@ -147,6 +147,7 @@ func (d *Dialer) clientConfig(addr string) *ssh.ClientConfig {
 // Client is an SSH connection to one node.
 type Client struct {
 	Host string // as configured
+	user string
 	conn *ssh.Client
 	jump *ssh.Client
 }
@@ -154,7 +155,7 @@ type Client struct {
 // Dial connects to host (through the jump host, if configured), checking its host key.
 func (d *Dialer) Dial(ctx context.Context, host string) (*Client, error) {
 	addr := d.addr(host)
-	c := &Client{Host: host}
+	c := &Client{Host: host, user: d.cfg.User}
 	dial := func(network, address string) (net.Conn, error) {
 		var dl net.Dialer
 		dctx, cancel := context.WithTimeout(ctx, d.cfg.ConnectTimeout)
@@ -167,34 +168,60 @@ func (d *Dialer) Dial(ctx context.Context, host string) (*Client, error) {
 		if err != nil {
 			return nil, &NodeError{Node: host, Op: "ssh", Err: fmt.Errorf("jump host %s: %w", jaddr, err)}
 		}
-		jc, chans, reqs, err := ssh.NewClientConn(raw, jaddr, d.clientConfig(jaddr))
-		if err != nil {
-			raw.Close()
+		if c.jump, err = handshake(ctx, raw, jaddr, d.clientConfig(jaddr), d.cfg.ConnectTimeout); err != nil {
 			return nil, &NodeError{Node: host, Op: "ssh", Err: fmt.Errorf("jump host %s: %w", jaddr, err)}
 		}
-		c.jump = ssh.NewClient(jc, chans, reqs)
-		dial = func(network, address string) (net.Conn, error) { return c.jump.DialContext(ctx, network, address) }
+		dial = func(network, address string) (net.Conn, error) {
+			dctx, cancel := context.WithTimeout(ctx, d.cfg.ConnectTimeout)
+			defer cancel()
+			return c.jump.DialContext(dctx, network, address)
+		}
 	}
 	raw, err := dial("tcp", addr)
 	if err != nil {
 		c.Close()
 		return nil, &NodeError{Node: host, Op: "ssh", Err: err}
 	}
-	// The handshake has no context: bound it by a deadline on the connection.
-	if dl, ok := ctx.Deadline(); ok {
-		raw.SetDeadline(dl)
-	} else {
-		raw.SetDeadline(time.Now().Add(d.cfg.ConnectTimeout))
-	}
-	sc, chans, reqs, err := ssh.NewClientConn(raw, addr, d.clientConfig(addr))
-	if err != nil {
-		raw.Close()
+	if c.conn, err = handshake(ctx, raw, addr, d.clientConfig(addr), d.cfg.ConnectTimeout); err != nil {
 		c.Close()
 		return nil, &NodeError{Node: host, Op: "ssh", Err: err}
 	}
-	raw.SetDeadline(time.Time{})
-	c.conn = ssh.NewClient(sc, chans, reqs)
 	return c, nil
+}
+
+// handshake runs the SSH handshake on conn, giving up (and closing conn) after timeout or when
+// ctx ends: a server that accepts a connection and then says nothing must not hang reauth.
+// Deadlines on conn would not do: through a jump host, conn is an SSH channel without them.
+func handshake(ctx context.Context, conn net.Conn, addr string, cfg *ssh.ClientConfig, timeout time.Duration) (*ssh.Client, error) {
+	type result struct {
+		c     ssh.Conn
+		chans <-chan ssh.NewChannel
+		reqs  <-chan *ssh.Request
+		err   error
+	}
+	done := make(chan result, 1)
+	go func() {
+		c, chans, reqs, err := ssh.NewClientConn(conn, addr, cfg)
+		done <- result{c, chans, reqs, err}
+	}()
+	t := time.NewTimer(timeout)
+	defer t.Stop()
+	select {
+	case r := <-done:
+		if r.err != nil {
+			conn.Close()
+			return nil, r.err
+		}
+		return ssh.NewClient(r.c, r.chans, r.reqs), nil
+	case <-t.C:
+		conn.Close()
+		<-done
+		return nil, fmt.Errorf("ssh handshake with %s: no answer within %s", addr, timeout)
+	case <-ctx.Done():
+		conn.Close()
+		<-done
+		return nil, ctx.Err()
+	}
 }
 
 // Close closes the connection (and the jump host's).
@@ -309,7 +336,8 @@ func (c *Client) ReadFile(ctx context.Context, path string) ([]byte, error) {
 	}
 	defer sess.Close()
 	var out bytes.Buffer
-	sess.Stdout, sess.Stderr = &limitedBuffer{b: &out, n: maxReadFile}, &tailBuffer{}
+	var errOut tailBuffer
+	sess.Stdout, sess.Stderr = &limitedBuffer{b: &out, n: maxReadFile}, &errOut
 	cmd := "cat -- " + shellQuote(path)
 	done := make(chan error, 1)
 	if err := sess.Start(cmd); err != nil {
@@ -324,7 +352,11 @@ func (c *Client) ReadFile(ctx context.Context, path string) ([]byte, error) {
 	}
 	var exit *ssh.ExitError
 	if errors.As(err, &exit) {
-		return nil, fmt.Errorf("read %s on %s: %w", path, c.Host, fs.ErrNotExist)
+		msg := lastLine(errOut.String())
+		if strings.Contains(msg, "No such file") {
+			return nil, fmt.Errorf("read %s on %s: %w", path, c.Host, fs.ErrNotExist)
+		}
+		return nil, fmt.Errorf("read %s on %s as %s: %s", path, c.Host, c.user, msg)
 	}
 	if err != nil {
 		return nil, fmt.Errorf("read %s on %s: %w", path, c.Host, err)

@@ -72,6 +72,13 @@ func (r *Run) ShortID() string {
 	return r.ID
 }
 
+func (r *Run) redact(s string) string {
+	if r.Redact == nil {
+		return s
+	}
+	return r.Redact(s)
+}
+
 // Audit appends an entry to the audit log and makes it durable. A state-changing action whose
 // start cannot be logged must not run, so callers check the error.
 func (r *Run) Audit(e AuditEntry) error {

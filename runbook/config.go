@@ -439,6 +439,7 @@ func (c *Config) validate() error {
 			}
 		}
 		hosts := map[string]bool{}
+		urls := map[string]bool{}
 		for j, n := range t.Nodes {
 			nf := func(s string) string { return f(fmt.Sprintf("nodes[%d].%s", j, s)) }
 			if strings.TrimSpace(n.Host) == "" {
@@ -451,6 +452,10 @@ func (c *Config) validate() error {
 			if u, err := url.Parse(n.URL); err != nil || (u.Scheme != "http" && u.Scheme != "https") || u.Host == "" {
 				return c.fail(t, nf("url"), "%q must be the node's own http(s) address, e.g. http://jira1.example.com:8080", n.URL)
 			}
+			if urls[strings.TrimRight(n.URL, "/")] {
+				return c.fail(t, nf("url"), "%q is listed for two nodes: each node is probed at its own address, never the load balancer's", n.URL)
+			}
+			urls[strings.TrimRight(n.URL, "/")] = true
 			if n.Role != "" && n.Role != "primary" && n.Role != "standby" {
 				return c.fail(t, nf("role"), "%q: use primary or standby", n.Role)
 			}
@@ -495,7 +500,8 @@ func (c *Config) Secrets() []string {
 	out := append([]string(nil), c.found...)
 	secretsMu.Unlock()
 	add := func(s string) {
-		if s = strings.TrimRight(s, "\r\n"); len(s) >= 3 {
+		// Shorter values would be scrubbed from ordinary words of the output too.
+		if s = strings.TrimRight(s, "\r\n"); len(s) >= 6 {
 			out = append(out, s)
 		}
 	}

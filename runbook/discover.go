@@ -38,7 +38,7 @@ var secretsMu sync.Mutex
 
 // addSecret remembers a password found while running (a discovered one), for Secrets.
 func (c *Config) addSecret(s string) {
-	if s = strings.TrimSpace(s); len(s) < 3 {
+	if s = strings.TrimSpace(s); len(s) < 6 {
 		return
 	}
 	secretsMu.Lock()

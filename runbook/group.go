@@ -40,12 +40,20 @@ func (c *Conn) groupMembers(ctx context.Context, groups []string) ([]string, err
 	if err != nil {
 		return nil, err
 	}
+	gc, err := c.exactColumns(ctx, groupT, "id", "lower_group_name")
+	if err != nil {
+		return nil, err
+	}
+	mc, err := c.exactColumns(ctx, memberT, "parent_id", "child_id", "membership_type", "lower_child_name")
+	if err != nil {
+		return nil, err
+	}
 	lower := make([]any, len(groups))
 	for i, g := range groups {
 		lower[i] = strings.ToLower(g)
 	}
 	// The groups asked for, in every directory.
-	q, args := d.Select(groupT, db.SelectSpec{Columns: []string{"id", "lower_group_name"}, Where: []db.Cond{db.In("lower_group_name", lower...)}})
+	q, args := d.Select(groupT, db.SelectSpec{Columns: []string{gc["id"], gc["lower_group_name"]}, Where: []db.Cond{db.In(gc["lower_group_name"], lower...)}})
 	rows, err := c.Pool.QueryContext(ctx, q, args...)
 	if err != nil {
 		return nil, fmt.Errorf("resolve groups: %w", err)
@@ -85,8 +93,8 @@ func (c *Conn) groupMembers(ctx context.Context, groups []string) ([]string, err
 		for i := 0; i < len(frontier); i += d.MaxInList {
 			chunk := frontier[i:min(i+d.MaxInList, len(frontier))]
 			q, args := d.Select(memberT, db.SelectSpec{
-				Columns: []string{"child_id", "membership_type", "lower_child_name"},
-				Where:   []db.Cond{db.In("parent_id", chunk...)},
+				Columns: []string{mc["child_id"], mc["membership_type"], mc["lower_child_name"]},
+				Where:   []db.Cond{db.In(mc["parent_id"], chunk...)},
 			})
 			rows, err := c.Pool.QueryContext(ctx, q, args...)
 			if err != nil {
@@ -120,5 +128,26 @@ func (c *Conn) groupMembers(ctx context.Context, groups []string) ([]string, err
 		out = append(out, u)
 	}
 	sort.Strings(out)
+	return out, nil
+}
+
+// exactColumns finds columns of a product table by name, case-insensitively (Oracle spells
+// them upper-case), and returns their exact spellings; a missing one is an error.
+func (c *Conn) exactColumns(ctx context.Context, t db.Table, names ...string) (map[string]string, error) {
+	cols, err := db.Columns(ctx, c.Pool, c.Target.Dialect, t)
+	if err != nil {
+		return nil, err
+	}
+	out := map[string]string{}
+	for _, n := range names {
+		for _, col := range cols {
+			if strings.EqualFold(col.Name, n) {
+				out[n] = col.Name
+			}
+		}
+		if out[n] == "" {
+			return nil, fmt.Errorf("%w: table %s has no column %s", ErrScope, t, n)
+		}
+	}
 	return out, nil
 }

@@ -107,12 +107,13 @@ func (c *Config) Dialer() (*restart.Dialer, error) {
 // RestartState is what a rolling restart leaves in backup_dir while it runs, so that a halted
 // one resumes where it stopped.
 type RestartState struct {
-	RunID   string               `json:"run_id"`
-	Target  string               `json:"target"`
-	Started time.Time            `json:"started"`
-	Done    []string             `json:"done"`
-	Reports []restart.NodeReport `json:"reports"`
-	path    string
+	RunID       string               `json:"run_id"`
+	Environment string               `json:"environment"`
+	Target      string               `json:"target"`
+	Started     time.Time            `json:"started"`
+	Done        []string             `json:"done"`
+	Reports     []restart.NodeReport `json:"reports"`
+	path        string
 }
 
 // StatePath is where a target's restart state lives.
@@ -134,7 +135,26 @@ func (c *Config) LoadRestartState(target string) (st *RestartState, ok bool, err
 	if err := json.Unmarshal(b, st); err != nil || st.Target != target {
 		return nil, false, &ConfigError{File: path, Msg: "not a restart state file of target " + target + ": delete it if no restart is under way"}
 	}
+	if err := c.checkHalted(path, st.Environment, st.Started); err != nil {
+		return nil, false, err
+	}
 	return st, true, nil
+}
+
+// maxResumeAge is how old a halted run or restart may be and still be resumed: past it, what
+// was done then proves nothing about the sessions and tokens of now.
+const maxResumeAge = 24 * time.Hour
+
+// checkHalted refuses the state a halted run left when it belongs to another environment (two
+// configs sharing a backup_dir) or is too old to resume.
+func (c *Config) checkHalted(path, env string, started time.Time) error {
+	switch {
+	case env != "" && env != c.Environment:
+		return &ConfigError{File: path, Msg: fmt.Sprintf("left by a run in environment %q, not %q: give each environment its own backup_dir", env, c.Environment)}
+	case !started.IsZero() && time.Since(started) > maxResumeAge:
+		return &ConfigError{File: path, Msg: fmt.Sprintf("left by a run that halted %s ago (%s): too old to resume; check the nodes, delete it and start afresh", time.Since(started).Round(time.Hour), started.Format(time.RFC3339))}
+	}
+	return nil
 }
 
 // DoneSet is the set of nodes already restarted.
@@ -189,6 +209,7 @@ type RestartResult struct {
 func RollTarget(ctx context.Context, cfg *Config, run *Run, roller *restart.Roller, spec restart.Spec, st *RestartState, only []string, resumeCmd string) (RestartResult, error) {
 	res := RestartResult{Target: spec.Target, Skipped: append([]string{}, st.Done...), Nodes: []restart.NodeReport{}}
 	done := st.DoneSet()
+	skip := map[string]bool{} // not asked for with --node: left alone
 	if len(only) > 0 {
 		want := map[string]bool{}
 		for _, h := range only {
@@ -196,28 +217,40 @@ func RollTarget(ctx context.Context, cfg *Config, run *Run, roller *restart.Roll
 		}
 		for _, n := range spec.Nodes {
 			if !want[n.Host] {
-				done[n.Host] = true // not asked for: left alone
+				skip[n.Host] = true
 			}
 		}
 	}
 	if st.RunID == "" {
-		st.RunID, st.Started = run.ID, time.Now().UTC()
+		st.RunID, st.Started, st.Environment = run.ID, time.Now().UTC(), run.Environment
 	}
-	entry := AuditEntry{Target: spec.Target, Action: "restart", Scope: "nodes " + strings.Join(hosts(spec.Ordered(), done), ", "), Outcome: "started"}
+	left := map[string]bool{}
+	for h := range done {
+		left[h] = true
+	}
+	for h := range skip {
+		left[h] = true
+	}
+	entry := AuditEntry{Target: spec.Target, Action: "restart", Scope: "nodes " + strings.Join(hosts(spec.Ordered(), left), ", "), Outcome: "started"}
 	if err := run.Audit(entry); err != nil {
 		return res, err
 	}
 	if err := st.Save(); err != nil {
 		return res, fmt.Errorf("restart state %s: %w", st.path, err)
 	}
-	reports, err := roller.Roll(ctx, spec, done, func(rep restart.NodeReport) error {
-		st.Done = append(st.Done, rep.Host)
-		st.Reports = append(st.Reports, rep)
-		if err := st.Save(); err != nil {
+	reports, err := roller.Roll(ctx, spec, done, skip, func(rep restart.NodeReport) error {
+		for i := range rep.Commands {
+			rep.Commands[i].Output = run.redact(rep.Commands[i].Output)
+		}
+		// The audit line first: verify trusts it, and a node in the state but not in the audit
+		// log would be skipped by --resume and then fail verify.
+		if err := run.Audit(AuditEntry{Target: spec.Target, Action: "restart-node", Scope: rep.Host, Outcome: "ok",
+			Nodes: []restart.NodeReport{rep}}); err != nil {
 			return err
 		}
-		return run.Audit(AuditEntry{Target: spec.Target, Action: "restart-node", Scope: rep.Host, Outcome: "ok",
-			Nodes: []restart.NodeReport{rep}})
+		st.Done = append(st.Done, rep.Host)
+		st.Reports = append(st.Reports, rep)
+		return st.Save()
 	})
 	res.Nodes = reports
 	entry.Outcome = "ok"
@@ -228,22 +261,14 @@ func RollTarget(ctx context.Context, cfg *Config, run *Run, roller *restart.Roll
 		if errors.As(err, &halt) {
 			res.Halted, res.Resume = true, resumeCmd
 		}
-	} else if len(only) == 0 || allDone(spec, st) {
+	} else {
+		// Done: every node asked for is restarted. A --node restart leaves no state behind,
+		// so that no later restart skips a node because of it.
 		if rerr := st.Remove(); rerr != nil {
 			err = fmt.Errorf("restart state %s: %w", st.path, rerr)
 		}
 	}
 	return res, withAudit(err, run.Audit(entry))
-}
-
-func allDone(spec restart.Spec, st *RestartState) bool {
-	d := st.DoneSet()
-	for _, n := range spec.Nodes {
-		if !d[n.Host] {
-			return false
-		}
-	}
-	return true
 }
 
 func hosts(nodes []restart.Node, skip map[string]bool) []string {

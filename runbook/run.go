@@ -53,25 +53,29 @@ type Report struct {
 
 // TargetReport is one target's part of a report.
 type TargetReport struct {
-	Name     string               `json:"name"`
-	Product  string               `json:"product"`
-	Table    string               `json:"table"`
-	Cleared  *ClearResult         `json:"cleared"`
-	Nodes    []restart.NodeReport `json:"nodes"`
-	Verify   *VerifyResult        `json:"verify,omitempty"`
-	Outcome  string               `json:"outcome"`
-	Error    string               `json:"error,omitempty"`
-	Resumed  bool                 `json:"resumed,omitempty"`
-	err      error
-	halted   bool
-	skipNode []string
+	Name    string               `json:"name"`
+	Product string               `json:"product"`
+	Table   string               `json:"table"`
+	Cleared *ClearResult         `json:"cleared"`
+	Nodes   []restart.NodeReport `json:"nodes"`
+	Verify  *VerifyResult        `json:"verify,omitempty"`
+	Outcome string               `json:"outcome"`
+	Error   string               `json:"error,omitempty"`
+	Resumed bool                 `json:"resumed,omitempty"`
+	err     error
+	halted  bool
+	backups []string
 }
 
 // runState is what a run leaves per target so that --resume does not clear twice.
 type runState struct {
-	RunID   string       `json:"run_id"`
-	Started time.Time    `json:"started"`
-	Cleared *ClearResult `json:"cleared,omitempty"`
+	RunID       string       `json:"run_id"`
+	Environment string       `json:"environment"`
+	Started     time.Time    `json:"started"`
+	Cleared     *ClearResult `json:"cleared,omitempty"`
+	// Backups are the backup files of every clear attempted, kept for the undo commands even
+	// when an attempt was interrupted.
+	Backups []string `json:"backups"`
 }
 
 func (c *Config) runStatePath(target string) string {
@@ -90,15 +94,28 @@ func (c *Config) loadRunState(target string) (*runState, bool, error) {
 	if err := json.Unmarshal(b, &st); err != nil {
 		return nil, false, &ConfigError{File: c.runStatePath(target), Msg: "not a run state file: delete it if no run is under way"}
 	}
+	if err := c.checkHalted(c.runStatePath(target), st.Environment, st.Started); err != nil {
+		return nil, false, err
+	}
 	return &st, true, nil
 }
 
 func (c *Config) saveRunState(target string, st *runState) error {
 	b, _ := json.MarshalIndent(st, "", "  ")
 	tmp := c.runStatePath(target) + ".tmp"
-	if err := os.WriteFile(tmp, b, 0o600); err != nil {
+	f, err := os.OpenFile(tmp, os.O_WRONLY|os.O_CREATE|os.O_TRUNC, 0o600)
+	if err != nil {
 		return err
 	}
+	if _, err := f.Write(b); err != nil {
+		f.Close()
+		return err
+	}
+	if err := f.Sync(); err != nil {
+		f.Close()
+		return err
+	}
+	f.Close()
 	return os.Rename(tmp, c.runStatePath(target))
 }
 
@@ -135,8 +152,14 @@ func (p *Plan) Run(ctx context.Context, run *Run, o RunOptions) *Report {
 	rep.Finished = time.Now().UTC()
 	rep.Outcome = "ok"
 	for _, t := range rep.Targets {
-		if t.Cleared != nil && t.Cleared.Backup != "" {
-			rep.Undo = append(rep.Undo, "reauth restore "+t.Cleared.Backup)
+		for _, b := range t.backups {
+			if _, err := os.Stat(b); err != nil {
+				if _, err := os.Stat(b + ".partial"); err != nil {
+					continue // the attempt stopped before writing anything
+				}
+				b += ".partial"
+			}
+			rep.Undo = append(rep.Undo, fmt.Sprintf("reauth --config %s restore %s", p.cfg.Path, b))
 		}
 		switch {
 		case t.halted:
@@ -178,12 +201,24 @@ func (p *Plan) runTarget(ctx context.Context, run *Run, tp *TargetPlan, o RunOpt
 		return fail(fmt.Errorf("%w: a run of %s halted part-way (run %s): continue it with --resume", ErrResumeState, tp.Name, st.RunID))
 	}
 	if !resumed {
-		st = &runState{RunID: run.ID, Started: started}
+		st = &runState{RunID: run.ID, Environment: run.Environment, Started: started}
 	}
 	tr.Resumed = resumed
-	// 1. The database: unless a halted run already cleared it.
+	if rst, ok, err := p.cfg.LoadRestartState(tp.Name); err != nil {
+		return fail(err)
+	} else if ok && rst.RunID != st.RunID {
+		return fail(fmt.Errorf("%w: a restart of %s halted outside this run (run %s): finish it with `reauth restart --target %s --resume` first", ErrResumeState, tp.Name, rst.RunID, tp.Name))
+	}
+	// 1. The database: unless a halted run already cleared it. The backup's name is recorded
+	// before the clear starts, so that an interrupted attempt's backup is in the undo list.
 	if st.Cleared == nil {
-		res, err := p.Execute(ctx, run, tp, "clear", ClearOptions{BatchSize: o.BatchSize, Tool: o.Tool,
+		path := p.BackupPath(tp.Name, run)
+		st.Backups = append(st.Backups, path)
+		tr.backups = st.Backups
+		if err := p.cfg.saveRunState(tp.Name, st); err != nil {
+			return fail(fmt.Errorf("run state: %w", err))
+		}
+		res, err := p.Execute(ctx, run, tp, "clear", ClearOptions{BatchSize: o.BatchSize, Tool: o.Tool, Path: path,
 			Progress: func(done int64) {
 				if o.Progress != nil {
 					o.Progress(tp.Name, done)
@@ -201,6 +236,7 @@ func (p *Plan) runTarget(ctx context.Context, run *Run, tp *TargetPlan, o RunOpt
 		}
 	}
 	tr.Cleared = st.Cleared
+	tr.backups = st.Backups
 	// 2. The nodes, one at a time.
 	spec, err := p.cfg.RestartSpec(tp.Name)
 	switch {

@@ -110,6 +110,10 @@ func (c *Conn) loginNames(ctx context.Context, users []UserTokens) error {
 	if err != nil || len(tables) != 1 {
 		return err
 	}
+	mc, err := c.exactColumns(ctx, tables[0], m.Stored, m.Login)
+	if err != nil {
+		return err
+	}
 	byStored := map[string]string{}
 	var stored []any
 	for _, u := range users {
@@ -118,8 +122,8 @@ func (c *Conn) loginNames(ctx context.Context, users []UserTokens) error {
 		}
 	}
 	for i := 0; i < len(stored); i += d.MaxInList {
-		q, args := d.Select(tables[0], db.SelectSpec{Columns: []string{m.Stored, m.Login},
-			Where: []db.Cond{db.In(m.Stored, stored[i:min(i+d.MaxInList, len(stored))]...)}})
+		q, args := d.Select(tables[0], db.SelectSpec{Columns: []string{mc[m.Stored], mc[m.Login]},
+			Where: []db.Cond{db.In(mc[m.Stored], stored[i:min(i+d.MaxInList, len(stored))]...)}})
 		rows, err := c.Pool.QueryContext(ctx, q, args...)
 		if err != nil {
 			return fmt.Errorf("map users through %s: %w", tables[0], err)
@@ -198,6 +202,17 @@ func (c *Config) sessionAPI(name string) (base, user, pass string, err error) {
 	return strings.TrimRight(tc.BaseURL, "/") + path, tc.Admin.User, pass, nil
 }
 
+// CheckSessionAPI reports a problem with a target's per-user session endpoint settings (an
+// unset admin password variable, say) before anything is deleted. A target without the
+// endpoint is not a problem: EndSessions then says a restart is needed.
+func (c *Config) CheckSessionAPI(name string) error {
+	_, _, _, err := c.sessionAPI(name)
+	if errors.Is(err, ErrNoSessionAPI) {
+		return nil
+	}
+	return err
+}
+
 // EndSessions calls the product's per-user session endpoint for each user, so that sessions
 // held in the nodes' memory end without a restart. Where there is no endpoint (or no admin
 // credentials), or a call fails, the result says a restart is needed.
@@ -213,7 +228,11 @@ func (p *Plan) EndSessions(ctx context.Context, target string, users []string) (
 	if err != nil {
 		return nil, true, err
 	}
-	client := &http.Client{Timeout: 30 * time.Second}
+	// A redirect is never a success: an SSO proxy answering the API with a login page (200 after
+	// a redirect) must not be taken for ended sessions.
+	client := &http.Client{Timeout: 30 * time.Second, CheckRedirect: func(*http.Request, []*http.Request) error {
+		return http.ErrUseLastResponse
+	}}
 	var out []UserRevoke
 	restartNeeded := false
 	for _, u := range users {

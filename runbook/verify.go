@@ -8,6 +8,7 @@ import (
 	"os"
 	"path/filepath"
 	"sort"
+	"strings"
 	"time"
 
 	"github.com/reauth/reauth/backup"
@@ -29,6 +30,7 @@ type VerifyResult struct {
 	Backups     []string     `json:"backups_checked"`
 	Nodes       []NodeVerify `json:"nodes"`
 	Problems    []string     `json:"problems"`
+	Notes       []string     `json:"notes"`
 }
 
 // NodeVerify is one node's part of a verification.
@@ -42,7 +44,7 @@ type NodeVerify struct {
 // Verify checks a target. The database part needs the plan's connection; the node part reads
 // the audit log for restarts after since and probes each node now.
 func (p *Plan) Verify(ctx context.Context, tp *TargetPlan, since time.Time) (VerifyResult, error) {
-	res := VerifyResult{Target: tp.Name, Since: since.UTC(), Nodes: []NodeVerify{}, Problems: []string{}, Backups: []string{}}
+	res := VerifyResult{Target: tp.Name, Since: since.UTC(), Nodes: []NodeVerify{}, Problems: []string{}, Backups: []string{}, Notes: []string{}}
 	if tp.conn == nil {
 		return res, tp.err
 	}
@@ -62,7 +64,13 @@ func (p *Plan) Verify(ctx context.Context, tp *TargetPlan, since time.Time) (Ver
 		if err := c.Pool.QueryRowContext(ctx, q, args...).Scan(&res.OldTokens); err != nil {
 			return res, fmt.Errorf("verify %s: %w", tp.Name, err)
 		}
-		if res.OldTokens > 0 {
+		col, _ := c.Tokens.column(c.Tokens.Created)
+		switch {
+		case res.OldTokens > 0 && naiveTime(col):
+			// The product may write local time there: a count off by the time zone is no proof
+			// either way. The backup-key check below is exact.
+			res.Notes = append(res.Notes, fmt.Sprintf("%d remember-me rows in scope have a creation time before %s read as UTC, but column %s has no time zone: if the product writes local time, they may be new logins", res.OldTokens, since.UTC().Format(time.RFC3339), col.Name))
+		case res.OldTokens > 0:
 			res.Problems = append(res.Problems, fmt.Sprintf("%d remember-me rows in scope were created before %s", res.OldTokens, since.UTC().Format(time.RFC3339)))
 		}
 	}
@@ -191,4 +199,21 @@ func restartsSince(auditLog, target string, since time.Time) (map[string]time.Ti
 		}
 	}
 	return out, sc.Err()
+}
+
+// naiveTime reports a creation column that holds a wall-clock time without a time zone.
+func naiveTime(c db.Column) bool {
+	if c.Kind != db.KindTime {
+		return false // epoch milliseconds are absolute
+	}
+	t := strings.ToLower(c.DataType)
+	switch {
+	case strings.Contains(t, "with time zone"), t == "datetimeoffset":
+		return false
+	case t == "timestamp":
+		// MySQL's TIMESTAMP is stored in UTC and read in the session's zone, UTC for reauth;
+		// PostgreSQL calls its naive type "timestamp without time zone".
+		return false
+	}
+	return true
 }

@@ -146,7 +146,7 @@ func (a *app) backupOrClear(c *cli.Context, action string) error {
 	}
 	fmt.Fprintf(a.out, "Backup: %s (%d rows, sha256 %s)\n", res.Backup, res.BackedUp, res.SHA256)
 	if action == "clear" {
-		fmt.Fprintf(a.out, "Undo:   reauth restore %s\n", res.Backup)
+		fmt.Fprintf(a.out, "Undo:   reauth --config %s restore %s\n", cfg.Path, res.Backup)
 		fmt.Fprintf(a.out, "Sessions held in the nodes' memory (%s) stay valid until each node restarts: `reauth restart --target %s`.\n", tp.Conn().Target.Product.SessionCookie, tp.Name)
 	}
 	return nil

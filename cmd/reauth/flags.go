@@ -164,11 +164,15 @@ func (a *app) confirm(g globals, env, action string) error {
 	return nil
 }
 
-// printJSON writes v as the command's one JSON document on stdout.
+// printJSON writes v as the command's one JSON document on stdout, scrubbed of secrets like
+// every other output (a driver's error text, a remote command's output).
 func (a *app) printJSON(v any) error {
-	enc := json.NewEncoder(a.out)
-	enc.SetIndent("", "  ")
-	return enc.Encode(v)
+	b, err := json.MarshalIndent(v, "", "  ")
+	if err != nil {
+		return err
+	}
+	_, err = fmt.Fprintln(a.out, a.redact(string(b)))
+	return err
 }
 
 // parseTime reads an RFC 3339 time.

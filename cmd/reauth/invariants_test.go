@@ -225,7 +225,7 @@ func TestClearSurvivesSIGKILL(t *testing.T) {
 				cmd.Process.Signal(syscall.SIGKILL)
 				cmd.Wait()
 				left := producttest.Count(t, pool, "remembermetoken")
-				files, _ := filepath.Glob(filepath.Join(backups, "*"))
+				files, _ := filepath.Glob(filepath.Join(backups, "*"+backup.Extension+"*"))
 				sort.Strings(files)
 				kind := "no file"
 				for _, f := range files {

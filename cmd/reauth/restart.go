@@ -81,6 +81,9 @@ func (a *app) restartAction(c *cli.Context) error {
 		return err
 	}
 	resumeCmd := fmt.Sprintf("reauth --config %s restart --target %s --resume", cfg.Path, target)
+	for _, h := range only {
+		resumeCmd += " --node " + h
+	}
 	switch {
 	case exists && !resume:
 		return fmt.Errorf("%w: a restart of %s that halted is on record (%d nodes done: %v): continue it with `%s`, or delete %s if its nodes were dealt with by hand",
@@ -149,7 +152,7 @@ func (a *app) restartAction(c *cli.Context) error {
 	var halt *restart.HaltError
 	if errors.As(err, &halt) {
 		return &exitError{code: exitHalted, err: fmt.Errorf("%w; restarted: %v; not touched: %v; once node %s is fixed and RUNNING, resume with `%s`",
-			err, halt.Done, halt.Untouched, halt.Node, resumeCmd)}
+			err, halt.Done, halt.Untouched, faultyNode(halt), resumeCmd)}
 	}
 	if err != nil {
 		return err
@@ -199,4 +202,14 @@ func (a *app) printRestartSteps(g globals, spec restart.Spec, done map[string]bo
 		}
 	}
 	return nil
+}
+
+// faultyNode is the node to fix after a halt: the one that did not come back, or another one
+// found unhealthy before the next stop.
+func faultyNode(h *restart.HaltError) string {
+	var ne *restart.NodeError
+	if errors.As(h.Err, &ne) {
+		return ne.Node
+	}
+	return h.Node
 }

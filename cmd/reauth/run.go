@@ -232,6 +232,9 @@ func (a *app) printVerify(v runbook.VerifyResult) {
 	if v.OK {
 		fmt.Fprintf(a.out, "Verified: users in scope must log in again.\n")
 	}
+	for _, n := range v.Notes {
+		fmt.Fprintf(a.out, "  note: %s\n", n)
+	}
 	for _, pr := range v.Problems {
 		fmt.Fprintf(a.out, "  PROBLEM: %s\n", pr)
 	}

@@ -169,14 +169,14 @@ func TestRunEndToEnd(t *testing.T) {
 			}
 		}
 	}
-	if len(rep.NotRevoked) == 0 || len(rep.Undo) != 2 || !strings.HasPrefix(rep.Undo[0], "reauth restore ") {
+	if len(rep.NotRevoked) == 0 || len(rep.Undo) != 2 || !strings.Contains(rep.Undo[0], " restore ") {
 		t.Errorf("report: not revoked %v, undo %v", rep.NotRevoked, rep.Undo)
 	}
 	md, err := os.ReadFile(filepath.Join(e.dir, "backups", rep.RunID+"-report.md"))
 	if err != nil {
 		t.Fatal(err)
 	}
-	for _, want := range []string{"## Not revoked", "## Undo", "reauth restore", "SHA-256", "| RUNNING |", "CHG-4711", "Crowd SSO"} {
+	for _, want := range []string{"## Not revoked", "## Undo", " restore ", "SHA-256", "| RUNNING |", "CHG-4711", "Crowd SSO"} {
 		if !strings.Contains(string(md), want) {
 			t.Errorf("the Markdown report lacks %q", want)
 		}

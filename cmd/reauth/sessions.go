@@ -127,6 +127,9 @@ func (a *app) sessionsRevoke(c *cli.Context) error {
 	if err != nil {
 		return err
 	}
+	if err := cfg.CheckSessionAPI(tp.Name); err != nil {
+		return err
+	}
 	if !g.json() {
 		a.printPlan(p)
 		fmt.Fprintf(a.out, "\nWill back up and DELETE %d remember-me rows of %s", tp.InScope, tp.Table)
@@ -166,8 +169,10 @@ func (a *app) sessionsRevoke(c *cli.Context) error {
 		if err != nil {
 			return err
 		}
-		run.Audit(runbook.AuditEntry{Target: tp.Name, Action: "end-sessions", Scope: p.Scope, Outcome: "ok",
-			Counts: map[string]int64{"users": int64(len(users)), "ended": int64(countEnded(res.Users))}})
+		if err := run.Audit(runbook.AuditEntry{Target: tp.Name, Action: "end-sessions", Scope: p.Scope, Outcome: "ok",
+			Counts: map[string]int64{"users": int64(len(users)), "ended": int64(countEnded(res.Users))}}); err != nil {
+			return fmt.Errorf("%w; the tokens were deleted (backup %s) and %d users' sessions ended", err, res.Cleared.Backup, countEnded(res.Users))
+		}
 	}
 	if res.RestartNeeded {
 		res.Restart = fmt.Sprintf("reauth --config %s restart --target %s", cfg.Path, tp.Name)
@@ -175,8 +180,8 @@ func (a *app) sessionsRevoke(c *cli.Context) error {
 	if g.json() {
 		return a.printJSON(res)
 	}
-	fmt.Fprintf(a.out, "Deleted %d remember-me rows; backup %s (sha256 %s)\nUndo: reauth restore %s\n",
-		res.Cleared.Deleted, res.Cleared.Backup, res.Cleared.SHA256, res.Cleared.Backup)
+	fmt.Fprintf(a.out, "Deleted %d remember-me rows; backup %s (sha256 %s)\nUndo: reauth --config %s restore %s\n",
+		res.Cleared.Deleted, res.Cleared.Backup, res.Cleared.SHA256, cfg.Path, res.Cleared.Backup)
 	for _, u := range res.Users {
 		fmt.Fprintf(a.out, "  %-20s %s\n", u.User, u.Outcome)
 	}

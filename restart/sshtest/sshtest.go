@@ -241,6 +241,10 @@ func (s *Server) configText() string {
 	line("PrintLastLog no")
 	line("Banner none")
 	line("LogLevel VERBOSE")
+	// Sessions get the test's own folder as HOME: the login shell then reads none of the
+	// machine user's start-up files (~/.bashrc), which the tests must not depend on, and which
+	// can hang (a shell killed mid-start by Kill may leave a tool's lock behind).
+	line("SetEnv HOME=%s", filepath.Join(s.Dir, "home"))
 	if v := sshdVersion(s.sshd); v >= 908 {
 		// OpenSSH 9.8 penalizes a source address after failed logins; the tests fail on purpose.
 		line("PerSourcePenalties no")
@@ -809,6 +813,9 @@ func newDir() (string, error) {
 		return "", err
 	}
 	if err := os.WriteFile(filepath.Join(dir, "owner.pid"), []byte(strconv.Itoa(os.Getpid())), 0o600); err != nil {
+		return "", err
+	}
+	if err := os.Mkdir(filepath.Join(dir, "home"), 0o700); err != nil {
 		return "", err
 	}
 	return dir, nil
