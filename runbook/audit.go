@@ -29,9 +29,15 @@ type AuditEntry struct {
 	Backup      string               `json:"backup,omitempty"`
 	SHA256      string               `json:"sha256,omitempty"`
 	Nodes       []restart.NodeReport `json:"nodes,omitempty"` // per node: stop, down, start, RUNNING, settled times
-	Outcome     string               `json:"outcome"`         // started, ok, failed
-	Error       string               `json:"error,omitempty"`
-	Reason      string               `json:"reason,omitempty"`
+	// GitLab's own audit fields, per user revoked (as its group script logs them).
+	UserID       int64      `json:"user_id,omitempty"`
+	Username     string     `json:"username,omitempty"`
+	SessionCount *int       `json:"session_count,omitempty"`
+	Group        string     `json:"group,omitempty"`
+	PerformedAt  *time.Time `json:"performed_at,omitempty"`
+	Outcome      string     `json:"outcome"` // started, ok, failed
+	Error        string     `json:"error,omitempty"`
+	Reason       string     `json:"reason,omitempty"`
 }
 
 // Run identifies one invocation of reauth in the audit log, backups and reports.

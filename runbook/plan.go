@@ -56,6 +56,7 @@ type TargetPlan struct {
 	Error    string      `json:"error,omitempty"`
 
 	conn *Conn
+	gl   *GitLabConn
 	err  error
 }
 
@@ -109,6 +110,9 @@ func MakePlan(ctx context.Context, cfg *Config, names []string, scope Scope) (*P
 }
 
 func (p *Plan) prepare(ctx context.Context, tp *TargetPlan) error {
+	if tc, err := p.cfg.Target(tp.Name); err == nil && tc.Product == "gitlab" {
+		return p.prepareGitLab(ctx, tp, tc)
+	}
 	t, err := p.cfg.Prepare(ctx, tp.Name)
 	if err != nil {
 		return err
@@ -172,6 +176,9 @@ func (p *Plan) Close() {
 	for _, t := range p.Targets {
 		if t.conn != nil {
 			t.conn.Close()
+		}
+		if t.gl != nil {
+			t.gl.Close()
 		}
 	}
 }

@@ -31,6 +31,14 @@ func (r *Report) Markdown() string {
 			}
 			w(".\n\nBackup: `%s`  \nSHA-256: `%s` (%d rows)\n\n", c.Backup, c.SHA256, c.BackedUp)
 		}
+		if g := t.GitLab; g != nil {
+			who := fmt.Sprintf("%d users", g.Users)
+			if g.All {
+				who = "every user (" + who + " with sessions)"
+			}
+			w("GitLab sessions revoked for %s: **%d** sessions deleted (%d impersonated), remember-me cleared for %d users, %d written back meanwhile and deleted. No restart is needed.\n\n",
+				who, g.Sessions, g.Impersonated, g.RememberCleared, g.Rewritten)
+		}
 		if len(t.Nodes) > 0 {
 			w("| node | stop | down | start | RUNNING | settled | SESSIONS.ser removed |\n|---|---|---|---|---|---|---|\n")
 			for _, n := range t.Nodes {
@@ -57,6 +65,11 @@ func (r *Report) Markdown() string {
 		w("- %s\n", n)
 	}
 	w("\n## Undo (the database part)\n\n")
+	for _, t := range r.Targets {
+		if t.GitLab != nil {
+			w("GitLab sessions of %s cannot be put back: their users sign in again.\n\n", t.Name)
+		}
+	}
 	if len(r.Undo) == 0 {
 		w("Nothing was deleted.\n")
 	}

@@ -36,6 +36,9 @@ func (c *Config) RestartSpec(name string) (restart.Spec, error) {
 	if err != nil {
 		return restart.Spec{}, err
 	}
+	if tc.Product == "gitlab" {
+		return restart.Spec{}, fmt.Errorf("%w: target %s is GitLab, whose sessions end without a restart", ErrNoNodes, name)
+	}
 	if len(tc.Nodes) == 0 {
 		return restart.Spec{}, fmt.Errorf("%w: target %s lists no nodes: add nodes: with host and url", ErrNoNodes, name)
 	}

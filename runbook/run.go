@@ -7,6 +7,7 @@ import (
 	"fmt"
 	"os"
 	"path/filepath"
+	"strings"
 	"sync"
 	"time"
 
@@ -57,6 +58,7 @@ type TargetReport struct {
 	Product string               `json:"product"`
 	Table   string               `json:"table"`
 	Cleared *ClearResult         `json:"cleared"`
+	GitLab  *GitLabResult        `json:"gitlab,omitempty"`
 	Nodes   []restart.NodeReport `json:"nodes"`
 	Verify  *VerifyResult        `json:"verify,omitempty"`
 	Outcome string               `json:"outcome"`
@@ -190,6 +192,24 @@ func (p *Plan) runTarget(ctx context.Context, run *Run, tp *TargetPlan, o RunOpt
 		var halt *restart.HaltError
 		if errors.As(err, &halt) {
 			tr.halted, tr.Outcome = true, "halted"
+		}
+		return tr
+	}
+	if tp.gl != nil {
+		// GitLab: sessions and remember-me go at once, no restart is needed.
+		res, err := p.RevokeGitLab(ctx, run, tp, false)
+		tr.GitLab = &res
+		if err != nil {
+			return fail(err)
+		}
+		v, err := p.Verify(ctx, tp, started)
+		if err != nil {
+			return fail(err)
+		}
+		tr.Verify = &v
+		if !v.OK {
+			tr.Outcome, tr.err = "failed", fmt.Errorf("verify: %s", strings.Join(v.Problems, "; "))
+			tr.Error = tr.err.Error()
 		}
 		return tr
 	}

@@ -44,6 +44,9 @@ type NodeVerify struct {
 // Verify checks a target. The database part needs the plan's connection; the node part reads
 // the audit log for restarts after since and probes each node now.
 func (p *Plan) Verify(ctx context.Context, tp *TargetPlan, since time.Time) (VerifyResult, error) {
+	if tp.gl != nil {
+		return p.verifyGitLab(ctx, tp, since)
+	}
 	res := VerifyResult{Target: tp.Name, Since: since.UTC(), Nodes: []NodeVerify{}, Problems: []string{}, Backups: []string{}, Notes: []string{}}
 	if tp.conn == nil {
 		return res, tp.err

@@ -77,6 +77,9 @@ func (a *app) backupOrClear(c *cli.Context, action string) error {
 	}
 	defer p.Close()
 	tp := p.Targets[0]
+	if tp.GitLab() != nil {
+		return usageError("target %s is GitLab: use `reauth sessions revoke` or `reauth run`", tp.Name)
+	}
 	if !tp.Ready {
 		if !g.json() {
 			a.printPlan(p)

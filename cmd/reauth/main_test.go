@@ -10,9 +10,10 @@ import (
 	"testing"
 
 	"github.com/reauth/reauth/db/dbtest"
+	"github.com/reauth/reauth/products/gitlab/gitlabtest"
 )
 
-func TestMain(m *testing.M) { os.Exit(dbtest.Main(m)) }
+func TestMain(m *testing.M) { os.Exit(gitlabtest.Main(m)) }
 
 // result is what one invocation of reauth printed and returned.
 type result struct {

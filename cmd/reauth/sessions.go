@@ -2,10 +2,13 @@ package main
 
 import (
 	"fmt"
+	"strings"
 	"text/tabwriter"
+	"time"
 
 	"github.com/urfave/cli/v2"
 
+	"github.com/reauth/reauth/products/gitlab"
 	"github.com/reauth/reauth/runbook"
 )
 
@@ -41,6 +44,24 @@ func (a *app) sessionsCommand() *cli.Command {
 					&cli.BoolFlag{Name: "all", Usage: "every user's tokens (in-memory sessions then need a restart)"},
 				}, scopeFlags()...),
 				Action: a.sessionsRevoke,
+			},
+			{
+				Name:      "prune",
+				Usage:     "GitLab: cap sessions per user (keep the newest by last activity) or drop idle ones",
+				ArgsUsage: " ",
+				Description: "GitLab keeps at most 100 sessions per user and deletes the oldest at the next login;\n" +
+					"prune applies that rule now, with your cap, to the users named or to everyone, and\n" +
+					"with --older-than also drops sessions idle for longer. Remember-me is left alone.\n\n" +
+					"Examples:\n" +
+					"  reauth sessions prune --target gitlab --max-per-user 10\n" +
+					"  reauth sessions prune --target gitlab --older-than 30d --user alice",
+				Flags: []cli.Flag{
+					targetFlag(),
+					&cli.IntFlag{Name: "max-per-user", Value: 100, Usage: "sessions kept per user, the most recently active"},
+					&cli.StringFlag{Name: "older-than", Usage: "also drop sessions not active for `DURATION` (e.g. 30d)"},
+					&cli.StringSliceFlag{Name: "user", Usage: "only this user (`NAME`; repeatable; default: everyone)"},
+				},
+				Action: a.sessionsPrune,
 			},
 		},
 	}
@@ -84,6 +105,9 @@ func (a *app) sessionsList(c *cli.Context) error {
 	}
 	defer p.Close()
 	tp := p.Targets[0]
+	if g := tp.GitLab(); g != nil {
+		return a.gitlabList(c, g, tp.Name, scope)
+	}
 	users, err := tp.Conn().ListTokens(c.Context, scope)
 	if err != nil {
 		return err
@@ -123,6 +147,9 @@ func (a *app) sessionsRevoke(c *cli.Context) error {
 	}
 	defer p.Close()
 	tp := p.Targets[0]
+	if tp.GitLab() != nil {
+		return a.gitlabRevoke(c, g, cfg, p, tp)
+	}
 	users, err := tp.ScopeUsers(c.Context, scope)
 	if err != nil {
 		return err
@@ -199,4 +226,194 @@ func countEnded(users []runbook.UserRevoke) int {
 		}
 	}
 	return n
+}
+
+func (a *app) gitlabList(c *cli.Context, g *runbook.GitLabConn, target string, scope runbook.Scope) error {
+	gl, err := readGlobals(c)
+	if err != nil {
+		return err
+	}
+	if len(scope.Users) == 0 {
+		return usageError("sessions list on a GitLab target needs --user NAME")
+	}
+	users, err := g.Store.Users(c.Context, scope.Users)
+	if err != nil {
+		return usageError("%v", err)
+	}
+	type listed struct {
+		User     string           `json:"user"`
+		UserID   int64            `json:"user_id"`
+		Sessions []gitlab.Session `json:"sessions"`
+		Stale    int              `json:"stale_ids"`
+	}
+	var out []listed
+	for _, u := range users {
+		ss, stale, err := g.Store.Sessions(c.Context, u.ID)
+		if err != nil {
+			return err
+		}
+		if ss == nil {
+			ss = []gitlab.Session{}
+		}
+		out = append(out, listed{User: u.Username, UserID: u.ID, Sessions: ss, Stale: len(stale)})
+	}
+	if gl.json() {
+		return a.printJSON(map[string]any{"target": target, "users": out})
+	}
+	for _, l := range out {
+		fmt.Fprintf(a.out, "%s (id %d): %d sessions\n", l.User, l.UserID, len(l.Sessions))
+		tw := tabwriter.NewWriter(a.out, 0, 0, 2, ' ', 0)
+		fmt.Fprintln(tw, "  LAST ACTIVE\tIP\tBROWSER\tOS\tDEVICE\tFLAGS")
+		for _, ss := range l.Sessions {
+			flags := ""
+			switch {
+			case ss.Legacy:
+				flags = "legacy record (details unreadable)"
+			case ss.Unreadable:
+				flags = "unreadable record"
+			}
+			if ss.Impersonated {
+				flags += " impersonated"
+			}
+			if ss.AdminMode {
+				flags += " admin-mode"
+			}
+			last := "-"
+			if !ss.UpdatedAt.IsZero() {
+				last = ss.UpdatedAt.UTC().Format("2006-01-02 15:04")
+			}
+			fmt.Fprintf(tw, "  %s\t%s\t%s\t%s\t%s\t%s\n", last, ss.IP, ss.Browser, ss.OS, strings.TrimSpace(ss.DeviceName+" "+ss.DeviceType), strings.TrimSpace(flags))
+		}
+		tw.Flush()
+		if l.Stale > 0 {
+			fmt.Fprintf(a.out, "  (%d stale ids in the lookup set)\n", l.Stale)
+		}
+	}
+	return nil
+}
+
+func (a *app) gitlabRevoke(c *cli.Context, g globals, cfg *runbook.Config, p *runbook.Plan, tp *runbook.TargetPlan) error {
+	dry, err := p.RevokeGitLab(c.Context, nil, tp, true)
+	if err != nil {
+		return err
+	}
+	what := fmt.Sprintf("revoke %d sessions for %d users and clear their remember-me", dry.Sessions, dry.Users)
+	if dry.All {
+		what = fmt.Sprintf("revoke every session (%d, of %d users) and clear everyone's remember-me", dry.Sessions, dry.Users)
+	}
+	if g.dryRun {
+		if g.json() {
+			return a.printJSON(dry)
+		}
+		fmt.Fprintf(a.out, "Dry run: would %s (target %s). Nothing was changed.\n", what, tp.Name)
+		return nil
+	}
+	if g.json() && !g.yes {
+		fmt.Fprintf(a.err, "Will %s (target %s)\n", what, tp.Name)
+	} else if !g.json() {
+		fmt.Fprintf(a.out, "Will %s (target %s, environment %s). Impersonated sessions are revoked too.\n\n", what, tp.Name, p.Environment)
+	}
+	if err := a.confirm(g, p.Environment, "revoke these GitLab sessions"); err != nil {
+		return err
+	}
+	run := runbook.NewRun(cfg, g.reason, a.redact)
+	unlock, err := cfg.Lock(tp.Name, run)
+	if err != nil {
+		return err
+	}
+	defer unlock()
+	res, err := p.RevokeGitLab(c.Context, run, tp, false)
+	if err != nil {
+		return err
+	}
+	if g.json() {
+		return a.printJSON(res)
+	}
+	fmt.Fprintf(a.out, "Revoked %d sessions of %d users (%d impersonated); remember-me cleared for %d users; %d written back meanwhile, deleted too.\n",
+		res.Sessions, res.Users, res.Impersonated, res.RememberCleared, res.Rewritten)
+	fmt.Fprintf(a.out, "Not revoked: personal, project and group access tokens, deploy tokens, SSH keys, OAuth tokens.\n")
+	return nil
+}
+
+func (a *app) sessionsPrune(c *cli.Context) error {
+	g, err := readGlobals(c)
+	if err != nil {
+		return err
+	}
+	target, err := requireTarget(c)
+	if err != nil {
+		return err
+	}
+	max := c.Int("max-per-user")
+	if max < 1 {
+		return usageError("--max-per-user %d: keep at least 1", max)
+	}
+	var older time.Duration
+	if v := c.String("older-than"); v != "" {
+		if older, err = runbook.ParseDuration(v); err != nil {
+			return usageError("--older-than: %v", err)
+		}
+	}
+	cfg, err := a.loadConfig(g)
+	if err != nil {
+		return err
+	}
+	p, err := runbook.MakePlan(c.Context, cfg, []string{target}, runbook.Scope{Users: c.StringSlice("user")})
+	if err != nil {
+		return err
+	}
+	defer p.Close()
+	tp := p.Targets[0]
+	if !tp.Ready {
+		return tp.Err()
+	}
+	gc := tp.GitLab()
+	if gc == nil {
+		return usageError("sessions prune is for GitLab targets; Atlassian products keep sessions in memory")
+	}
+	dry, err := gc.Store.Prune(c.Context, gc.Users, max, older, true)
+	if err != nil {
+		return err
+	}
+	n := 0
+	for _, r := range dry {
+		n += r.Sessions
+	}
+	if g.dryRun {
+		if g.json() {
+			return a.printJSON(map[string]any{"dry_run": true, "target": target, "sessions": n, "users": dry})
+		}
+		fmt.Fprintf(a.out, "Dry run: would prune %d sessions of %d users (keep %d per user). Nothing was changed.\n", n, len(dry), max)
+		return nil
+	}
+	if err := a.confirm(g, cfg.Environment, fmt.Sprintf("prune %d sessions", n)); err != nil {
+		return err
+	}
+	run := runbook.NewRun(cfg, g.reason, a.redact)
+	unlock, err := cfg.Lock(target, run)
+	if err != nil {
+		return err
+	}
+	defer unlock()
+	res, err := gc.Store.Prune(c.Context, gc.Users, max, older, false)
+	n = 0
+	for _, r := range res {
+		n += r.Sessions
+	}
+	outcome := "ok"
+	if err != nil {
+		outcome = "failed"
+	}
+	if aerr := run.Audit(runbook.AuditEntry{Target: target, Action: "prune-sessions", Outcome: outcome,
+		Scope: fmt.Sprintf("max %d per user, older than %s", max, older), Counts: map[string]int64{"sessions": int64(n), "users": int64(len(res))}}); aerr != nil && err == nil {
+		err = aerr
+	}
+	if err != nil {
+		return err
+	}
+	if g.json() {
+		return a.printJSON(map[string]any{"target": target, "sessions": n, "users": res})
+	}
+	fmt.Fprintf(a.out, "Pruned %d sessions of %d users.\n", n, len(res))
+	return nil
 }

@@ -1,0 +1,322 @@
+package runbook
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"io/fs"
+	"os"
+	"strings"
+	"time"
+
+	"github.com/reauth/reauth/db"
+	"github.com/reauth/reauth/products/gitlab"
+)
+
+// gitlabSettle is how long a revoke waits before sweeping what requests already in flight
+// wrote back, as GitLab's own advice for its console recipes says to.
+const gitlabSettle = 2 * time.Second
+
+// GitLabConn is an open GitLab target: the Redis its sessions live in, and its PostgreSQL.
+type GitLabConn struct {
+	Store *gitlab.Store
+	// Users in scope, resolved; nil when the scope is every user.
+	Users []gitlab.User
+	// Groups names the groups the scope came from, for the audit log.
+	Groups string
+}
+
+// Close closes both connections.
+func (g *GitLabConn) Close() {
+	g.Store.Redis.Close()
+	g.Store.DB.Close()
+}
+
+// GitLab is the target's GitLab connection, when it is a GitLab target.
+func (tp *TargetPlan) GitLab() *GitLabConn { return tp.gl }
+
+// gitlabConnections works out where a GitLab target's PostgreSQL and Redis are: from the
+// config, or from an Omnibus node's Rails config (database.discover.home, /var/opt/gitlab).
+func (c *Config) gitlabConnections(ctx context.Context, tc *TargetConfig, field func(string) string) (src db.Source, cred db.Credentials, redisURL, redisPass string, redisDB int, notes []string, err error) {
+	d := tc.Database
+	var read func(string) ([]byte, error)
+	where := "this machine"
+	if d.Discover != nil || tc.Redis.URL == "" {
+		read = os.ReadFile
+		if len(tc.Nodes) > 0 {
+			dialer, err := c.Dialer()
+			if err != nil {
+				return src, cred, "", "", 0, nil, err
+			}
+			client, err := dialer.Dial(ctx, tc.Nodes[0].Host)
+			if err != nil {
+				return src, cred, "", "", 0, nil, err
+			}
+			defer client.Close()
+			read = func(p string) ([]byte, error) { return client.ReadFile(ctx, p) }
+			where = tc.Nodes[0].Host + " over SSH"
+		}
+	}
+	home := "/var/opt/gitlab"
+	if d.Discover != nil && d.Discover.Home != "" {
+		home = strings.TrimRight(d.Discover.Home, "/")
+	}
+	etc := home + "/gitlab-rails/etc"
+	if d.Discover != nil {
+		data, err := read(etc + "/database.yml")
+		if err != nil {
+			return src, cred, "", "", 0, nil, c.fail(tc, field("database.discover"), "cannot read %s/database.yml on %s: %v", etc, where, err)
+		}
+		gdb, err := gitlab.ParseDatabaseYML(data)
+		if err != nil {
+			return src, cred, "", "", 0, nil, c.fail(tc, field("database.discover"), "%v", err)
+		}
+		if src, err = gdb.Source(); err != nil {
+			return src, cred, "", "", 0, nil, c.fail(tc, field("database.discover"), "%v", err)
+		}
+		cred = gdb.Credentials()
+		c.addSecret(cred.Password)
+		notes = append(notes, "database connection read from "+etc+"/database.yml on "+where)
+	} else {
+		if src, err = db.ParseURL(d.URL); err != nil {
+			return src, cred, "", "", 0, nil, c.fail(tc, field("database.url"), "%v", err)
+		}
+		cred = db.Credentials{User: src.User, Password: src.URLPassword}
+	}
+	if src.Dialect != "postgres" {
+		return src, cred, "", "", 0, nil, c.fail(tc, field("database.url"), "GitLab runs on PostgreSQL, not %s", src.Dialect)
+	}
+	if d.Schema != "" {
+		src.Schema = d.Schema
+	}
+	if d.User != "" {
+		cred.User = d.User
+	}
+	if pw, ok, err := c.secretFrom(tc, field("database"), d.Password, d.PasswordEnv, d.PasswordFile); err != nil {
+		return src, cred, "", "", 0, nil, err
+	} else if ok {
+		cred.Password = pw
+	}
+	r := tc.Redis
+	redisURL, redisDB = r.URL, r.DB
+	if redisURL == "" {
+		var files [3][]byte
+		for i, name := range []string{"resque.yml", "redis.sessions.yml", "redis.shared_state.yml"} {
+			b, err := read(etc + "/" + name)
+			if err != nil && !errors.Is(err, fs.ErrNotExist) {
+				return src, cred, "", "", 0, nil, c.fail(tc, field("redis"), "cannot read %s/%s on %s: %v", etc, name, where, err)
+			}
+			files[i] = b
+		}
+		var which string
+		redisURL, redisPass, redisDB, which, err = gitlab.ParseRedisYML(files[0], files[1], files[2])
+		if err != nil {
+			return src, cred, "", "", 0, nil, c.fail(tc, field("redis.url"), "%v (or give redis.url)", err)
+		}
+		c.addSecret(redisPass)
+		notes = append(notes, "redis connection read from "+etc+"/"+which+" on "+where)
+	}
+	if pw, ok, err := c.secretFrom(tc, field("redis"), "", r.PasswordEnv, r.PasswordFile); err != nil {
+		return src, cred, "", "", 0, nil, err
+	} else if ok {
+		redisPass = pw
+	}
+	return src, cred, redisURL, redisPass, redisDB, notes, nil
+}
+
+// secretFrom reads a password given inline, in an environment variable or in a file.
+func (c *Config) secretFrom(tc *TargetConfig, field, inline, env, file string) (string, bool, error) {
+	switch {
+	case env != "":
+		v, ok := os.LookupEnv(env)
+		if !ok {
+			return "", false, c.fail(tc, field+".password_env", "environment variable %s is not set", env)
+		}
+		return v, true, nil
+	case file != "":
+		b, err := os.ReadFile(file)
+		if err != nil {
+			return "", false, c.fail(tc, field+".password_file", "%v", err)
+		}
+		return strings.TrimRight(string(b), "\r\n"), true, nil
+	case inline != "":
+		return inline, true, nil
+	}
+	return "", false, nil
+}
+
+// prepareGitLab opens a GitLab target and counts its sessions, all and in scope.
+func (p *Plan) prepareGitLab(ctx context.Context, tp *TargetPlan, tc *TargetConfig) error {
+	field := func(s string) string { return "targets[" + tp.Name + "]." + s }
+	src, cred, rurl, rpass, rdb, notes, err := p.cfg.gitlabConnections(ctx, tc, field)
+	if err != nil {
+		return err
+	}
+	tp.Warnings = append(tp.Warnings, notes...)
+	tp.Database = src.String()
+	pool, err := db.Open(ctx, src, cred)
+	if err != nil {
+		return fmt.Errorf("target %s: %w", tp.Name, err)
+	}
+	rc, err := gitlab.OpenRedis(ctx, rurl, rpass, rdb)
+	if err != nil {
+		pool.Close()
+		return fmt.Errorf("target %s: redis: %w", tp.Name, err)
+	}
+	g := &GitLabConn{Store: &gitlab.Store{Redis: rc, DB: pool}}
+	tp.gl = g
+	tp.Table = "Redis sessions and users.remember_created_at"
+	s := p.scope
+	if s.OlderThan > 0 {
+		return fmt.Errorf("%w: GitLab sessions have no age to revoke by: use `reauth sessions prune --older-than`", ErrScope)
+	}
+	all, err := g.Store.RevokeAll(ctx, true, 0)
+	if err != nil {
+		return fmt.Errorf("target %s: %w", tp.Name, err)
+	}
+	tp.Tokens, tp.InScope = int64(all.Sessions), int64(all.Sessions)
+	if len(s.Users) == 0 && len(s.Groups) == 0 {
+		if len(s.Except) > 0 {
+			return fmt.Errorf("%w: on GitLab, --except goes with --user or --group, not with every user", ErrScope)
+		}
+		return nil
+	}
+	if g.Users, err = p.gitlabScope(ctx, g, s); err != nil {
+		return err
+	}
+	revoked, err := g.Store.Revoke(ctx, g.Users, true, 0)
+	if err != nil {
+		return fmt.Errorf("target %s: %w", tp.Name, err)
+	}
+	tp.InScope = 0
+	for _, r := range revoked {
+		tp.InScope += int64(r.Sessions)
+	}
+	return nil
+}
+
+// gitlabScope resolves --user and --group to GitLab users, without --except.
+func (p *Plan) gitlabScope(ctx context.Context, g *GitLabConn, s Scope) ([]gitlab.User, error) {
+	var users []gitlab.User
+	if len(s.Users) > 0 {
+		u, err := g.Store.Users(ctx, s.Users)
+		if err != nil {
+			return nil, fmt.Errorf("%w: %v", ErrScope, err)
+		}
+		users = append(users, u...)
+	}
+	for _, grp := range s.Groups {
+		u, err := g.Store.GroupMembers(ctx, grp)
+		if err != nil {
+			return nil, fmt.Errorf("%w: %v", ErrScope, err)
+		}
+		users = append(users, u...)
+	}
+	g.Groups = strings.Join(s.Groups, ", ")
+	except := map[string]bool{}
+	for _, e := range s.Except {
+		except[strings.ToLower(e)] = true
+	}
+	seen := map[int64]bool{}
+	var out []gitlab.User
+	for _, u := range users {
+		if !seen[u.ID] && !except[strings.ToLower(u.Username)] {
+			seen[u.ID] = true
+			out = append(out, u)
+		}
+	}
+	return out, nil
+}
+
+// GitLabResult is what revoking a GitLab target's sessions did.
+type GitLabResult struct {
+	Target          string           `json:"target"`
+	All             bool             `json:"all"`
+	DryRun          bool             `json:"dry_run,omitempty"`
+	Users           int              `json:"users"`
+	Sessions        int              `json:"sessions"`
+	Impersonated    int              `json:"impersonated"`
+	RememberCleared int              `json:"remember_cleared"`
+	Rewritten       int              `json:"rewritten"`
+	PerUser         []gitlab.Revoked `json:"per_user,omitempty"`
+}
+
+// RevokeGitLab revokes the sessions and remember-me of the users in scope (every user when
+// the scope names none), with audit lines per user carrying GitLab's own fields.
+func (p *Plan) RevokeGitLab(ctx context.Context, run *Run, tp *TargetPlan, dryRun bool) (GitLabResult, error) {
+	g := tp.gl
+	res := GitLabResult{Target: tp.Name, All: g.Users == nil, DryRun: dryRun}
+	if dryRun {
+		if res.All {
+			a, err := g.Store.RevokeAll(ctx, true, 0)
+			res.Users, res.Sessions, res.RememberCleared = a.Users, a.Sessions, a.RememberCleared
+			return res, err
+		}
+		revoked, err := g.Store.Revoke(ctx, g.Users, true, 0)
+		res.tally(revoked)
+		return res, err
+	}
+	entry := AuditEntry{Target: tp.Name, Action: "revoke-sessions", Scope: p.Scope, Group: g.Groups, Outcome: "started"}
+	if err := run.Audit(entry); err != nil {
+		return res, err
+	}
+	var err error
+	if res.All {
+		var a gitlab.AllRevoked
+		a, err = g.Store.RevokeAll(ctx, false, gitlabSettle)
+		res.Users, res.Sessions, res.RememberCleared, res.Rewritten = a.Users, a.Sessions, a.RememberCleared, a.Rewritten
+	} else {
+		var revoked []gitlab.Revoked
+		revoked, err = g.Store.Revoke(ctx, g.Users, false, gitlabSettle)
+		res.tally(revoked)
+		now := time.Now().UTC()
+		for _, r := range revoked {
+			n := r.Sessions
+			if aerr := run.Audit(AuditEntry{Target: tp.Name, Action: "revoke-user-sessions", Outcome: "ok",
+				UserID: r.UserID, Username: r.Username, SessionCount: &n, Group: g.Groups, PerformedAt: &now,
+				Counts: map[string]int64{"impersonated": int64(r.Impersonated), "rewritten": int64(r.Rewritten)}}); aerr != nil && err == nil {
+				err = fmt.Errorf("%w: %v", ErrAudit, aerr)
+			}
+		}
+	}
+	entry.Outcome = "ok"
+	entry.Counts = map[string]int64{"users": int64(res.Users), "sessions": int64(res.Sessions), "remember_cleared": int64(res.RememberCleared), "rewritten": int64(res.Rewritten)}
+	if err != nil {
+		entry.Outcome, entry.Error = "failed", db.OneLine(err.Error())
+	}
+	return res, withAudit(err, run.Audit(entry))
+}
+
+func (r *GitLabResult) tally(revoked []gitlab.Revoked) {
+	r.PerUser = revoked
+	for _, x := range revoked {
+		r.Users++
+		r.Sessions += x.Sessions
+		r.Impersonated += x.Impersonated
+		r.Rewritten += x.Rewritten
+		if x.RememberCleared {
+			r.RememberCleared++
+		}
+	}
+}
+
+// verifyGitLab checks that the users in scope (every user when none) have no session and no
+// remember-me left.
+func (p *Plan) verifyGitLab(ctx context.Context, tp *TargetPlan, since time.Time) (VerifyResult, error) {
+	res := VerifyResult{Target: tp.Name, Since: since.UTC(), OldTokens: -1, Nodes: []NodeVerify{}, Problems: []string{}, Backups: []string{}, Notes: []string{}}
+	v, err := tp.gl.Store.Verify(ctx, tp.gl.Users)
+	if err != nil {
+		return res, err
+	}
+	if v.Records+v.LookupIDs+v.RailsSessions > 0 {
+		res.Problems = append(res.Problems, fmt.Sprintf("%d session records, %d lookup ids and %d Rails sessions of users in scope are left", v.Records, v.LookupIDs, v.RailsSessions))
+	}
+	if v.Remember > 0 {
+		res.Problems = append(res.Problems, fmt.Sprintf("%d users in scope still have remember-me", v.Remember))
+	}
+	if v.Unattributed > 0 {
+		res.Notes = append(res.Notes, fmt.Sprintf("%d Rails sessions could not be read to tell whose they are", v.Unattributed))
+	}
+	res.OK = v.OK() && len(res.Problems) == 0
+	return res, nil
+}
