@@ -54,7 +54,7 @@ func write(t testing.TB, dir string, partial bool) string {
 	}
 	if partial {
 		// As if the process died here: the third row is written but not checkpointed.
-		w.buf.Flush()
+		w.flush()
 		return path + PartialSuffix
 	}
 	if err := w.Checkpoint(); err != nil {

@@ -1,7 +1,6 @@
 package backup
 
 import (
-	"bufio"
 	"crypto/sha256"
 	"encoding"
 	"encoding/hex"
@@ -13,7 +12,6 @@ import (
 	"os"
 	"path/filepath"
 	"time"
-	"unicode/utf8"
 )
 
 // Writer writes one backup file. Rows go through a buffer; Checkpoint makes everything written
@@ -21,14 +19,17 @@ import (
 type Writer struct {
 	path   string // final name; the file is at path+PartialSuffix until Finish
 	f      *os.File
-	buf    *bufio.Writer
-	sum    hash.Hash // over every byte written so far
-	line   []byte
+	pend   []byte    // bytes written but not yet hashed and handed to the file
+	sum    hash.Hash // over every byte handed to the file
+	err    error     // a failed write: every write fails until Rewind
 	ncols  int
 	rows   int64 // rows written
-	offset int64 // bytes written
+	offset int64 // bytes written, pending ones included
 	cp     Mark  // the last checkpoint
 }
+
+// flushAt is how many pending bytes are hashed and handed to the file at once.
+const flushAt = 256 << 10
 
 // Mark is a position of the file at a checkpoint (or just after the manifest): a failed batch
 // is cut off by rewinding to one, and the file can still be finished cleanly.
@@ -82,7 +83,7 @@ func Create(path string, m Manifest) (*Writer, error) {
 		os.Remove(path + PartialSuffix)
 		return nil, fmt.Errorf("backup: %s already exists", path)
 	}
-	w := &Writer{path: path, f: f, buf: bufio.NewWriterSize(f, 256<<10), sum: sha256.New(), ncols: len(m.Columns)}
+	w := &Writer{path: path, f: f, pend: make([]byte, 0, flushAt+4<<10), sum: sha256.New(), ncols: len(m.Columns)}
 	head, err := json.Marshal(manifestLine{&m})
 	if err != nil {
 		w.discard()
@@ -112,13 +113,34 @@ func (w *Writer) Path() string { return w.path }
 func (w *Writer) Rows() int64 { return w.rows }
 
 func (w *Writer) writeLine(b []byte) error {
-	b = append(b, '\n')
-	w.sum.Write(b)
-	if _, err := w.buf.Write(b); err != nil {
-		return fmt.Errorf("backup %s: %w", w.path, err)
+	if w.err != nil {
+		return w.err
 	}
-	w.offset += int64(len(b))
-	return nil
+	w.pend = append(append(w.pend, b...), '\n')
+	w.offset += int64(len(b)) + 1
+	return w.flushSome()
+}
+
+// flushSome hands the pending bytes to the file once there are enough of them.
+func (w *Writer) flushSome() error {
+	if len(w.pend) < flushAt {
+		return nil
+	}
+	return w.flush()
+}
+
+// flush hashes the pending bytes and hands them to the file.
+func (w *Writer) flush() error {
+	if w.err != nil {
+		return w.err
+	}
+	w.sum.Write(w.pend)
+	_, err := w.f.Write(w.pend)
+	w.pend = w.pend[:0]
+	if err != nil {
+		w.err = fmt.Errorf("backup %s: %w", w.path, err)
+	}
+	return w.err
 }
 
 // Row appends one row. values[i] is the text form of column i (db.Text), nil for NULL.
@@ -126,8 +148,11 @@ func (w *Writer) Row(values []*string) error {
 	if len(values) != w.ncols {
 		return fmt.Errorf("backup %s: row has %d values for %d columns", w.path, len(values), w.ncols)
 	}
-	b := w.line[:0]
-	b = append(b, '[')
+	if w.err != nil {
+		return w.err
+	}
+	start := len(w.pend)
+	b := append(w.pend, '[')
 	for i, v := range values {
 		if i > 0 {
 			b = append(b, ',')
@@ -136,30 +161,82 @@ func (w *Writer) Row(values []*string) error {
 			b = append(b, "null"...)
 			continue
 		}
-		if !utf8.ValidString(*v) {
-			// JSON cannot carry it unchanged, and a backup that alters a value is not one.
-			return fmt.Errorf("backup %s: a value of column %d is not valid UTF-8 text", w.path, i+1)
+		var ok bool
+		if b, ok = appendString(b, *v); !ok {
+			w.pend = b[:start]
+			return w.notUTF8(i)
 		}
-		b = appendString(b, *v)
 	}
-	b = append(b, ']')
-	w.line = b
-	if err := w.writeLine(b); err != nil {
-		return err
-	}
-	w.rows++
-	return nil
+	return w.endRow(b, start)
 }
 
-// appendString appends s as a JSON string. Written by hand because the backup of a large table
-// calls it millions of times.
-func appendString(b []byte, s string) []byte {
+// RowBytes is Row for values held as bytes: values[i] is the text form of column i, nil for
+// NULL. It keeps none of them.
+func (w *Writer) RowBytes(values [][]byte) error {
+	if len(values) != w.ncols {
+		return fmt.Errorf("backup %s: row has %d values for %d columns", w.path, len(values), w.ncols)
+	}
+	if w.err != nil {
+		return w.err
+	}
+	start := len(w.pend)
+	b := append(w.pend, '[')
+	for i, v := range values {
+		if i > 0 {
+			b = append(b, ',')
+		}
+		if v == nil {
+			b = append(b, "null"...)
+			continue
+		}
+		var ok bool
+		if b, ok = appendString(b, v); !ok {
+			w.pend = b[:start]
+			return w.notUTF8(i)
+		}
+	}
+	return w.endRow(b, start)
+}
+
+func (w *Writer) notUTF8(col int) error {
+	// JSON cannot carry it unchanged, and a backup that alters a value is not one.
+	return fmt.Errorf("backup %s: a value of column %d is not valid UTF-8 text", w.path, col+1)
+}
+
+func (w *Writer) endRow(b []byte, start int) error {
+	b = append(b, ']', '\n')
+	w.pend = b
+	w.offset += int64(len(b) - start)
+	w.rows++
+	return w.flushSome()
+}
+
+// appendString appends s as a JSON string, or reports that s is not valid UTF-8 (which JSON
+// cannot carry unchanged). Written by hand because the backup of a large table calls it
+// millions of times: one pass both checks and escapes, eight plain bytes at a time.
+func appendString[T string | []byte](b []byte, s T) ([]byte, bool) {
 	const hexDigits = "0123456789abcdef"
 	b = append(b, '"')
+	if plain(s) {
+		return append(append(b, s...), '"'), true
+	}
 	start := 0
-	for i := 0; i < len(s); i++ {
+	for i := 0; i < len(s); {
+		if i+8 <= len(s) && plain8(load8(s, i)) {
+			i += 8
+			continue
+		}
 		c := s[i]
+		if c >= 0x80 {
+			n := runeLen(s, i)
+			if n == 0 {
+				return b, false
+			}
+			i += n
+			continue
+		}
 		if c >= 0x20 && c != '"' && c != '\\' && c != 0x7f {
+			i++
 			continue
 		}
 		b = append(b, s[start:i]...)
@@ -175,20 +252,94 @@ func appendString(b []byte, s string) []byte {
 		default:
 			b = append(b, '\\', 'u', '0', '0', hexDigits[c>>4], hexDigits[c&0xf])
 		}
-		start = i + 1
+		i++
+		start = i
 	}
 	b = append(b, s[start:]...)
-	return append(b, '"')
+	return append(b, '"'), true
 }
 
-func (w *Writer) mark() mark {
-	return mark{Rows: w.rows, SHA256: hex.EncodeToString(w.sum.Sum(nil))}
+// plain reports whether every byte of s goes into a JSON string as it is: what most values are.
+func plain[T string | []byte](s T) bool {
+	n := len(s)
+	if n < 8 {
+		for i := 0; i < n; i++ {
+			if c := s[i]; c < 0x20 || c == '"' || c == '\\' || c >= 0x7f {
+				return false
+			}
+		}
+		return true
+	}
+	for i := 0; i+8 < n; i += 8 {
+		if !plain8(load8(s, i)) {
+			return false
+		}
+	}
+	return plain8(load8(s, n-8)) // the last eight, overlapping the words before
+}
+
+// load8 reads s[i:i+8] as a little-endian word.
+func load8[T string | []byte](s T, i int) uint64 {
+	_ = s[i+7]
+	return uint64(s[i]) | uint64(s[i+1])<<8 | uint64(s[i+2])<<16 | uint64(s[i+3])<<24 |
+		uint64(s[i+4])<<32 | uint64(s[i+5])<<40 | uint64(s[i+6])<<48 | uint64(s[i+7])<<56
+}
+
+// plain8 reports whether all eight bytes of x go into a JSON string as they are: none is a
+// control character, '"', '\\', DEL or part of a multi-byte character.
+func plain8(x uint64) bool {
+	const ones, highs = 0x0101010101010101, 0x8080808080808080
+	hasZero := func(y uint64) uint64 { return (y - ones) &^ y & highs }
+	return (x&highs | (x-0x20*ones)&^x&highs | hasZero(x^'"'*ones) | hasZero(x^'\\'*ones) | hasZero(x^0x7f*ones)) == 0
+}
+
+// runeLen is the length of the valid UTF-8 encoding of one character that starts at s[i]
+// (s[i] >= 0x80), or 0 if there is none: the rules of utf8.Valid.
+func runeLen[T string | []byte](s T, i int) int {
+	c, n := s[i], len(s)-i
+	lo, hi := byte(0x80), byte(0xbf) // the second byte's range
+	switch {
+	case c >= 0xc2 && c <= 0xdf:
+		if n >= 2 && s[i+1]&0xc0 == 0x80 {
+			return 2
+		}
+	case c >= 0xe0 && c <= 0xef:
+		if c == 0xe0 {
+			lo = 0xa0
+		} else if c == 0xed {
+			hi = 0x9f // no surrogates
+		}
+		if n >= 3 && s[i+1] >= lo && s[i+1] <= hi && s[i+2]&0xc0 == 0x80 {
+			return 3
+		}
+	case c >= 0xf0 && c <= 0xf4:
+		if c == 0xf0 {
+			lo = 0x90
+		} else if c == 0xf4 {
+			hi = 0x8f // up to U+10FFFF
+		}
+		if n >= 4 && s[i+1] >= lo && s[i+1] <= hi && s[i+2]&0xc0 == 0x80 && s[i+3]&0xc0 == 0x80 {
+			return 4
+		}
+	}
+	return 0
+}
+
+// mark hashes what is pending and returns the row count and checksum of everything written.
+func (w *Writer) mark() (mark, error) {
+	if err := w.flush(); err != nil {
+		return mark{}, err
+	}
+	return mark{Rows: w.rows, SHA256: hex.EncodeToString(w.sum.Sum(nil))}, nil
 }
 
 // Checkpoint writes a checkpoint line and makes the file durable. Only after it returns may the
 // rows written so far be deleted.
 func (w *Writer) Checkpoint() error {
-	m := w.mark()
+	m, err := w.mark()
+	if err != nil {
+		return err
+	}
 	line, _ := json.Marshal(controlLine{Checkpoint: &m})
 	if err := w.writeLine(line); err != nil {
 		return err
@@ -209,8 +360,8 @@ func (w *Writer) Rollback() error { return w.Rewind(w.cp) }
 // Rewind cuts the file back to m, dropping every row and checkpoint written after it. Only for
 // batches whose transaction certainly rolled back: their rows are all still in the table.
 func (w *Writer) Rewind(m Mark) error {
-	// Whatever is buffered is dropped unwritten; a write error it held goes with it.
-	w.buf.Reset(w.f)
+	// Whatever is pending is dropped unwritten; a write error goes with it.
+	w.pend, w.err = w.pend[:0], nil
 	if err := w.f.Truncate(m.offset); err != nil {
 		return fmt.Errorf("backup %s: %w", w.path, err)
 	}
@@ -236,7 +387,10 @@ func (w *Writer) Durable() Summary {
 
 // Finish writes the end line, makes the file durable and gives it its final name.
 func (w *Writer) Finish() (Summary, error) {
-	m := w.mark()
+	m, err := w.mark()
+	if err != nil {
+		return Summary{}, err
+	}
 	line, _ := json.Marshal(controlLine{End: &m})
 	if err := w.writeLine(line); err != nil {
 		return Summary{}, err
@@ -271,8 +425,8 @@ func (w *Writer) discard() {
 }
 
 func (w *Writer) sync() error {
-	if err := w.buf.Flush(); err != nil {
-		return fmt.Errorf("backup %s: %w", w.path, err)
+	if err := w.flush(); err != nil {
+		return err
 	}
 	if err := w.f.Sync(); err != nil {
 		return fmt.Errorf("backup %s: fsync: %w", w.path, err)

@@ -65,6 +65,17 @@ type Dialect struct {
 	MaxInList int
 	// Delete is how a backed-up batch is deleted.
 	Delete DeleteStrategy
+	// OrderedDelete is set where a single-table DELETE takes ORDER BY and LIMIT (MySQL,
+	// MariaDB): a locked batch can then be deleted with DeleteFirst, which never reads past the
+	// batch's last row, so that the next batch can be read and locked while it runs.
+	OrderedDelete bool
+	// DeferPurge is set where the database purges deleted rows in the background as soon as
+	// no transaction can still see them (InnoDB). A clear commits every batch, and the purge of
+	// each batch would run beside the next ones and slow them down; one big DELETE leaves it
+	// all for after its commit. A clear therefore holds a read view open while it runs (see
+	// runbook), which keeps the purge for after it, as mysqldump --single-transaction does
+	// for the length of a dump.
+	DeferPurge bool
 	// Isolation is the isolation level of a backup-and-delete transaction.
 	Isolation sql.IsolationLevel
 	// DefaultBatch is how many rows one backup-and-delete transaction takes by default.
@@ -104,8 +115,11 @@ var Dialects = map[string]*Dialect{
 	"postgres": {
 		Name: "postgres", Title: "PostgreSQL",
 		quoteOpen: '"', quoteClose: '"',
-		placeholder:  func(n int) string { return "$" + strconv.Itoa(n) },
-		DefaultBatch: 10000,
+		placeholder: func(n int) string { return "$" + strconv.Itoa(n) },
+		// Each batch costs a transaction, its statements and an fsync of the backup: 50000
+		// rows (a few MB of backup, some 50 ms of snapshot) clear a large table about 10%
+		// faster than 10000 (BenchmarkClearVsManual).
+		DefaultBatch: 50000,
 		MaxParams:    65535, MaxInList: 1000,
 		Delete: DeleteInSnapshot, Isolation: sql.LevelRepeatableRead,
 		limit: limitClause,
@@ -128,13 +142,17 @@ var Dialects = map[string]*Dialect{
 	"mysql": {
 		Name: "mysql", Title: "MySQL/MariaDB",
 		quoteOpen: '`', quoteClose: '`',
-		placeholder:  func(int) string { return "?" },
-		DefaultBatch: 10000,
+		placeholder: func(int) string { return "?" },
+		// As for PostgreSQL; a batch's rows stay locked for some 0.1 s (read, backed up,
+		// deleted, committed): a product login that touches one of them waits that long.
+		DefaultBatch: 50000,
 		MaxParams:    65535, MaxInList: 1000,
 		// InnoDB's locking reads see the newest committed rows, not a snapshot, so the keys
 		// are listed; READ COMMITTED keeps FOR UPDATE from gap-locking inserts by the product.
 		Delete: DeleteLocked, Isolation: sql.LevelReadCommitted,
-		limit: limitClause,
+		OrderedDelete: true,
+		DeferPurge:    true,
+		limit:         limitClause,
 		catalog: catalogSQL{
 			tables: "SELECT table_schema, table_name FROM information_schema.tables" +
 				" WHERE LOWER(table_schema) = LOWER(?) AND table_type = 'BASE TABLE'",
@@ -451,6 +469,19 @@ func (d *Dialect) Select(t Table, s SelectSpec) (string, []any) {
 func (d *Dialect) DeleteWhere(t Table, conds ...Cond) (string, []any) {
 	a := &args{d: d}
 	return "DELETE FROM " + d.QualifiedName(t) + d.where(conds, a), a.vals
+}
+
+// DeleteFirst renders a DELETE of the first n rows matching conds in key order: DELETE FROM t
+// WHERE conds ORDER BY key LIMIT n. Only for dialects with OrderedDelete.
+//
+// InnoDB locks each row a range delete looks at, the first row past the range included, which
+// the next batch holds while it is read; in key order, a delete that stops after the batch's n
+// rows never looks at it. Rows inserted into the batch's range since it was read come before
+// its last row: if the delete took any of them, that last row is left, which the caller checks.
+func (d *Dialect) DeleteFirst(t Table, key string, n int, conds ...Cond) (string, []any) {
+	a := &args{d: d}
+	return "DELETE FROM " + d.QualifiedName(t) + d.where(conds, a) + " ORDER BY " + d.Quote(key) +
+		" LIMIT " + strconv.Itoa(n), a.vals
 }
 
 // Insert renders an INSERT of rows rows of the given columns; the caller binds the values row

@@ -62,14 +62,24 @@ func TestGoldenSQL(t *testing.T) {
 			stmt("select in scope: one clear batch after key 10500", q, a)
 			q, a = d.DeleteWhere(tbl, append(scope, db.Greater("id", int64(10500)), db.AtMost("id", int64(11000)))...)
 			stmt("delete a batch: scope and key range", q, a)
+			if d.OrderedDelete {
+				q, a = d.DeleteFirst(tbl, "id", 500, db.Greater("id", int64(10500)), db.AtMost("id", int64(11000)))
+				stmt("delete a batch of all rows in key order, no further than its rows (the next batch is read meanwhile)", q, a)
+				q, a = d.Select(tbl, db.SelectSpec{Columns: []string{"id"}, Where: []db.Cond{db.In("id", int64(11000))}})
+				stmt("after it: is the batch's last row left?", q, a)
+			}
+			if d.DeferPurge {
+				q, a = d.Select(tbl, db.SelectSpec{Columns: []string{"id"}, OrderBy: "id", Limit: 1})
+				stmt("clear: the consistent read that opens the read view held to defer the purge", q, a)
+			}
 			q, a = d.DeleteWhere(tbl, db.In("id", int64(10501), int64(10502), int64(10503)))
 			stmt("delete a batch by its keys (when rows were inserted into its range)", q, a)
 			q, a = d.Select(tbl, db.SelectSpec{Columns: []string{"id"}, Where: []db.Cond{db.In("id", int64(1), int64(2))}})
 			stmt("restore: keys already present", q, a)
 			stmt("restore: insert two rows", d.Insert(tbl, cols, 2), nil)
 			stmt("quoting: hostile identifiers", d.Insert(db.Table{Schema: `we"ird`, Name: "t`a]b\x00le"}, []string{`c"ol`}, 1), nil)
-			fmt.Fprintf(&b, "-- delete strategy: %v, isolation: %v, default batch: %d, max params: %d, max IN list: %d, insert batch for 4 columns: %d, for 7: %d\n",
-				map[db.DeleteStrategy]string{db.DeleteLocked: "rows locked", db.DeleteInSnapshot: "in snapshot"}[d.Delete], d.Isolation, d.DefaultBatch, d.MaxParams, d.MaxInList, d.InsertBatch(4), d.InsertBatch(7))
+			fmt.Fprintf(&b, "-- delete strategy: %v, ordered delete: %v, defer purge: %v, isolation: %v, default batch: %d, max params: %d, max IN list: %d, insert batch for 4 columns: %d, for 7: %d\n",
+				map[db.DeleteStrategy]string{db.DeleteLocked: "rows locked", db.DeleteInSnapshot: "in snapshot"}[d.Delete], d.OrderedDelete, d.DeferPurge, d.Isolation, d.DefaultBatch, d.MaxParams, d.MaxInList, d.InsertBatch(4), d.InsertBatch(7))
 			golden(t, filepath.Join("testdata", "golden", name+".sql"), b.String())
 		})
 	}

@@ -85,45 +85,6 @@ func (c *Conn) manifest(o ClearOptions, action string) backup.Manifest {
 	}
 }
 
-// rowReader scans rows of the token table into their text forms.
-type rowReader struct {
-	targets []any
-	texts   []string
-	values  []*string
-	key     int
-}
-
-func newRowReader(tt *TokenTable) *rowReader {
-	r := &rowReader{
-		targets: make([]any, len(tt.Columns)),
-		texts:   make([]string, len(tt.Columns)),
-		values:  make([]*string, len(tt.Columns)),
-	}
-	for i, col := range tt.Columns {
-		r.targets[i] = db.ScanTarget(col.Kind)
-		if col.Name == tt.Key {
-			r.key = i
-		}
-	}
-	return r
-}
-
-func (r *rowReader) scan(rows *sql.Rows) error {
-	if err := rows.Scan(r.targets...); err != nil {
-		return err
-	}
-	for i, t := range r.targets {
-		s, ok := db.Text(t)
-		if !ok {
-			r.values[i] = nil
-			continue
-		}
-		r.texts[i] = s
-		r.values[i] = &r.texts[i]
-	}
-	return nil
-}
-
 // Backup writes the rows in scope to a backup file and deletes nothing. The rows are read in one
 // consistent snapshot where the database offers one.
 func (c *Conn) Backup(ctx context.Context, o ClearOptions) (ClearResult, error) {
@@ -151,30 +112,31 @@ func (c *Conn) Backup(ctx context.Context, o ClearOptions) (ClearResult, error) 
 
 func (c *Conn) readAll(ctx context.Context, conds []db.Cond, w *backup.Writer, progress func(int64)) error {
 	d := c.Target.Dialect
-	tx, err := c.Pool.BeginTx(ctx, &sql.TxOptions{Isolation: d.Isolation, ReadOnly: d.Name == "postgres"})
+	conn, err := c.Pool.Conn(ctx)
+	if err != nil {
+		return fmt.Errorf("backup %s: %w", c.Tokens.Table, err)
+	}
+	defer conn.Close()
+	tx, err := conn.BeginTx(ctx, &sql.TxOptions{Isolation: d.Isolation, ReadOnly: d.Name == "postgres"})
 	if err != nil {
 		return fmt.Errorf("backup %s: %w", c.Tokens.Table, err)
 	}
 	defer tx.Rollback()
 	q, args := d.Select(c.Tokens.Table, db.SelectSpec{Columns: c.Tokens.ColumnNames(), Where: conds, OrderBy: c.Tokens.Key})
-	rows, err := tx.QueryContext(ctx, q, args...)
-	if err != nil {
-		return fmt.Errorf("backup %s: %w", c.Tokens.Table, err)
-	}
-	defer rows.Close()
-	rr := newRowReader(c.Tokens)
-	for rows.Next() {
-		if err := rr.scan(rows); err != nil {
-			return fmt.Errorf("backup %s: %w", c.Tokens.Table, err)
-		}
-		if err := w.Row(rr.values); err != nil {
-			return err
+	var werr error // from the writer, not the database
+	err = db.ReadText(ctx, conn, tx, d, c.Tokens.Columns, q, args, func(values [][]byte) error {
+		if werr = w.RowBytes(values); werr != nil {
+			return werr
 		}
 		if progress != nil && w.Rows()%10000 == 0 {
 			progress(w.Rows())
 		}
+		return nil
+	})
+	if werr != nil {
+		return werr
 	}
-	if err := rows.Err(); err != nil {
+	if err != nil {
 		return fmt.Errorf("backup %s: %w", c.Tokens.Table, err)
 	}
 	if progress != nil {
@@ -204,6 +166,9 @@ func (c *Conn) Clear(ctx context.Context, o ClearOptions) (res ClearResult, err 
 	if batch <= 0 {
 		batch = c.Target.Dialect.DefaultBatch
 	}
+	// The first batch has no delete to overlap with: it starts small, and each batch doubles
+	// up to the batch size.
+	size := min(batch, firstBatch)
 	w, err := backup.Create(o.Path, c.manifest(o, "clear"))
 	if err != nil {
 		return res, err
@@ -233,6 +198,21 @@ func (c *Conn) Clear(ctx context.Context, o ClearOptions) (res ClearResult, err 
 	// Two batches are in flight at most: while batch k is deleted and committed on one
 	// connection, batch k+1 is read and written to the backup on another. Their key ranges are
 	// disjoint, and the backup holds batch k (fsynced) before its delete starts.
+	//
+	// With row locks, the next batch's read must wait for this batch's delete if the delete
+	// looks past the batch's rows: InnoDB's range delete locks the first row past its range
+	// while it looks at it, and the next batch holds that row. In a snapshot nothing is locked,
+	// and the two overlap. So they do where the dialect can delete a batch in key order no
+	// further than its own rows (DeleteFirst), when the batches take every row: conditions of
+	// a scope could steer that delete to another index, through rows of the next batch.
+	d := c.Target.Dialect
+	ordered := d.Delete == db.DeleteLocked && d.OrderedDelete && len(conds) == 0
+	overlap := d.Delete == db.DeleteInSnapshot || ordered
+	var hold *purgeHold
+	if d.DeferPurge {
+		hold = c.holdPurge(ctx)
+		defer hold.release()
+	}
 	var (
 		last     any // the key the next batch starts after
 		attempts int
@@ -277,12 +257,8 @@ func (c *Conn) Clear(ctx context.Context, o ClearOptions) (res ClearResult, err 
 			b    *batchTx
 			rerr error
 		)
-		// With row locks, the next batch's read must wait for this batch's delete: InnoDB's
-		// range delete locks the first row past its range while it looks at it, and the next
-		// batch holds that row. In a snapshot nothing is locked, and the two overlap.
-		overlap := c.Target.Dialect.Delete == db.DeleteInSnapshot
 		if overlap || inflight == nil {
-			b, rerr = c.readBatch(ctx, conds, last, batch, byKeys, w)
+			b, rerr = c.readBatch(ctx, conds, last, size, byKeys, w)
 		}
 		if inflight != nil {
 			r := <-done
@@ -290,7 +266,7 @@ func (c *Conn) Clear(ctx context.Context, o ClearOptions) (res ClearResult, err 
 			inflight = nil
 			if r.err != nil {
 				if b != nil {
-					b.tx.Rollback()
+					b.rollback()
 				}
 				if r.committing {
 					// Its commit's outcome is unknown: it stays in the backup; the batch read
@@ -307,12 +283,13 @@ func (c *Conn) Clear(ctx context.Context, o ClearOptions) (res ClearResult, err 
 			}
 			res.Deleted += int64(prev.n)
 			res.Batches++
+			hold.renew(ctx)
 			attempts, byKeys = 0, false
 			if o.Progress != nil {
 				o.Progress(res.Deleted)
 			}
 			if !overlap {
-				b, rerr = c.readBatch(ctx, conds, last, batch, byKeys, w)
+				b, rerr = c.readBatch(ctx, conds, last, size, byKeys, w)
 			}
 		}
 		if rerr != nil {
@@ -322,10 +299,12 @@ func (c *Conn) Clear(ctx context.Context, o ClearOptions) (res ClearResult, err 
 			continue
 		}
 		if b.n == 0 {
-			b.tx.Rollback()
+			b.rollback()
 			break
 		}
 		inflight = b
+		size = min(2*size, batch)
+		b.ordered = ordered && !b.byKeys
 		go func() { done <- c.deleteBatch(ctx, b) }()
 		if last, err = db.Value(c.keyKind(), b.lastKey); err != nil {
 			return res, fmt.Errorf("clear %s: key %w", c.Tokens.Table, err)
@@ -339,10 +318,84 @@ func (c *Conn) Clear(ctx context.Context, o ClearOptions) (res ClearResult, err 
 	return res, nil
 }
 
+// keyIndex is the position of the key among the table's columns.
+func keyIndex(tt *TokenTable) int {
+	for i, col := range tt.Columns {
+		if col.Name == tt.Key {
+			return i
+		}
+	}
+	return 0
+}
+
+// purgeHold is a read view held open while a clear runs, so that the database purges the rows
+// deleted by its batches after it rather than beside it (see db.Dialect.DeferPurge). It takes no
+// lock and reads one key: it never blocks anyone. It is renewed every purgeHoldFor, so that
+// the purge of the whole server is never held back longer than that, and released at the end
+// (or by the server, if the process dies). It only speeds the clear up: when it cannot be had,
+// the clear runs without it.
+type purgeHold struct {
+	c     *Conn
+	conn  *sql.Conn
+	tx    *sql.Tx
+	since time.Time
+}
+
+// purgeHoldFor bounds how long one read view holds the purge back.
+const purgeHoldFor = 10 * time.Second
+
+func (c *Conn) holdPurge(ctx context.Context) *purgeHold {
+	h := &purgeHold{c: c}
+	h.take(ctx)
+	return h
+}
+
+func (h *purgeHold) take(ctx context.Context) {
+	conn, err := h.c.Pool.Conn(ctx)
+	if err != nil {
+		return
+	}
+	// A consistent read in REPEATABLE READ opens the read view, which lasts until the
+	// transaction ends.
+	tx, err := conn.BeginTx(ctx, &sql.TxOptions{Isolation: sql.LevelRepeatableRead, ReadOnly: true})
+	if err != nil {
+		conn.Close()
+		return
+	}
+	tt := h.c.Tokens
+	q, args := h.c.Target.Dialect.Select(tt.Table, db.SelectSpec{Columns: []string{tt.Key}, OrderBy: tt.Key, Limit: 1})
+	var key sql.NullString
+	if err := tx.QueryRowContext(ctx, q, args...).Scan(&key); err != nil && !errors.Is(err, sql.ErrNoRows) {
+		tx.Rollback()
+		conn.Close()
+		return
+	}
+	h.conn, h.tx, h.since = conn, tx, time.Now()
+}
+
+func (h *purgeHold) release() {
+	if h != nil && h.tx != nil {
+		h.tx.Rollback()
+		h.conn.Close()
+		h.conn, h.tx = nil, nil
+	}
+}
+
+// renew takes a new read view once the one held is purgeHoldFor old. A nil hold does nothing.
+func (h *purgeHold) renew(ctx context.Context) {
+	if h != nil && h.tx != nil && time.Since(h.since) >= purgeHoldFor {
+		h.release()
+		h.take(ctx)
+	}
+}
+
 func (c *Conn) keyKind() db.Kind {
 	col, _ := c.Tokens.column(c.Tokens.Key)
 	return col.Kind
 }
+
+// firstBatch is the size of a clear's first batch, when its batches are larger.
+const firstBatch = 5000
 
 // maxAttempts bounds how often a batch that a concurrent transaction aborted is tried.
 const maxAttempts = 5
@@ -353,6 +406,7 @@ var errRangeChanged = errors.New("rows were inserted into the batch's key range"
 
 // batchTx is one batch read and backed up, with its transaction still open.
 type batchTx struct {
+	conn    *sql.Conn // the connection tx holds, given back once tx ends
 	tx      *sql.Tx
 	n       int
 	after   any       // the key this batch starts after; nil for the first
@@ -360,8 +414,22 @@ type batchTx struct {
 	lastKey string
 	keys    []any // the batch's keys, when it is deleted by them
 	byKeys  bool
+	ordered bool        // deleted with DeleteFirst
 	mark    backup.Mark // the backup file before this batch
 	end     backup.Mark // the backup file after this batch's checkpoint
+}
+
+// rollback ends the batch's transaction, undoing it, and gives its connection back.
+func (b *batchTx) rollback() {
+	b.tx.Rollback()
+	b.conn.Close()
+}
+
+// commit ends the batch's transaction and gives its connection back.
+func (b *batchTx) commit() error {
+	err := b.tx.Commit()
+	b.conn.Close()
+	return err
 }
 
 type batchResult struct {
@@ -380,49 +448,56 @@ func (c *Conn) readBatch(ctx context.Context, scope []db.Cond, after any, limit 
 	if after != nil {
 		b.conds = append(b.conds, db.Greater(tt.Key, after))
 	}
-	if b.tx, err = c.Pool.BeginTx(ctx, &sql.TxOptions{Isolation: d.Isolation}); err != nil {
+	// A connection of its own, for db.ReadText, which reads through the driver's connection.
+	if b.conn, err = c.Pool.Conn(ctx); err != nil {
+		return nil, fmt.Errorf("clear %s: %w", tt.Table, err)
+	}
+	if b.tx, err = b.conn.BeginTx(ctx, &sql.TxOptions{Isolation: d.Isolation}); err != nil {
+		b.conn.Close()
 		return nil, fmt.Errorf("clear %s: %w", tt.Table, err)
 	}
 	defer func() {
 		if err != nil {
-			b.tx.Rollback()
+			b.rollback()
 		}
 	}()
 	q, args := d.Select(tt.Table, db.SelectSpec{
 		Columns: tt.ColumnNames(), Where: b.conds, OrderBy: tt.Key, Limit: limit,
 		Lock: d.Delete == db.DeleteLocked,
 	})
-	rows, err := b.tx.QueryContext(ctx, q, args...)
+	key := keyIndex(tt)
+	kk := c.keyKind()
+	var (
+		lastKey []byte
+		ferr    error // from the writer or a key, not the database
+	)
+	err = db.ReadText(ctx, b.conn, b.tx, d, tt.Columns, q, args, func(values [][]byte) error {
+		if ferr = w.RowBytes(values); ferr != nil {
+			return ferr
+		}
+		k := values[key]
+		if k == nil {
+			ferr = fmt.Errorf("clear %s: a row has a NULL key column %s", tt.Table, tt.Key)
+			return ferr
+		}
+		lastKey = append(lastKey[:0], k...)
+		if byKeys {
+			var v any
+			if v, ferr = db.Value(kk, string(k)); ferr != nil {
+				return ferr
+			}
+			b.keys = append(b.keys, v)
+		}
+		b.n++
+		return nil
+	})
+	if ferr != nil {
+		return nil, ferr
+	}
 	if err != nil {
 		return nil, fmt.Errorf("clear %s: read batch: %w", tt.Table, err)
 	}
-	defer rows.Close()
-	rr := newRowReader(tt)
-	kk := c.keyKind()
-	for rows.Next() {
-		if err := rr.scan(rows); err != nil {
-			return nil, fmt.Errorf("clear %s: read batch: %w", tt.Table, err)
-		}
-		if err := w.Row(rr.values); err != nil {
-			return nil, err
-		}
-		if rr.values[rr.key] == nil {
-			return nil, fmt.Errorf("clear %s: a row has a NULL key column %s", tt.Table, tt.Key)
-		}
-		b.lastKey = *rr.values[rr.key]
-		if byKeys {
-			k, err := db.Value(kk, b.lastKey)
-			if err != nil {
-				return nil, err
-			}
-			b.keys = append(b.keys, k)
-		}
-		b.n++
-	}
-	if err := rows.Err(); err != nil {
-		return nil, fmt.Errorf("clear %s: read batch: %w", tt.Table, err)
-	}
-	rows.Close()
+	b.lastKey = string(lastKey)
 	if b.n == 0 {
 		return b, nil
 	}
@@ -441,7 +516,7 @@ func (c *Conn) deleteBatch(ctx context.Context, b *batchTx) batchResult {
 	d := c.Target.Dialect
 	tt := c.Tokens
 	fail := func(err error) batchResult {
-		b.tx.Rollback()
+		b.rollback()
 		return batchResult{err: err}
 	}
 	var deleted int64
@@ -450,12 +525,30 @@ func (c *Conn) deleteBatch(ctx context.Context, b *batchTx) batchResult {
 		if err != nil {
 			return fail(err)
 		}
-		q, args := d.DeleteWhere(tt.Table, append(b.conds, db.AtMost(tt.Key, lk))...)
+		conds := append(b.conds, db.AtMost(tt.Key, lk))
+		q, args := d.DeleteWhere(tt.Table, conds...)
+		if b.ordered {
+			q, args = d.DeleteFirst(tt.Table, tt.Key, b.n, conds...)
+		}
 		r, err := b.tx.ExecContext(ctx, q, args...)
 		if err != nil {
 			return fail(fmt.Errorf("clear %s: delete batch: %w", tt.Table, err))
 		}
 		deleted, _ = r.RowsAffected()
+		if b.ordered && deleted == int64(b.n) {
+			// The delete took the range's first n rows in key order; the batch's own n rows
+			// are locked and still in the range. If it took any other (inserted into the range
+			// since the batch was read), it stopped before the batch's last row, the range's
+			// last: that row is deleted if and only if the rows deleted are the batch's.
+			q, args := d.Select(tt.Table, db.SelectSpec{Columns: []string{tt.Key}, Where: []db.Cond{db.In(tt.Key, lk)}})
+			var left sql.NullString
+			switch err := b.tx.QueryRowContext(ctx, q, args...).Scan(&left); {
+			case err == nil:
+				deleted = -1 // not the batch's rows
+			case !errors.Is(err, sql.ErrNoRows):
+				return fail(fmt.Errorf("clear %s: delete batch: %w", tt.Table, err))
+			}
+		}
 		if deleted != int64(b.n) && d.Delete == db.DeleteLocked {
 			// Rows were inserted into the batch's key range since it was read: the rollback
 			// undoes this delete, and the batch runs again by its keys.
@@ -476,7 +569,7 @@ func (c *Conn) deleteBatch(ctx context.Context, b *batchTx) batchResult {
 	if deleted != int64(b.n) {
 		return fail(fmt.Errorf("clear %s: the delete matched %d rows but %d were backed up: rolled back, nothing of this batch was deleted", tt.Table, deleted, b.n))
 	}
-	if err := b.tx.Commit(); err != nil {
+	if err := b.commit(); err != nil {
 		return batchResult{committing: true, err: fmt.Errorf("clear %s: commit batch (it may or may not have been applied): %w", tt.Table, err)}
 	}
 	return batchResult{}

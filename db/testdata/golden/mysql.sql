@@ -40,6 +40,17 @@ SELECT `id`, `created`, `token`, `username` FROM `public`.`remembermetoken` WHER
 DELETE FROM `public`.`remembermetoken` WHERE `username` IN (?, ?) AND (`username` IS NULL OR `username` NOT IN (?)) AND `created` < ? AND `id` > ? AND `id` <= ?;
 -- args: [JIRAUSER10100 alice admin 2026-10-24 10:00:00 +0000 UTC 10500 11000]
 
+-- delete a batch of all rows in key order, no further than its rows (the next batch is read meanwhile)
+DELETE FROM `public`.`remembermetoken` WHERE `id` > ? AND `id` <= ? ORDER BY `id` LIMIT 500;
+-- args: [10500 11000]
+
+-- after it: is the batch's last row left?
+SELECT `id` FROM `public`.`remembermetoken` WHERE `id` IN (?);
+-- args: [11000]
+
+-- clear: the consistent read that opens the read view held to defer the purge
+SELECT `id` FROM `public`.`remembermetoken` ORDER BY `id` LIMIT 1;
+
 -- delete a batch by its keys (when rows were inserted into its range)
 DELETE FROM `public`.`remembermetoken` WHERE `id` IN (?, ?, ?);
 -- args: [10501 10502 10503]
@@ -54,4 +65,4 @@ INSERT INTO `public`.`remembermetoken` (`id`, `created`, `token`, `username`) VA
 -- quoting: hostile identifiers
 INSERT INTO `we"ird`.`t``a]ble` (`c"ol`) VALUES (?);
 
--- delete strategy: rows locked, isolation: Read Committed, default batch: 10000, max params: 65535, max IN list: 1000, insert batch for 4 columns: 1000, for 7: 1000
+-- delete strategy: rows locked, ordered delete: true, defer purge: true, isolation: Read Committed, default batch: 50000, max params: 65535, max IN list: 1000, insert batch for 4 columns: 1000, for 7: 1000
