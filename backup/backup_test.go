@@ -55,6 +55,7 @@ func write(t testing.TB, dir string, partial bool) string {
 	if partial {
 		// As if the process died here: the third row is written but not checkpointed.
 		w.flush()
+		w.drain()
 		return path + PartialSuffix
 	}
 	if err := w.Checkpoint(); err != nil {

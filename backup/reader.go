@@ -158,6 +158,10 @@ func (r *Reader) scan(partial bool, limit int64, fn func([]*string) error) (Summ
 		sum.Write(line)
 	}
 	if lineNo == 0 {
+		if partial && limit < 0 {
+			// Created, and the process stopped before even the manifest reached the disk.
+			return Summary{}, r.fail(0, errNoCheckpoint)
+		}
 		return Summary{}, r.fail(0, fmt.Errorf("%w (the file is empty)", ErrFormat))
 	}
 	if ended {
@@ -172,10 +176,13 @@ func (r *Reader) scan(partial bool, limit int64, fn func([]*string) error) (Summ
 		return Summary{}, r.fail(0, ErrTruncated)
 	}
 	if limit < 0 && good.SHA256 == "" {
-		return Summary{}, r.fail(0, errors.New("the run that wrote this file stopped before its first checkpoint: none of its rows were deleted, so there is nothing to restore"))
+		return Summary{}, r.fail(0, errNoCheckpoint)
 	}
 	return good, nil
 }
+
+// errNoCheckpoint: a .partial file without a checkpoint holds no row that was deleted.
+var errNoCheckpoint = errors.New("the run that wrote this file stopped before its first checkpoint: none of its rows were deleted, so there is nothing to restore")
 
 func readLine(br *bufio.Reader) ([]byte, error) {
 	line, err := br.ReadSlice('\n')

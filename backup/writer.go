@@ -17,15 +17,23 @@ import (
 // Writer writes one backup file. Rows go through a buffer; Checkpoint makes everything written
 // so far durable and verifiable before the caller deletes those rows.
 type Writer struct {
-	path   string // final name; the file is at path+PartialSuffix until Finish
-	f      *os.File
-	pend   []byte    // bytes written but not yet hashed and handed to the file
-	sum    hash.Hash // over every byte handed to the file
-	err    error     // a failed write: every write fails until Rewind
-	ncols  int
-	rows   int64 // rows written
-	offset int64 // bytes written, pending ones included
-	cp     Mark  // the last checkpoint
+	path string // final name; the file is at path+PartialSuffix until Finish
+	f    *os.File
+	pend []byte    // bytes written but not yet handed to the file
+	sum  hash.Hash // over every byte handed to the file; the writing goroutine's until drained
+	err  error     // a failed write: every write fails until Rewind
+	// Blocks of pending bytes go to a goroutine of their own that hashes them and writes them
+	// to the file, in order, while the next rows are read: a write can wait some milliseconds
+	// on a disk that the database is writing to as well. Before anything else touches the file
+	// (fsync, truncate, close) or the hash, drain waits until it has done them all.
+	blocks  chan []byte // blocks to write; nil asks for a report on drained
+	drained chan error  // the first write error since the last report, or nil
+	spare   chan []byte // written blocks, for reuse
+	stopped bool        // the goroutine has ended (stop)
+	ncols   int
+	rows    int64 // rows written
+	offset  int64 // bytes written, pending ones included
+	cp      Mark  // the last checkpoint
 }
 
 // flushAt is how many pending bytes are hashed and handed to the file at once.
@@ -83,7 +91,9 @@ func Create(path string, m Manifest) (*Writer, error) {
 		os.Remove(path + PartialSuffix)
 		return nil, fmt.Errorf("backup: %s already exists", path)
 	}
-	w := &Writer{path: path, f: f, pend: make([]byte, 0, flushAt+4<<10), sum: sha256.New(), ncols: len(m.Columns)}
+	w := &Writer{path: path, f: f, pend: newBlock(), sum: sha256.New(), ncols: len(m.Columns),
+		blocks: make(chan []byte, 2), drained: make(chan error), spare: make(chan []byte, 4)}
+	go w.writeBehind()
 	head, err := json.Marshal(manifestLine{&m})
 	if err != nil {
 		w.discard()
@@ -129,18 +139,71 @@ func (w *Writer) flushSome() error {
 	return w.flush()
 }
 
-// flush hashes the pending bytes and hands them to the file.
+func newBlock() []byte { return make([]byte, 0, flushAt+4<<10) }
+
+// flush hands the pending bytes to the writing goroutine.
 func (w *Writer) flush() error {
 	if w.err != nil {
 		return w.err
 	}
-	w.sum.Write(w.pend)
-	_, err := w.f.Write(w.pend)
-	w.pend = w.pend[:0]
-	if err != nil {
+	if len(w.pend) == 0 {
+		return nil
+	}
+	if w.stopped {
+		return fmt.Errorf("backup %s: the file is closed", w.path)
+	}
+	w.blocks <- w.pend
+	select {
+	case b := <-w.spare:
+		w.pend = b
+	default:
+		w.pend = newBlock()
+	}
+	return nil
+}
+
+// writeBehind hashes and writes the blocks handed to it, in order, until blocks is closed. After
+// a failed write it writes nothing more until its error is reported.
+func (w *Writer) writeBehind() {
+	var err error
+	for b := range w.blocks {
+		if b == nil {
+			w.drained <- err
+			err = nil
+			continue
+		}
+		if err == nil {
+			w.sum.Write(b)
+			_, err = w.f.Write(b)
+		}
+		select {
+		case w.spare <- b[:0]:
+		default:
+		}
+	}
+}
+
+// drain waits until every block handed over is written, and returns the error of a write that
+// failed, which then stays.
+func (w *Writer) drain() error {
+	if w.stopped {
+		return w.err
+	}
+	w.blocks <- nil
+	if err := <-w.drained; err != nil && w.err == nil {
 		w.err = fmt.Errorf("backup %s: %w", w.path, err)
 	}
 	return w.err
+}
+
+// stop drains the writing goroutine and ends it: nothing may be written afterwards.
+func (w *Writer) stop() error {
+	err := w.drain()
+	if !w.stopped {
+		close(w.blocks)
+		w.stopped = true
+	}
+	return err
 }
 
 // Row appends one row. values[i] is the text form of column i (db.Text), nil for NULL.
@@ -325,9 +388,12 @@ func runeLen[T string | []byte](s T, i int) int {
 	return 0
 }
 
-// mark hashes what is pending and returns the row count and checksum of everything written.
+// mark waits until everything written is hashed and returns the row count and checksum of everything written.
 func (w *Writer) mark() (mark, error) {
 	if err := w.flush(); err != nil {
+		return mark{}, err
+	}
+	if err := w.drain(); err != nil {
 		return mark{}, err
 	}
 	return mark{Rows: w.rows, SHA256: hex.EncodeToString(w.sum.Sum(nil))}, nil
@@ -361,7 +427,9 @@ func (w *Writer) Rollback() error { return w.Rewind(w.cp) }
 // batches whose transaction certainly rolled back: their rows are all still in the table.
 func (w *Writer) Rewind(m Mark) error {
 	// Whatever is pending is dropped unwritten; a write error goes with it.
-	w.pend, w.err = w.pend[:0], nil
+	w.pend = w.pend[:0]
+	w.drain()
+	w.err = nil
 	if err := w.f.Truncate(m.offset); err != nil {
 		return fmt.Errorf("backup %s: %w", w.path, err)
 	}
@@ -398,6 +466,7 @@ func (w *Writer) Finish() (Summary, error) {
 	if err := w.sync(); err != nil {
 		return Summary{}, err
 	}
+	w.stop()
 	if err := w.f.Close(); err != nil {
 		return Summary{}, fmt.Errorf("backup %s: %w", w.path, err)
 	}
@@ -420,12 +489,16 @@ func (w *Writer) Discard() error {
 }
 
 func (w *Writer) discard() {
+	w.stop()
 	w.f.Close()
 	os.Remove(w.path + PartialSuffix)
 }
 
 func (w *Writer) sync() error {
 	if err := w.flush(); err != nil {
+		return err
+	}
+	if err := w.drain(); err != nil {
 		return err
 	}
 	if err := w.f.Sync(); err != nil {
