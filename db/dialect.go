@@ -76,6 +76,11 @@ type Dialect struct {
 	// runbook), which keeps the purge for after it, as mysqldump --single-transaction does
 	// for the length of a dump.
 	DeferPurge bool
+	// Pages is set where a batch can be chosen by the pages of the table's file that hold its
+	// rows (PostgreSQL 14 and later, whose TID range scan reads just those pages): a clear of
+	// every row then reads and deletes each batch in one sequential pass over its pages rather
+	// than through the key's index. See PagesQuery, SelectPages and DeletePages.
+	Pages bool
 	// Isolation is the isolation level of a backup-and-delete transaction.
 	Isolation sql.IsolationLevel
 	// DefaultBatch is how many rows one backup-and-delete transaction takes by default.
@@ -122,6 +127,7 @@ var Dialects = map[string]*Dialect{
 		DefaultBatch: 50000,
 		MaxParams:    65535, MaxInList: 1000,
 		Delete: DeleteInSnapshot, Isolation: sql.LevelRepeatableRead,
+		Pages: true,
 		limit: limitClause,
 		catalog: catalogSQL{
 			tables: `SELECT table_schema, table_name FROM information_schema.tables` +
@@ -482,6 +488,47 @@ func (d *Dialect) DeleteFirst(t Table, key string, n int, conds ...Cond) (string
 	a := &args{d: d}
 	return "DELETE FROM " + d.QualifiedName(t) + d.where(conds, a) + " ORDER BY " + d.Quote(key) +
 		" LIMIT " + strconv.Itoa(n), a.vals
+}
+
+// PagesQuery renders a query of what a clear by pages needs to know of t: the server's version
+// number (PostgreSQL's server_version_num), the number of pages the table's file has now, and
+// the planner's estimate of its rows (-1 or 0 when unknown). Only for dialects with Pages.
+func (d *Dialect) PagesQuery(t Table) (string, []any) {
+	return "SELECT current_setting('server_version_num')::int," +
+		" pg_relation_size(CAST($1 AS regclass)) / current_setting('block_size')::bigint," +
+		" (SELECT reltuples::float8 FROM pg_class WHERE oid = CAST($1 AS regclass))", []any{d.QualifiedName(t)}
+}
+
+// pagesWhere renders the condition on the rows stored in pages [from, to) of the table's file:
+// to < 0 leaves the range open at the end, and from < 0 takes every row.
+func (d *Dialect) pagesWhere(from, to int64, a *args) string {
+	if from < 0 {
+		return ""
+	}
+	tid := func(page int64) string { return "CAST(" + a.add("("+strconv.FormatInt(page, 10)+",0)") + " AS tid)" }
+	w := " WHERE ctid >= " + tid(from)
+	if to >= 0 {
+		w += " AND ctid < " + tid(to)
+	}
+	return w
+}
+
+// SelectPages renders a SELECT of cols of the rows stored in pages [from, to) of t (see
+// pagesWhere for negative bounds). Only for dialects with Pages.
+func (d *Dialect) SelectPages(t Table, cols []string, from, to int64) (string, []any) {
+	a := &args{d: d}
+	qc := make([]string, len(cols))
+	for i, c := range cols {
+		qc[i] = d.Quote(c)
+	}
+	return "SELECT " + strings.Join(qc, ", ") + " FROM " + d.QualifiedName(t) + d.pagesWhere(from, to, a), a.vals
+}
+
+// DeletePages renders a DELETE of the rows stored in pages [from, to) of t (see pagesWhere for
+// negative bounds). Only for dialects with Pages.
+func (d *Dialect) DeletePages(t Table, from, to int64) (string, []any) {
+	a := &args{d: d}
+	return "DELETE FROM " + d.QualifiedName(t) + d.pagesWhere(from, to, a), a.vals
 }
 
 // Insert renders an INSERT of rows rows of the given columns; the caller binds the values row

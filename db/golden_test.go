@@ -72,14 +72,28 @@ func TestGoldenSQL(t *testing.T) {
 				q, a = d.Select(tbl, db.SelectSpec{Columns: []string{"id"}, OrderBy: "id", Limit: 1})
 				stmt("clear: the consistent read that opens the read view held to defer the purge", q, a)
 			}
+			if d.Pages {
+				q, a = d.PagesQuery(tbl)
+				stmt("clear of every row by pages: version, pages, estimated rows", q, a)
+				q, a = d.SelectPages(tbl, cols, 120, 240)
+				stmt("clear by pages: read a batch of pages", q, a)
+				q, a = d.DeletePages(tbl, 120, 240)
+				stmt("clear by pages: delete it", q, a)
+				q, a = d.SelectPages(tbl, cols, 240, -1)
+				stmt("clear by pages: read the pages from 240 to the end", q, a)
+				q, a = d.SelectPages(tbl, cols, -1, -1)
+				stmt("clear by pages: read every row left (the last batch)", q, a)
+				q, a = d.DeletePages(tbl, -1, -1)
+				stmt("clear by pages: delete it", q, a)
+			}
 			q, a = d.DeleteWhere(tbl, db.In("id", int64(10501), int64(10502), int64(10503)))
 			stmt("delete a batch by its keys (when rows were inserted into its range)", q, a)
 			q, a = d.Select(tbl, db.SelectSpec{Columns: []string{"id"}, Where: []db.Cond{db.In("id", int64(1), int64(2))}})
 			stmt("restore: keys already present", q, a)
 			stmt("restore: insert two rows", d.Insert(tbl, cols, 2), nil)
 			stmt("quoting: hostile identifiers", d.Insert(db.Table{Schema: `we"ird`, Name: "t`a]b\x00le"}, []string{`c"ol`}, 1), nil)
-			fmt.Fprintf(&b, "-- delete strategy: %v, ordered delete: %v, defer purge: %v, isolation: %v, default batch: %d, max params: %d, max IN list: %d, insert batch for 4 columns: %d, for 7: %d\n",
-				map[db.DeleteStrategy]string{db.DeleteLocked: "rows locked", db.DeleteInSnapshot: "in snapshot"}[d.Delete], d.OrderedDelete, d.DeferPurge, d.Isolation, d.DefaultBatch, d.MaxParams, d.MaxInList, d.InsertBatch(4), d.InsertBatch(7))
+			fmt.Fprintf(&b, "-- delete strategy: %v, ordered delete: %v, defer purge: %v, pages: %v, isolation: %v, default batch: %d, max params: %d, max IN list: %d, insert batch for 4 columns: %d, for 7: %d\n",
+				map[db.DeleteStrategy]string{db.DeleteLocked: "rows locked", db.DeleteInSnapshot: "in snapshot"}[d.Delete], d.OrderedDelete, d.DeferPurge, d.Pages, d.Isolation, d.DefaultBatch, d.MaxParams, d.MaxInList, d.InsertBatch(4), d.InsertBatch(7))
 			golden(t, filepath.Join("testdata", "golden", name+".sql"), b.String())
 		})
 	}

@@ -44,6 +44,15 @@ var textCases = map[string]textCase{
 				NULL, NULL, NULL, NULL, '-Infinity', NULL, NULL, 5e-324, 16777217, NULL, NULL, NULL, NULL, NULL)`,
 			`INSERT INTO "Text_T" VALUES (9, '2000-01-01 00:00:00+00', '2000-01-01 00:00:00.100000', '2000-01-02',
 				NULL, NULL, NULL, NULL, 1.10, NULL, NULL, 1.7976931348623157e308, 123456.789, NULL, NULL, NULL, NULL, NULL)`,
+			// Numerics around the base-10000 digits of the binary form.
+			`INSERT INTO "Text_T" (id, n, n18, n2) VALUES (10, 10000, 10000, 9999.99)`,
+			`INSERT INTO "Text_T" (id, n, n18, n2) VALUES (11, 0.0001, 100000000, 0.01)`,
+			`INSERT INTO "Text_T" (id, n, n18, n2) VALUES (12, -0.00001, 999999999999999999, -0.10)`,
+			`INSERT INTO "Text_T" (id, n, n18, n2) VALUES (13, 12345678.87654321, -999999999999999999, 100)`,
+			`INSERT INTO "Text_T" (id, n, n18, n2) VALUES (14, 1e-1000, 10001, 1.23)`,
+			`INSERT INTO "Text_T" (id, n, n18, n2) VALUES (15, 5e+1000, 1, 99999999.99)`,
+			`INSERT INTO "Text_T" (id, n) VALUES (16, 100000000.000000000000000000001)`,
+			`INSERT INTO "Text_T" (id, n) VALUES (17, -1.000000000)`,
 		},
 	},
 	"mysql": {

@@ -206,6 +206,12 @@ func (c *Conn) Clear(ctx context.Context, o ClearOptions) (res ClearResult, err 
 	// further than its own rows (DeleteFirst), when the batches take every row: conditions of
 	// a scope could steer that delete to another index, through rows of the next batch.
 	d := c.Target.Dialect
+	if pi, ok := c.byPages(ctx, conds); ok {
+		if err := c.clearPages(ctx, o, pi, batch, w, &res); err != nil {
+			return res, err
+		}
+		return c.finishClear(w, res)
+	}
 	ordered := d.Delete == db.DeleteLocked && d.OrderedDelete && len(conds) == 0
 	overlap := d.Delete == db.DeleteInSnapshot || ordered
 	var hold *purgeHold
@@ -310,6 +316,11 @@ func (c *Conn) Clear(ctx context.Context, o ClearOptions) (res ClearResult, err 
 			return res, fmt.Errorf("clear %s: key %w", c.Tokens.Table, err)
 		}
 	}
+	return c.finishClear(w, res)
+}
+
+// finishClear finishes the backup of a clear that went through.
+func (c *Conn) finishClear(w *backup.Writer, res ClearResult) (ClearResult, error) {
 	sum, err := w.Finish()
 	if err != nil {
 		return res, err
@@ -414,9 +425,14 @@ type batchTx struct {
 	lastKey string
 	keys    []any // the batch's keys, when it is deleted by them
 	byKeys  bool
-	ordered bool        // deleted with DeleteFirst
-	mark    backup.Mark // the backup file before this batch
-	end     backup.Mark // the backup file after this batch's checkpoint
+	ordered bool // deleted with DeleteFirst
+	// A batch of pages (clearPages): the rows stored in pages [pageLo, pageHi) of the table's
+	// file, or every row for -1, -1; from is where the clear goes on from if it runs again.
+	byPages        bool
+	pageLo, pageHi int64
+	from           int64
+	mark           backup.Mark // the backup file before this batch
+	end            backup.Mark // the backup file after this batch's checkpoint
 }
 
 // rollback ends the batch's transaction, undoing it, and gives its connection back.
@@ -520,7 +536,14 @@ func (c *Conn) deleteBatch(ctx context.Context, b *batchTx) batchResult {
 		return batchResult{err: err}
 	}
 	var deleted int64
-	if !b.byKeys {
+	if b.byPages {
+		q, args := d.DeletePages(tt.Table, b.pageLo, b.pageHi)
+		r, err := b.tx.ExecContext(ctx, q, args...)
+		if err != nil {
+			return fail(fmt.Errorf("clear %s: delete batch: %w", tt.Table, err))
+		}
+		deleted, _ = r.RowsAffected()
+	} else if !b.byKeys {
 		lk, err := db.Value(c.keyKind(), b.lastKey)
 		if err != nil {
 			return fail(err)

@@ -97,11 +97,17 @@ func TestClearKeepsConcurrentInserts(t *testing.T) {
 			go func() {
 				defer wg.Done()
 				// Each odd id once, in random order: a re-used id could be cleared and inserted again.
-				for _, n := range rand.New(rand.NewSource(1)).Perm(seeded) {
+				// Then negative ids, below every batch, so that the inserter is still at work when
+				// the clear ends (and some of its rows come after the clear's last batch), however
+				// quick the clear is.
+				for _, n := range rand.New(rand.NewSource(1)).Perm(10 * seeded) {
 					if ctx.Err() != nil {
 						return
 					}
 					id := 2*n + 1
+					if n >= seeded {
+						id = -n
+					}
 					_, err := pool.Exec(fmt.Sprintf("INSERT INTO remembermetoken VALUES (%d, '2026-01-02 00:00:00', 'new-%d', 'bob')", id, id))
 					if err == nil {
 						inserted = append(inserted, fmt.Sprint(id))

@@ -337,6 +337,57 @@ func ConformanceLive(t *testing.T, l Live) {
 		}
 	})
 
+	t.Run("batches by pages", func(t *testing.T) {
+		if !dialect.Pages {
+			t.Skipf("%s does not choose batches by pages", dialect.Title)
+		}
+		big := db.Table{Schema: schema, Name: "big"} // filled by the subtest before
+		q, args := dialect.PagesQuery(big)
+		var (
+			version, pages int64
+			tuples         sql.NullFloat64
+		)
+		if err := pool.QueryRowContext(ctx, q, args...).Scan(&version, &pages, &tuples); err != nil {
+			t.Fatal(err)
+		}
+		if pages < 2 {
+			t.Fatalf("the table has %d pages; the test needs two or more", pages)
+		}
+		countPages := func(from, to int64) int {
+			q, args := dialect.SelectPages(big, []string{"id"}, from, to)
+			rows, err := pool.QueryContext(ctx, q, args...)
+			if err != nil {
+				t.Fatal(err)
+			}
+			defer rows.Close()
+			n := 0
+			for rows.Next() {
+				n++
+			}
+			if err := rows.Err(); err != nil {
+				t.Fatal(err)
+			}
+			return n
+		}
+		all, first, rest := countPages(-1, -1), countPages(0, 1), countPages(1, -1)
+		if all == 0 || first == 0 || rest == 0 || first+rest != all || countPages(0, pages)+countPages(pages, -1) != all {
+			t.Errorf("pages split %d rows into %d + %d, and [0, %d) + the rest differently", all, first, rest, pages)
+		}
+		tx, err := pool.BeginTx(ctx, nil)
+		if err != nil {
+			t.Fatal(err)
+		}
+		defer tx.Rollback()
+		q, args = dialect.DeletePages(big, 0, 1)
+		r, err := tx.ExecContext(ctx, q, args...)
+		if err != nil {
+			t.Fatal(err)
+		}
+		if n, _ := r.RowsAffected(); n != int64(first) {
+			t.Errorf("delete of page 0 took %d rows; a select of it read %d", n, first)
+		}
+	})
+
 	t.Run("hostile identifiers are quoted, not executed", func(t *testing.T) {
 		name := "we\"ird`t]able; DROP TABLE x"
 		hostile := db.Table{Schema: schema, Name: name}

@@ -65,4 +65,4 @@ INSERT INTO `public`.`remembermetoken` (`id`, `created`, `token`, `username`) VA
 -- quoting: hostile identifiers
 INSERT INTO `we"ird`.`t``a]ble` (`c"ol`) VALUES (?);
 
--- delete strategy: rows locked, ordered delete: true, defer purge: true, isolation: Read Committed, default batch: 50000, max params: 65535, max IN list: 1000, insert batch for 4 columns: 1000, for 7: 1000
+-- delete strategy: rows locked, ordered delete: true, defer purge: true, pages: false, isolation: Read Committed, default batch: 50000, max params: 65535, max IN list: 1000, insert batch for 4 columns: 1000, for 7: 1000

@@ -40,6 +40,28 @@ SELECT "id", "created", "token", "username" FROM "public"."remembermetoken" WHER
 DELETE FROM "public"."remembermetoken" WHERE "username" IN ($1, $2) AND ("username" IS NULL OR "username" NOT IN ($3)) AND "created" < $4 AND "id" > $5 AND "id" <= $6;
 -- args: [JIRAUSER10100 alice admin 2026-10-24 10:00:00 +0000 UTC 10500 11000]
 
+-- clear of every row by pages: version, pages, estimated rows
+SELECT current_setting('server_version_num')::int, pg_relation_size(CAST($1 AS regclass)) / current_setting('block_size')::bigint, (SELECT reltuples::float8 FROM pg_class WHERE oid = CAST($1 AS regclass));
+-- args: ["public"."remembermetoken"]
+
+-- clear by pages: read a batch of pages
+SELECT "id", "created", "token", "username" FROM "public"."remembermetoken" WHERE ctid >= CAST($1 AS tid) AND ctid < CAST($2 AS tid);
+-- args: [(120,0) (240,0)]
+
+-- clear by pages: delete it
+DELETE FROM "public"."remembermetoken" WHERE ctid >= CAST($1 AS tid) AND ctid < CAST($2 AS tid);
+-- args: [(120,0) (240,0)]
+
+-- clear by pages: read the pages from 240 to the end
+SELECT "id", "created", "token", "username" FROM "public"."remembermetoken" WHERE ctid >= CAST($1 AS tid);
+-- args: [(240,0)]
+
+-- clear by pages: read every row left (the last batch)
+SELECT "id", "created", "token", "username" FROM "public"."remembermetoken";
+
+-- clear by pages: delete it
+DELETE FROM "public"."remembermetoken";
+
 -- delete a batch by its keys (when rows were inserted into its range)
 DELETE FROM "public"."remembermetoken" WHERE "id" IN ($1, $2, $3);
 -- args: [10501 10502 10503]
@@ -54,4 +76,4 @@ INSERT INTO "public"."remembermetoken" ("id", "created", "token", "username") VA
 -- quoting: hostile identifiers
 INSERT INTO "we""ird"."t`a]ble" ("c""ol") VALUES ($1);
 
--- delete strategy: in snapshot, ordered delete: false, defer purge: false, isolation: Repeatable Read, default batch: 50000, max params: 65535, max IN list: 1000, insert batch for 4 columns: 1000, for 7: 1000
+-- delete strategy: in snapshot, ordered delete: false, defer purge: false, pages: true, isolation: Repeatable Read, default batch: 50000, max params: 65535, max IN list: 1000, insert batch for 4 columns: 1000, for 7: 1000
