@@ -50,6 +50,10 @@ import (
 // the fixture's, value for value, before the benchmark starts).
 // scripts/bench.sh runs it over several row counts and batch sizes.
 //
+// Each database runs twice: as the harness starts it, without flushes to disk (see
+// dbtest.Server.Durable), and then with a production server's durability (-durable), where each
+// commit is flushed.
+//
 // Before each way, the tables are dropped and created again, seeded the same way, vacuumed and
 // analysed, and flushed: a forced checkpoint on PostgreSQL; on MariaDB, a wait until InnoDB's
 // purge and page flushing are idle. An unmeasured seed-and-delete comes first, so that every
@@ -63,6 +67,16 @@ func BenchmarkClearVsManual(b *testing.B) {
 	})
 	b.Run("mariadb", func(b *testing.B) {
 		runClearVsManual(b, newClearBench(b, dbtest.MariaDB(b), rows, batch, bin))
+	})
+	b.Run("postgres-durable", func(b *testing.B) {
+		srv := dbtest.Postgres(b)
+		srv.Durable(b)
+		runClearVsManual(b, newClearBench(b, srv, rows, batch, bin))
+	})
+	b.Run("mariadb-durable", func(b *testing.B) {
+		srv := dbtest.MariaDB(b)
+		srv.Durable(b)
+		runClearVsManual(b, newClearBench(b, srv, rows, batch, bin))
 	})
 }
 

@@ -631,6 +631,20 @@ func startPostgres() (*Server, error) {
 		return fail(fmt.Errorf("dbtest: %w", err))
 	}
 
+	// No flushes to disk, which tests do not need: in the configuration file rather than on the
+	// command line, so that Durable can turn them on with ALTER SYSTEM.
+	conf, err := os.OpenFile(filepath.Join(s.dataDir, "postgresql.conf"), os.O_WRONLY|os.O_APPEND, 0)
+	if err != nil {
+		return fail(err)
+	}
+	_, err = conf.WriteString("\nfsync = off\nfull_page_writes = off\nsynchronous_commit = off\n")
+	if cerr := conf.Close(); err == nil {
+		err = cerr
+	}
+	if err != nil {
+		return fail(err)
+	}
+
 	ctx, cancel := context.WithTimeout(context.Background(), startDeadline)
 	defer cancel()
 	for attempt := 1; ; attempt++ {
@@ -643,7 +657,6 @@ func startPostgres() (*Server, error) {
 		}
 		cmd := exec.Command(postgres, "-D", s.dataDir, "-p", strconv.Itoa(s.Port), "-k", s.sockPath,
 			"-c", "listen_addresses="+Loopback,
-			"-c", "fsync=off", "-c", "full_page_writes=off", "-c", "synchronous_commit=off",
 			"-c", "max_connections=100", "-c", "TimeZone=UTC",
 			"-c", "logging_collector=off", "-c", "log_destination=stderr")
 		cmd.Dir, cmd.Env, cmd.SysProcAttr = base, childEnv(), sysProcAttr(cred)
@@ -1060,4 +1073,55 @@ func (d *Database) ClientArgs() []string {
 	}
 	return []string{"--no-defaults", "--protocol=TCP", "--host=" + s.Host,
 		"--port=" + strconv.Itoa(s.Port), "--user=" + s.User}
+}
+
+// Durable makes the server as durable as a production one, for the rest of the test: the
+// harness runs it without the flushes to disk that tests do not need (PostgreSQL with fsync,
+// full_page_writes and synchronous_commit off; MariaDB's InnoDB flushing its log once a second
+// rather than at each commit), which favours work done in one big transaction over work in
+// many. For benchmarks against what an administrator would meet. Cleanup puts the harness's
+// settings back.
+func (s *Server) Durable(t testing.TB) {
+	t.Helper()
+	var on, off []string
+	switch s.Dialect {
+	case "postgres":
+		on = []string{"ALTER SYSTEM SET fsync = on", "ALTER SYSTEM SET full_page_writes = on",
+			"ALTER SYSTEM SET synchronous_commit = on", "SELECT pg_reload_conf()"}
+		off = []string{"ALTER SYSTEM RESET ALL", "SELECT pg_reload_conf()"}
+	default:
+		on = []string{"SET GLOBAL innodb_flush_log_at_trx_commit = 1"}
+		off = []string{"SET GLOBAL innodb_flush_log_at_trx_commit = 0"}
+	}
+	exec := func(qs []string) error {
+		for _, q := range qs {
+			if _, err := s.admin.Exec(q); err != nil {
+				return fmt.Errorf("dbtest: %s: %s: %w", s.name, q, err)
+			}
+		}
+		return nil
+	}
+	if err := exec(on); err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(func() {
+		if err := exec(off); err != nil {
+			t.Error(err)
+		}
+	})
+	if s.Dialect != "postgres" {
+		return
+	}
+	// A reload reaches each backend at its next command: wait until a new session sees it.
+	for deadline := time.Now().Add(10 * time.Second); ; {
+		var fsync, fpw, sc string
+		err := s.admin.QueryRow("SELECT current_setting('fsync'), current_setting('full_page_writes'), current_setting('synchronous_commit')").Scan(&fsync, &fpw, &sc)
+		if err == nil && fsync == "on" && fpw == "on" && sc == "on" {
+			return
+		}
+		if time.Now().After(deadline) {
+			t.Fatalf("dbtest: %s did not take the durable settings (fsync %s, full_page_writes %s, synchronous_commit %s, %v)", s.name, fsync, fpw, sc, err)
+		}
+		time.Sleep(20 * time.Millisecond)
+	}
 }
