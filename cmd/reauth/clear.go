@@ -24,7 +24,7 @@ func (a *app) clearCommand() *cli.Command {
 			"  reauth clear --target confluence --older-than 30d --except admin --dry-run",
 		Flags: append([]cli.Flag{
 			targetFlag(),
-			&cli.IntFlag{Name: "batch-size", Usage: "rows per backup-and-delete transaction (default: 10000; SQL Server: 4000)"},
+			&cli.IntFlag{Name: "batch-size", Usage: "rows per backup-and-delete transaction (default: 50000 on PostgreSQL and MySQL/MariaDB, 10000 on Oracle, 4000 on SQL Server)"},
 		}, scopeFlags()...),
 		Action: func(c *cli.Context) error { return a.backupOrClear(c, "clear") },
 	}
