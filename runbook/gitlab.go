@@ -6,6 +6,7 @@ import (
 	"fmt"
 	"io/fs"
 	"os"
+	"path"
 	"strings"
 	"time"
 
@@ -114,7 +115,7 @@ func (c *Config) gitlabConnections(ctx context.Context, tc *TargetConfig, field 
 			return src, cred, "", "", 0, nil, c.fail(tc, field("redis.url"), "%v (or give redis.url)", err)
 		}
 		c.addSecret(redisPass)
-		notes = append(notes, "redis connection read from "+etc+"/"+which+" on "+where)
+		notes = append(notes, "redis connection read from "+etc+"/"+path.Base(which)+" on "+where)
 	}
 	if pw, ok, err := c.secretFrom(tc, field("redis"), "", r.PasswordEnv, r.PasswordFile); err != nil {
 		return src, cred, "", "", 0, nil, err

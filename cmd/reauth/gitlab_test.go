@@ -132,7 +132,8 @@ func TestGitLabEndToEnd(t *testing.T) {
 	}
 }
 
-// TestGitLabDiscovery reads GitLab's connections from an Omnibus node's Rails config, over SSH.
+// TestGitLabDiscovery reads GitLab's connections from an Omnibus node's Rails config, over SSH
+// and on this machine.
 func TestGitLabDiscovery(t *testing.T) {
 	c := newCluster(t, "jira", clusterOpts{nodes: 1}) // an SSH host; its product does not matter
 	r := gitlabtest.Redis(t).NewDB(t)
@@ -179,6 +180,28 @@ targets:
 		t.Errorf("plan does not say it read GitLab's files over SSH:\n%s", r2.stdout)
 	}
 	if strings.Contains(r2.stdout+r2.stderr, s.Password) || strings.Contains(r2.stdout+r2.stderr, r.Server.Password) {
+		t.Error("plan printed a password")
+	}
+
+	// The same files on this machine (reauth run on the GitLab node itself): no nodes, no SSH.
+	local := fmt.Sprintf(`environment: staging
+backup_dir: ./backups
+targets:
+  - name: gitlab
+    product: gitlab
+    database:
+      discover: { home: %s }
+`, home)
+	path = filepath.Join(c.dir, "gitlab-local.yaml")
+	os.WriteFile(path, []byte(local), 0o600)
+	r3 := reauth(t, "", "--config", path, "plan", "--output", "json").mustSucceed(t)
+	if !strings.Contains(r3.stdout, "database.yml on this machine") || !strings.Contains(r3.stdout, "resque.yml on this machine") {
+		t.Errorf("plan does not say it read GitLab's files on this machine:\n%s", r3.stdout)
+	}
+	if !strings.Contains(r3.stdout, `"ready": true`) || !strings.Contains(r3.stdout, "etc/resque.yml on this machine") {
+		t.Errorf("plan with GitLab's files on this machine is not ready, or names the wrong file:\n%s", r3.stdout)
+	}
+	if strings.Contains(r3.stdout+r3.stderr, s.Password) || strings.Contains(r3.stdout+r3.stderr, r.Server.Password) {
 		t.Error("plan printed a password")
 	}
 }
