@@ -3,18 +3,16 @@ package dbtest
 import (
 	"bytes"
 	"context"
-	"crypto/rand"
 	"database/sql"
-	"encoding/hex"
 	"errors"
 	"fmt"
+	"github.com/reauth/reauth/internal/harness"
 	"net"
 	"net/url"
 	"os"
 	"os/exec"
 	"os/user"
 	"path/filepath"
-	"runtime"
 	"sort"
 	"strconv"
 	"strings"
@@ -63,7 +61,7 @@ type Server struct {
 	admin    *sql.DB
 	adminPW  string
 
-	proc    *process
+	proc    *harness.Process
 	stopMu  sync.Mutex
 	stopped bool
 }
@@ -85,11 +83,10 @@ type Database struct {
 // Main and the per-binary servers
 
 var (
-	inMain    atomic.Bool
-	regMu     sync.Mutex
-	running   []*Server
-	pg, my    lazyServer
-	sweepOnce sync.Once
+	inMain  atomic.Bool
+	regMu   sync.Mutex
+	running []*Server
+	pg, my  lazyServer
 )
 
 type lazyServer struct {
@@ -165,12 +162,12 @@ func get(t testing.TB, l *lazyServer, name string, start func() (*Server, error)
 	var miss *missingError
 	switch {
 	case errors.As(l.err, &miss):
-		skipOrFail(t, miss.Error())
+		harness.SkipOrFail(t, miss.Error())
 	case l.err != nil:
 		t.Fatalf("dbtest: %s did not start: %v", name, l.err)
 	}
 	s := l.srv
-	if err := s.proc.exitErr(); err != nil {
+	if err := s.proc.ExitErr(); err != nil {
 		t.Fatalf("dbtest: the %s server on %s:%d has exited (%v); log %s:\n%s",
 			name, s.Host, s.Port, err, s.logPath, s.logTail())
 	}
@@ -191,26 +188,13 @@ func (e *missingError) Error() string {
 		"install the Debian package %s", e.binary, e.pkg)
 }
 
-func ciMode() bool {
-	v := strings.ToLower(strings.TrimSpace(os.Getenv("CI")))
-	return v == "true" || v == "1"
-}
-
-func skipOrFail(t testing.TB, msg string) {
-	t.Helper()
-	if ciMode() {
-		t.Fatal(msg + " (CI=true: a missing server is a failure)")
-	}
-	t.Skip(msg)
-}
-
 // Require returns the path of binary. When it is missing the test is skipped, or fails when
 // CI=true, with a message naming the Debian package that provides it.
 func Require(t testing.TB, binary, debianPackage string) string {
 	t.Helper()
 	p, err := lookup(binary, debianPackage)
 	if err != nil {
-		skipOrFail(t, err.Error())
+		harness.SkipOrFail(t, err.Error())
 	}
 	return p
 }
@@ -218,18 +202,8 @@ func Require(t testing.TB, binary, debianPackage string) string {
 // lookup finds a binary on PATH, then in /usr/lib/postgresql/*/bin (highest version first), then in
 // /usr/sbin and /usr/bin.
 func lookup(binary, pkg string) (string, error) {
-	if p, err := exec.LookPath(binary); err == nil {
-		if abs, err := filepath.Abs(p); err == nil {
-			return abs, nil
-		}
+	if p, ok := harness.Find(binary, append(postgresBinDirs(), "/usr/sbin", "/usr/bin")...); ok {
 		return p, nil
-	}
-	dirs := append(postgresBinDirs(), "/usr/sbin", "/usr/bin")
-	for _, d := range dirs {
-		p := filepath.Join(d, binary)
-		if fi, err := os.Stat(p); err == nil && fi.Mode().IsRegular() && fi.Mode()&0o111 != 0 {
-			return p, nil
-		}
 	}
 	return "", &missingError{binary, pkg}
 }
@@ -260,48 +234,6 @@ func sibling(exe, name, pkg string) (string, error) {
 // ---------------------------------------------------------------------------------------------
 // Processes
 
-// process is a server child process. It is started from a goroutine locked to its OS thread that
-// stays alive as long as the child: Linux delivers the parent-death signal when the thread that
-// forked the child exits, so this keeps the signal for the death of the test binary alone.
-type process struct {
-	cmd  *exec.Cmd
-	done chan struct{}
-	err  error // cmd.Wait's result, set before done is closed
-}
-
-func startProcess(cmd *exec.Cmd) (*process, error) {
-	p := &process{cmd: cmd, done: make(chan struct{})}
-	started := make(chan error, 1)
-	go func() {
-		runtime.LockOSThread()
-		defer runtime.UnlockOSThread()
-		if err := cmd.Start(); err != nil {
-			started <- err
-			return
-		}
-		started <- nil
-		p.err = cmd.Wait()
-		close(p.done)
-	}()
-	if err := <-started; err != nil {
-		return nil, err
-	}
-	return p, nil
-}
-
-// exitErr is nil while the process runs, and says how it ended once it has.
-func (p *process) exitErr() error {
-	select {
-	case <-p.done:
-		if p.err == nil {
-			return errors.New("exited with status 0")
-		}
-		return p.err
-	default:
-		return nil
-	}
-}
-
 // run runs a short-lived tool to completion (with the same parent-death protection), its output
 // going to logPath, and fails after timeout.
 func run(cmd *exec.Cmd, logPath string, timeout time.Duration) error {
@@ -311,22 +243,22 @@ func run(cmd *exec.Cmd, logPath string, timeout time.Duration) error {
 	}
 	defer logf.Close()
 	cmd.Stdout, cmd.Stderr = logf, logf
-	p, err := startProcess(cmd)
+	p, err := harness.Start(cmd)
 	if err != nil {
 		return fmt.Errorf("%s: %w", cmd.Path, err)
 	}
 	select {
-	case <-p.done:
+	case <-p.Done:
 	case <-time.After(timeout):
 		_ = cmd.Process.Kill()
-		<-p.done
+		<-p.Done
 		return fmt.Errorf("%s did not finish within %v; its output (%s):\n%s",
-			filepath.Base(cmd.Path), timeout, logPath, tail(logPath))
+			filepath.Base(cmd.Path), timeout, logPath, harness.Tail(logPath))
 	}
-	if p.err == nil {
+	if p.WaitErr() == nil {
 		return nil
 	}
-	return fmt.Errorf("%s failed: %v; its output (%s):\n%s", filepath.Base(cmd.Path), p.err, logPath, tail(logPath))
+	return fmt.Errorf("%s failed: %v; its output (%s):\n%s", filepath.Base(cmd.Path), p.WaitErr(), logPath, harness.Tail(logPath))
 }
 
 // childEnv is the environment for the server tools: ours without the variables that would point
@@ -365,19 +297,19 @@ func (s *Server) stop(keep bool) error {
 		s.admin.Close()
 	}
 	var errs []error
-	if s.proc != nil && s.proc.exitErr() == nil {
+	if s.proc != nil && s.proc.ExitErr() == nil {
 		sig := syscall.SIGTERM
 		if s.Dialect == "postgres" {
 			sig = syscall.SIGINT
 		}
-		_ = s.proc.cmd.Process.Signal(sig)
+		_ = s.proc.Cmd.Process.Signal(sig)
 		select {
-		case <-s.proc.done:
+		case <-s.proc.Done:
 		case <-time.After(stopGrace):
 			errs = append(errs, fmt.Errorf("%s on port %d did not stop within %v; killed it; log %s:\n%s",
 				s.name, s.Port, stopGrace, s.logPath, s.logTail()))
-			_ = s.proc.cmd.Process.Kill()
-			<-s.proc.done
+			_ = s.proc.Cmd.Process.Kill()
+			<-s.proc.Done
 		}
 	}
 	if keep {
@@ -401,15 +333,8 @@ func newBase(kind string) (string, error) {
 	if len(parent) > 60 || (os.Geteuid() == 0 && !traversable(parent)) {
 		parent = "/tmp"
 	}
-	sweep(parent)
-	base, err := os.MkdirTemp(parent, dirPrefix+kind+"-")
+	base, err := harness.OwnedDir(parent, dirPrefix+kind+"-", 0o711)
 	if err != nil {
-		return "", err
-	}
-	if err := os.Chmod(base, 0o711); err != nil {
-		return "", err
-	}
-	if err := os.WriteFile(filepath.Join(base, "owner.pid"), []byte(strconv.Itoa(os.Getpid())), 0o644); err != nil {
 		return "", err
 	}
 	return base, nil
@@ -438,85 +363,14 @@ func traversable(dir string) bool {
 	}
 }
 
-// sweep removes the directories left by test binaries that were killed (their servers died with
-// them): those whose owner process is gone, unless marked to keep. Once per test binary.
-func sweep(parent string) {
-	sweepOnce.Do(func() {
-		dirs, _ := filepath.Glob(filepath.Join(parent, dirPrefix+"*"))
-		for _, d := range dirs {
-			fi, err := os.Lstat(d)
-			if err != nil || !fi.IsDir() {
-				continue
-			}
-			if st, ok := fi.Sys().(*syscall.Stat_t); !ok || int(st.Uid) != os.Geteuid() {
-				continue
-			}
-			if _, err := os.Stat(filepath.Join(d, "keep")); err == nil {
-				continue
-			}
-			b, err := os.ReadFile(filepath.Join(d, "owner.pid"))
-			if err != nil {
-				if time.Since(fi.ModTime()) > time.Hour {
-					_ = os.RemoveAll(d)
-				}
-				continue
-			}
-			pid, err := strconv.Atoi(strings.TrimSpace(string(b)))
-			if err != nil || pid <= 0 || pid == os.Getpid() {
-				continue
-			}
-			if err := syscall.Kill(pid, 0); errors.Is(err, syscall.ESRCH) {
-				_ = os.RemoveAll(d)
-			}
-		}
-	})
-}
-
-// freePort asks the kernel for a free port on the loopback address. Another process can take it
-// before the server binds it; the starts retry with a new port when the bind fails.
-func freePort() (int, error) {
-	l, err := net.Listen("tcp", net.JoinHostPort(Loopback, "0"))
-	if err != nil {
-		return 0, err
-	}
-	defer l.Close()
-	return l.Addr().(*net.TCPAddr).Port, nil
-}
-
-func randomHex(n int) string {
-	b := make([]byte, n)
-	_, _ = rand.Read(b) // never fails (crypto/rand, Go ≥ 1.24)
-	return hex.EncodeToString(b)
-}
-
-// tail returns the last lines of a log file, for error messages.
-func tail(path string) string {
-	const maxBytes, maxLines = 6000, 40
-	b, err := os.ReadFile(path)
-	if err != nil {
-		return fmt.Sprintf("(cannot read %s: %v)", path, err)
-	}
-	if len(b) > maxBytes {
-		b = b[len(b)-maxBytes:]
-		if i := bytes.IndexByte(b, '\n'); i >= 0 {
-			b = b[i+1:]
-		}
-	}
-	lines := strings.Split(strings.TrimRight(string(b), "\n"), "\n")
-	if len(lines) > maxLines {
-		lines = lines[len(lines)-maxLines:]
-	}
-	return "\t" + strings.Join(lines, "\n\t")
-}
-
 // logTail is the tail of the server's log, with MariaDB's own stderr (errors from before it opens
 // its log) when there is any.
 func (s *Server) logTail() string {
-	t := tail(s.logPath)
+	t := harness.Tail(s.logPath)
 	if s.Dialect == "mysql" {
 		out := filepath.Join(s.base, "mariadbd.out")
 		if fi, err := os.Stat(out); err == nil && fi.Size() > 0 {
-			t += "\n\tmariadbd's output (" + out + "):\n" + tail(out)
+			t += "\n\tmariadbd's output (" + out + "):\n" + harness.Tail(out)
 		}
 	}
 	return t
@@ -531,7 +385,7 @@ func addrInUse(logPath string) bool {
 func waitReady(ctx context.Context, s *Server, db *sql.DB) error {
 	var last error
 	for {
-		if err := s.proc.exitErr(); err != nil {
+		if err := s.proc.ExitErr(); err != nil {
 			return fmt.Errorf("%s exited during start-up (%v); log %s:\n%s", s.name, err, s.logPath, s.logTail())
 		}
 		pctx, cancel := context.WithTimeout(ctx, 2*time.Second)
@@ -544,7 +398,7 @@ func waitReady(ctx context.Context, s *Server, db *sql.DB) error {
 		case <-ctx.Done():
 			return fmt.Errorf("%s did not accept connections within %v (last error: %v); log %s:\n%s",
 				s.name, startDeadline, last, s.logPath, s.logTail())
-		case <-s.proc.done:
+		case <-s.proc.Done:
 		case <-time.After(20 * time.Millisecond):
 		}
 	}
@@ -589,15 +443,15 @@ func startPostgres() (*Server, error) {
 		return nil, err
 	}
 	s := &Server{
-		Dialect: "postgres", Host: Loopback, User: TestUser, Password: randomHex(16),
+		Dialect: "postgres", Host: Loopback, User: TestUser, Password: harness.RandomHex(16),
 		BinDir: binDir, name: "PostgreSQL", base: base,
 		dataDir: filepath.Join(base, "data"), sockPath: filepath.Join(base, "s"),
-		logPath: filepath.Join(base, "postgres.log"), adminPW: randomHex(16),
+		logPath: filepath.Join(base, "postgres.log"), adminPW: harness.RandomHex(16),
 	}
 	fail := func(err error) (*Server, error) {
 		if s.proc != nil {
-			_ = s.proc.cmd.Process.Kill()
-			<-s.proc.done
+			_ = s.proc.Cmd.Process.Kill()
+			<-s.proc.Done
 		}
 		if s.admin != nil {
 			s.admin.Close()
@@ -648,7 +502,7 @@ func startPostgres() (*Server, error) {
 	ctx, cancel := context.WithTimeout(context.Background(), startDeadline)
 	defer cancel()
 	for attempt := 1; ; attempt++ {
-		if s.Port, err = freePort(); err != nil {
+		if s.Port, err = harness.FreePort(Loopback); err != nil {
 			return fail(err)
 		}
 		logf, err := os.OpenFile(s.logPath, os.O_WRONLY|os.O_CREATE|os.O_APPEND, 0o600)
@@ -661,7 +515,7 @@ func startPostgres() (*Server, error) {
 			"-c", "logging_collector=off", "-c", "log_destination=stderr")
 		cmd.Dir, cmd.Env, cmd.SysProcAttr = base, childEnv(), sysProcAttr(cred)
 		cmd.Stdout, cmd.Stderr = logf, logf
-		s.proc, err = startProcess(cmd)
+		s.proc, err = harness.Start(cmd)
 		logf.Close()
 		if err != nil {
 			return fail(fmt.Errorf("dbtest: %s: %w", postgres, err))
@@ -675,7 +529,7 @@ func startPostgres() (*Server, error) {
 		if err == nil {
 			break
 		}
-		if s.proc.exitErr() != nil && addrInUse(s.logPath) && attempt < portAttempts {
+		if s.proc.ExitErr() != nil && addrInUse(s.logPath) && attempt < portAttempts {
 			s.admin.Close()
 			s.admin, s.proc = nil, nil
 			continue // another process took the port meanwhile
@@ -743,15 +597,15 @@ func startMariaDB() (*Server, error) {
 		return nil, err
 	}
 	s := &Server{
-		Dialect: "mysql", Host: Loopback, User: TestUser, Password: randomHex(16),
+		Dialect: "mysql", Host: Loopback, User: TestUser, Password: harness.RandomHex(16),
 		BinDir: binDir, name: "MariaDB", base: base,
 		dataDir: filepath.Join(base, "data"), sockPath: filepath.Join(base, "mysqld.sock"),
-		logPath: filepath.Join(base, "err.log"), adminPW: randomHex(16),
+		logPath: filepath.Join(base, "err.log"), adminPW: harness.RandomHex(16),
 	}
 	fail := func(err error) (*Server, error) {
 		if s.proc != nil {
-			_ = s.proc.cmd.Process.Kill()
-			<-s.proc.done
+			_ = s.proc.Cmd.Process.Kill()
+			<-s.proc.Done
 		}
 		if s.admin != nil {
 			s.admin.Close()
@@ -784,7 +638,7 @@ func startMariaDB() (*Server, error) {
 	rootCfg.User, rootCfg.Net, rootCfg.Addr = "root", "unix", s.sockPath
 	rootCfg.Timeout = 5 * time.Second
 	for attempt := 1; ; attempt++ {
-		if s.Port, err = freePort(); err != nil {
+		if s.Port, err = harness.FreePort(Loopback); err != nil {
 			return fail(err)
 		}
 		args := append([]string{"--no-defaults", "--datadir=" + s.dataDir,
@@ -803,7 +657,7 @@ func startMariaDB() (*Server, error) {
 			return fail(err)
 		}
 		cmd.Stdout, cmd.Stderr = logf, logf
-		s.proc, err = startProcess(cmd)
+		s.proc, err = harness.Start(cmd)
 		logf.Close()
 		if err != nil {
 			return fail(fmt.Errorf("dbtest: %s: %w", mariadbd, err))
@@ -817,7 +671,7 @@ func startMariaDB() (*Server, error) {
 		if err == nil {
 			break
 		}
-		if s.proc.exitErr() != nil && addrInUse(s.logPath) && attempt < portAttempts {
+		if s.proc.ExitErr() != nil && addrInUse(s.logPath) && attempt < portAttempts {
 			s.admin.Close()
 			s.admin, s.proc = nil, nil
 			continue
@@ -894,7 +748,7 @@ func (s *Server) mysqlConfig(password, dbname string) *mysql.Config {
 // or fully granted to (MariaDB) Server.User, and drops it when the test ends.
 func (s *Server) NewDatabase(t testing.TB) *Database {
 	t.Helper()
-	name := "reauth_t_" + randomHex(8)
+	name := "reauth_t_" + harness.RandomHex(8)
 	d := &Database{Server: s, Name: name}
 	hostPort := net.JoinHostPort(s.Host, strconv.Itoa(s.Port))
 	ctx, cancel := context.WithTimeout(context.Background(), 30*time.Second)

@@ -5,14 +5,13 @@ import (
 	"database/sql"
 	"errors"
 	"fmt"
+	"github.com/reauth/reauth/internal/harness"
 	"net"
 	"os"
 	"os/exec"
 	"path/filepath"
-	"runtime"
 	"strconv"
 	"strings"
-	"sync"
 	"testing"
 	"time"
 
@@ -21,42 +20,6 @@ import (
 )
 
 func TestMain(m *testing.M) { os.Exit(Main(m)) }
-
-// recorder stands in for a test to observe Fatal and Skip, which end its goroutine.
-type recorder struct {
-	testing.TB
-	mu          sync.Mutex
-	fatal, skip string
-}
-
-func (r *recorder) Helper() {}
-func (r *recorder) Fatal(args ...any) {
-	r.mu.Lock()
-	r.fatal = fmt.Sprint(args...)
-	r.mu.Unlock()
-	runtime.Goexit()
-}
-func (r *recorder) Fatalf(format string, args ...any) { r.Fatal(fmt.Sprintf(format, args...)) }
-func (r *recorder) Skip(args ...any) {
-	r.mu.Lock()
-	r.skip = fmt.Sprint(args...)
-	r.mu.Unlock()
-	runtime.Goexit()
-}
-func (r *recorder) Skipf(format string, args ...any) { r.Skip(fmt.Sprintf(format, args...)) }
-
-func capture(t *testing.T, fn func(tb testing.TB)) *recorder {
-	r := &recorder{TB: t}
-	done := make(chan struct{})
-	go func() {
-		defer close(done)
-		fn(r)
-	}()
-	<-done
-	r.mu.Lock()
-	defer r.mu.Unlock()
-	return r
-}
 
 func checkServer(t *testing.T, s *Server, dialect string, systemPort int) {
 	t.Helper()
@@ -172,11 +135,11 @@ func TestPostgres(t *testing.T) {
 	})
 
 	t.Run("Exec fails the test", func(t *testing.T) {
-		r := capture(t, func(tb testing.TB) {
+		r := harness.Capture(t, func(tb testing.TB) {
 			d1.Exec(tb, `INSERT INTO tokens (v) VALUES ('c'); INSERT INTO nope VALUES (1)`)
 		})
-		if !strings.Contains(r.fatal, "nope") {
-			t.Errorf("Exec of a bad script: fatal = %q", r.fatal)
+		if !strings.Contains(r.FatalMsg, "nope") {
+			t.Errorf("Exec of a bad script: fatal = %q", r.FatalMsg)
 		}
 		var n int
 		if err := d1.Open(t).QueryRow(`SELECT count(*) FROM tokens`).Scan(&n); err != nil || n != 2 {
@@ -310,11 +273,11 @@ func TestMariaDB(t *testing.T) {
 	})
 
 	t.Run("Exec fails the test", func(t *testing.T) {
-		r := capture(t, func(tb testing.TB) {
+		r := harness.Capture(t, func(tb testing.TB) {
 			d1.Exec(tb, "INSERT INTO tokens (v) VALUES ('c'); INSERT INTO nope VALUES (1)")
 		})
-		if !strings.Contains(r.fatal, "nope") {
-			t.Errorf("Exec of a bad script: fatal = %q", r.fatal)
+		if !strings.Contains(r.FatalMsg, "nope") {
+			t.Errorf("Exec of a bad script: fatal = %q", r.FatalMsg)
 		}
 	})
 
@@ -404,14 +367,14 @@ func TestRequire(t *testing.T) {
 	for _, ci := range []string{"", "true"} {
 		t.Run("CI="+ci, func(t *testing.T) {
 			t.Setenv("CI", ci)
-			r := capture(t, func(tb testing.TB) { Require(tb, "no-such-binary-dbtest", "no-such-package") })
-			msg := r.skip
+			r := harness.Capture(t, func(tb testing.TB) { Require(tb, "no-such-binary-dbtest", "no-such-package") })
+			msg := r.SkipMsg
 			if ci == "true" {
-				msg = r.fatal
+				msg = r.FatalMsg
 			}
-			if r.skip != "" && r.fatal != "" || !strings.Contains(msg, "no-such-binary-dbtest") ||
+			if r.SkipMsg != "" && r.FatalMsg != "" || !strings.Contains(msg, "no-such-binary-dbtest") ||
 				!strings.Contains(msg, "Debian package no-such-package") {
-				t.Errorf("skip %q, fatal %q", r.skip, r.fatal)
+				t.Errorf("skip %q, fatal %q", r.SkipMsg, r.FatalMsg)
 			}
 		})
 	}
@@ -427,13 +390,13 @@ func TestStartOutcomeRemembered(t *testing.T) {
 			starts := 0
 			start := func() (*Server, error) { starts++; return nil, &missingError{"xyzd", "xyz-server"} }
 			for range 2 {
-				r := capture(t, func(tb testing.TB) { get(tb, &l, "XYZ", start) })
-				msg := r.skip
+				r := harness.Capture(t, func(tb testing.TB) { get(tb, &l, "XYZ", start) })
+				msg := r.SkipMsg
 				if ci == "true" {
-					msg = r.fatal
+					msg = r.FatalMsg
 				}
 				if !strings.Contains(msg, "xyzd") || !strings.Contains(msg, "Debian package xyz-server") {
-					t.Errorf("skip %q, fatal %q", r.skip, r.fatal)
+					t.Errorf("skip %q, fatal %q", r.SkipMsg, r.FatalMsg)
 				}
 			}
 			if starts != 1 {
@@ -446,9 +409,9 @@ func TestStartOutcomeRemembered(t *testing.T) {
 		starts := 0
 		start := func() (*Server, error) { starts++; return nil, errors.New("boom") }
 		for range 2 {
-			r := capture(t, func(tb testing.TB) { get(tb, &l, "XYZ", start) })
-			if r.skip != "" || !strings.Contains(r.fatal, "XYZ did not start: boom") {
-				t.Errorf("skip %q, fatal %q", r.skip, r.fatal)
+			r := harness.Capture(t, func(tb testing.TB) { get(tb, &l, "XYZ", start) })
+			if r.SkipMsg != "" || !strings.Contains(r.FatalMsg, "XYZ did not start: boom") {
+				t.Errorf("skip %q, fatal %q", r.SkipMsg, r.FatalMsg)
 			}
 		}
 		if starts != 1 {

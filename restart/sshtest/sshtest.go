@@ -30,13 +30,13 @@ import (
 	"encoding/pem"
 	"errors"
 	"fmt"
+	"github.com/reauth/reauth/internal/harness"
 	"net"
 	"os"
 	"os/exec"
 	"os/user"
 	"path/filepath"
 	"regexp"
-	"runtime"
 	"strconv"
 	"strings"
 	"sync"
@@ -74,7 +74,7 @@ type Server struct {
 	config string
 
 	mu     sync.Mutex
-	proc   *process // nil while killed
+	proc   *harness.Process // nil while killed
 	closed bool
 }
 
@@ -153,7 +153,7 @@ func Start(t testing.TB, hosts ...string) *Server {
 		if err != nil {
 			var bindErr *bindError
 			if errors.As(err, &bindErr) {
-				skipOrFail(t, err.Error())
+				harness.SkipOrFail(t, err.Error())
 			}
 			t.Fatalf("sshtest: %v", err)
 		}
@@ -363,11 +363,11 @@ func (s *Server) Restart(t testing.TB) {
 func (s *Server) Running() bool {
 	s.mu.Lock()
 	defer s.mu.Unlock()
-	return s.proc != nil && s.proc.exitErr() == nil
+	return s.proc != nil && s.proc.ExitErr() == nil
 }
 
 // LogTail returns the last lines of sshd's log.
-func (s *Server) LogTail() string { return tail(s.LogFile) }
+func (s *Server) LogTail() string { return harness.Tail(s.LogFile) }
 
 // kill kills the process tree and waits for the listener. s.mu is held.
 func (s *Server) kill() error {
@@ -376,12 +376,12 @@ func (s *Server) kill() error {
 		return nil
 	}
 	s.proc = nil
-	killTree(p.cmd.Process.Pid)
+	killTree(p.Cmd.Process.Pid)
 	select {
-	case <-p.done:
+	case <-p.Done:
 		return nil
 	case <-time.After(killDeadline):
-		return fmt.Errorf("sshd (pid %d) did not die within %v of SIGKILL", p.cmd.Process.Pid, killDeadline)
+		return fmt.Errorf("sshd (pid %d) did not die within %v of SIGKILL", p.Cmd.Process.Pid, killDeadline)
 	}
 }
 
@@ -436,7 +436,7 @@ func (s *Server) start() error {
 		Pdeathsig: syscall.SIGKILL, // dies with the test binary
 		Setpgid:   true,            // a ^C at the terminal goes to the test binary only
 	}
-	p, err := startProcess(cmd)
+	p, err := harness.Start(cmd)
 	logf.Close()
 	if err != nil {
 		return fmt.Errorf("%s: %w", s.sshd, err)
@@ -451,7 +451,7 @@ func (s *Server) start() error {
 
 // waitReady waits until sshd's log says it listens on every host, then reads the SSH banner on
 // every host:port.
-func (s *Server) waitReady(p *process, offset int64) error {
+func (s *Server) waitReady(p *harness.Process, offset int64) error {
 	deadline := time.Now().Add(startDeadline)
 	want := make([]string, len(s.Hosts))
 	for i, h := range s.Hosts {
@@ -466,7 +466,7 @@ func (s *Server) waitReady(p *process, offset int64) error {
 		if bindFailed.MatchString(log) {
 			return fmt.Errorf("sshd on port %d: %w; its log (%s):\n%s", s.Port, errAddrInUse, s.LogFile, s.LogTail())
 		}
-		if err := p.exitErr(); err != nil {
+		if err := p.ExitErr(); err != nil {
 			return logErr(fmt.Sprintf("exited during start-up (%v)", err))
 		}
 		listening := true
@@ -493,7 +493,7 @@ func (s *Server) waitReady(p *process, offset int64) error {
 				break
 			}
 			last = err
-			if p.exitErr() != nil || time.Now().After(deadline) {
+			if p.ExitErr() != nil || time.Now().After(deadline) {
 				return logErr(fmt.Sprintf("does not answer on %s (%v)", s.Addr(h), last))
 			}
 			time.Sleep(20 * time.Millisecond)
@@ -525,48 +525,6 @@ func readBanner(addr string, timeout time.Duration) (string, error) {
 		return "", fmt.Errorf("%s answered %q, not an SSH banner", addr, line)
 	}
 	return line, nil
-}
-
-// process is sshd's listener. It is started from a goroutine locked to its OS thread that stays
-// alive as long as the child: Linux delivers the parent-death signal when the thread that forked the
-// child exits, so this keeps the signal for the death of the test binary alone.
-type process struct {
-	cmd  *exec.Cmd
-	done chan struct{}
-	err  error // cmd.Wait's result, set before done is closed
-}
-
-func startProcess(cmd *exec.Cmd) (*process, error) {
-	p := &process{cmd: cmd, done: make(chan struct{})}
-	started := make(chan error, 1)
-	go func() {
-		runtime.LockOSThread()
-		defer runtime.UnlockOSThread()
-		if err := cmd.Start(); err != nil {
-			started <- err
-			return
-		}
-		started <- nil
-		p.err = cmd.Wait()
-		close(p.done)
-	}()
-	if err := <-started; err != nil {
-		return nil, err
-	}
-	return p, nil
-}
-
-// exitErr is nil while the process runs, and says how it ended once it has.
-func (p *process) exitErr() error {
-	select {
-	case <-p.done:
-		if p.err == nil {
-			return errors.New("exited with status 0")
-		}
-		return p.err
-	default:
-		return nil
-	}
 }
 
 // killTree kills root and all its descendants with SIGKILL. sshd puts every connection's process
@@ -651,41 +609,20 @@ func (e *missingError) Error() string {
 		e.binary, e.pkg)
 }
 
-func ciMode() bool {
-	v := strings.ToLower(strings.TrimSpace(os.Getenv("CI")))
-	return v == "true" || v == "1"
-}
-
-func skipOrFail(t testing.TB, msg string) {
-	t.Helper()
-	if ciMode() {
-		t.Fatal(msg + " (CI=true: a missing prerequisite is a failure)")
-	}
-	t.Skip(msg)
-}
-
 // Require returns the absolute path of binary. When it is missing the test is skipped, or fails
 // when CI=true, with a message naming the Debian package that provides it.
 func Require(t testing.TB, binary, debianPackage string) string {
 	t.Helper()
 	p, err := lookup(binary, debianPackage)
 	if err != nil {
-		skipOrFail(t, err.Error())
+		harness.SkipOrFail(t, err.Error())
 	}
 	return p
 }
 
 func lookup(binary, pkg string) (string, error) {
-	if p, err := exec.LookPath(binary); err == nil {
-		if abs, err := filepath.Abs(p); err == nil {
-			return abs, nil
-		}
-	}
-	for _, d := range []string{"/usr/sbin", "/usr/bin", "/sbin", "/bin"} {
-		p := filepath.Join(d, binary)
-		if fi, err := os.Stat(p); err == nil && fi.Mode().IsRegular() && fi.Mode()&0o111 != 0 {
-			return p, nil
-		}
+	if p, ok := harness.Find(binary, "/usr/sbin", "/usr/bin", "/sbin", "/bin"); ok {
+		return p, nil
 	}
 	return "", &missingError{binary, pkg}
 }
@@ -804,57 +741,14 @@ func newDir() (string, error) {
 	if !regexp.MustCompile(`^[A-Za-z0-9/._+-]+$`).MatchString(parent) {
 		parent = "/tmp"
 	}
-	sweep(parent)
-	dir, err := os.MkdirTemp(parent, dirPrefix)
+	dir, err := harness.OwnedDir(parent, dirPrefix, 0o700)
 	if err != nil {
-		return "", err
-	}
-	if err := os.Chmod(dir, 0o700); err != nil {
-		return "", err
-	}
-	if err := os.WriteFile(filepath.Join(dir, "owner.pid"), []byte(strconv.Itoa(os.Getpid())), 0o600); err != nil {
 		return "", err
 	}
 	if err := os.Mkdir(filepath.Join(dir, "home"), 0o700); err != nil {
 		return "", err
 	}
 	return dir, nil
-}
-
-var sweepOnce sync.Once
-
-// sweep removes the directories left by test binaries that were killed (their sshd died with
-// them): those whose owner process is gone, unless marked to keep. Once per test binary.
-func sweep(parent string) {
-	sweepOnce.Do(func() {
-		dirs, _ := filepath.Glob(filepath.Join(parent, dirPrefix+"*"))
-		for _, d := range dirs {
-			fi, err := os.Lstat(d)
-			if err != nil || !fi.IsDir() {
-				continue
-			}
-			if st, ok := fi.Sys().(*syscall.Stat_t); !ok || int(st.Uid) != os.Geteuid() {
-				continue
-			}
-			if _, err := os.Stat(filepath.Join(d, "keep")); err == nil {
-				continue
-			}
-			b, err := os.ReadFile(filepath.Join(d, "owner.pid"))
-			if err != nil {
-				if time.Since(fi.ModTime()) > time.Hour {
-					_ = os.RemoveAll(d)
-				}
-				continue
-			}
-			pid, err := strconv.Atoi(strings.TrimSpace(string(b)))
-			if err != nil || pid <= 0 || pid == os.Getpid() {
-				continue
-			}
-			if err := syscall.Kill(pid, 0); errors.Is(err, syscall.ESRCH) {
-				_ = os.RemoveAll(d)
-			}
-		}
-	})
 }
 
 // readFrom returns a file's contents from offset on.
@@ -864,24 +758,4 @@ func readFrom(path string, offset int64) string {
 		return ""
 	}
 	return string(b[offset:])
-}
-
-// tail returns the last lines of a log file, for error messages.
-func tail(path string) string {
-	const maxBytes, maxLines = 6000, 40
-	b, err := os.ReadFile(path)
-	if err != nil {
-		return fmt.Sprintf("(cannot read %s: %v)", path, err)
-	}
-	if len(b) > maxBytes {
-		b = b[len(b)-maxBytes:]
-		if i := bytes.IndexByte(b, '\n'); i >= 0 {
-			b = b[i+1:]
-		}
-	}
-	lines := strings.Split(strings.TrimRight(string(b), "\n"), "\n")
-	if len(lines) > maxLines {
-		lines = lines[len(lines)-maxLines:]
-	}
-	return "\t" + strings.Join(lines, "\n\t")
 }

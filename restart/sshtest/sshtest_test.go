@@ -5,10 +5,10 @@ import (
 	"bytes"
 	"errors"
 	"fmt"
+	"github.com/reauth/reauth/internal/harness"
 	"net"
 	"os"
 	"os/exec"
-	"runtime"
 	"strconv"
 	"strings"
 	"sync"
@@ -238,11 +238,11 @@ func TestRestartPortTaken(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	r := capture(t, func(tb testing.TB) { s.Restart(tb) })
+	r := harness.Capture(t, func(tb testing.TB) { s.Restart(tb) })
 	l.Close()
-	t.Logf("Restart with %s taken: %s", s.Addr(node2), strings.SplitN(r.fatal, "\n", 2)[0])
-	if !strings.Contains(r.fatal, "taken by another process") || !strings.Contains(r.fatal, "Address already in use") {
-		t.Errorf("Restart with %s taken: fatal %q", s.Addr(node2), r.fatal)
+	t.Logf("Restart with %s taken: %s", s.Addr(node2), strings.SplitN(r.FatalMsg, "\n", 2)[0])
+	if !strings.Contains(r.FatalMsg, "taken by another process") || !strings.Contains(r.FatalMsg, "Address already in use") {
+		t.Errorf("Restart with %s taken: fatal %q", s.Addr(node2), r.FatalMsg)
 	}
 	if s.Running() {
 		t.Errorf("sshd left running on %s alone", node1)
@@ -259,28 +259,28 @@ func TestRestartPortTaken(t *testing.T) {
 
 func TestStartRejectsNonLoopback(t *testing.T) {
 	for _, h := range []string{"10.0.0.1", "0.0.0.0", "::1", "localhost", "128.0.0.1"} {
-		r := capture(t, func(tb testing.TB) { sshtest.Start(tb, h) })
-		if !strings.Contains(r.fatal, "not an IPv4 loopback address") {
-			t.Errorf("Start(%q): fatal %q, skip %q; want a refusal", h, r.fatal, r.skip)
+		r := harness.Capture(t, func(tb testing.TB) { sshtest.Start(tb, h) })
+		if !strings.Contains(r.FatalMsg, "not an IPv4 loopback address") {
+			t.Errorf("Start(%q): fatal %q, skip %q; want a refusal", h, r.FatalMsg, r.SkipMsg)
 		}
 	}
-	r := capture(t, func(tb testing.TB) { sshtest.Start(tb, node1, "::ffff:127.0.0.2") })
-	if !strings.Contains(r.fatal, "given twice") {
-		t.Errorf("Start with a repeated host: fatal %q", r.fatal)
+	r := harness.Capture(t, func(tb testing.TB) { sshtest.Start(tb, node1, "::ffff:127.0.0.2") })
+	if !strings.Contains(r.FatalMsg, "given twice") {
+		t.Errorf("Start with a repeated host: fatal %q", r.FatalMsg)
 	}
 }
 
 func TestRequireMissing(t *testing.T) {
 	const bin = "reauth-sshtest-no-such-binary"
 	t.Setenv("CI", "")
-	r := capture(t, func(tb testing.TB) { sshtest.Require(tb, bin, "no-such-package") })
-	if !strings.Contains(r.skip, bin) || !strings.Contains(r.skip, "no-such-package") || r.fatal != "" {
-		t.Errorf("without CI: skip %q, fatal %q; want a skip naming the binary and package", r.skip, r.fatal)
+	r := harness.Capture(t, func(tb testing.TB) { sshtest.Require(tb, bin, "no-such-package") })
+	if !strings.Contains(r.SkipMsg, bin) || !strings.Contains(r.SkipMsg, "no-such-package") || r.FatalMsg != "" {
+		t.Errorf("without CI: skip %q, fatal %q; want a skip naming the binary and package", r.SkipMsg, r.FatalMsg)
 	}
 	t.Setenv("CI", "true")
-	r = capture(t, func(tb testing.TB) { sshtest.Require(tb, bin, "no-such-package") })
-	if !strings.Contains(r.fatal, bin) || r.skip != "" {
-		t.Errorf("with CI=true: skip %q, fatal %q; want a failure", r.skip, r.fatal)
+	r = harness.Capture(t, func(tb testing.TB) { sshtest.Require(tb, bin, "no-such-package") })
+	if !strings.Contains(r.FatalMsg, bin) || r.SkipMsg != "" {
+		t.Errorf("with CI=true: skip %q, fatal %q; want a failure", r.SkipMsg, r.FatalMsg)
 	}
 }
 
@@ -338,40 +338,4 @@ func alive(pid int) bool {
 	}
 	i := bytes.LastIndexByte(b, ')')
 	return i < 0 || !strings.HasPrefix(strings.TrimSpace(string(b[i+1:])), "Z")
-}
-
-// recorder stands in for a test to observe Fatal and Skip, which end its goroutine.
-type recorder struct {
-	testing.TB
-	mu          sync.Mutex
-	fatal, skip string
-}
-
-func (r *recorder) Helper() {}
-func (r *recorder) Fatal(args ...any) {
-	r.mu.Lock()
-	r.fatal = fmt.Sprint(args...)
-	r.mu.Unlock()
-	runtime.Goexit()
-}
-func (r *recorder) Fatalf(format string, args ...any) { r.Fatal(fmt.Sprintf(format, args...)) }
-func (r *recorder) Skip(args ...any) {
-	r.mu.Lock()
-	r.skip = fmt.Sprint(args...)
-	r.mu.Unlock()
-	runtime.Goexit()
-}
-func (r *recorder) Skipf(format string, args ...any) { r.Skip(fmt.Sprintf(format, args...)) }
-
-func capture(t *testing.T, fn func(tb testing.TB)) *recorder {
-	r := &recorder{TB: t}
-	done := make(chan struct{})
-	go func() {
-		defer close(done)
-		fn(r)
-	}()
-	<-done
-	r.mu.Lock()
-	defer r.mu.Unlock()
-	return r
 }

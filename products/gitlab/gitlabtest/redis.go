@@ -20,15 +20,13 @@ package gitlabtest
 
 import (
 	"context"
-	"crypto/rand"
-	"encoding/hex"
 	"errors"
 	"fmt"
+	"github.com/reauth/reauth/internal/harness"
 	"net"
 	"os"
 	"os/exec"
 	"path/filepath"
-	"runtime"
 	"strconv"
 	"strings"
 	"sync"
@@ -64,7 +62,7 @@ type RedisServer struct {
 
 	base    string
 	logPath string
-	proc    *process
+	proc    *harness.Process
 
 	mu      sync.Mutex
 	free    []int // logical databases not handed out
@@ -110,8 +108,8 @@ func Redis(t testing.TB) *RedisServer {
 	if startErr != nil {
 		t.Fatalf("gitlabtest: redis-server did not start: %v", startErr)
 	}
-	if err := server.proc.exitErr(); err != nil {
-		t.Fatalf("gitlabtest: redis-server on %s has exited (%v); log %s:\n%s", server.Addr, err, server.logPath, tail(server.logPath))
+	if err := server.proc.ExitErr(); err != nil {
+		t.Fatalf("gitlabtest: redis-server on %s has exited (%v); log %s:\n%s", server.Addr, err, server.logPath, harness.Tail(server.logPath))
 	}
 	if first {
 		t.Logf("gitlabtest: started redis-server %s on %s (%s)", server.Version, server.Addr, server.base)
@@ -124,15 +122,11 @@ func startRedis(bin string) (*RedisServer, error) {
 	if len(parent) > 60 { // unix socket paths are limited to 108 bytes
 		parent = "/tmp"
 	}
-	sweep(parent)
-	base, err := os.MkdirTemp(parent, dirPrefix)
+	base, err := harness.OwnedDir(parent, dirPrefix, 0o700)
 	if err != nil {
 		return nil, err
 	}
-	if err := os.WriteFile(filepath.Join(base, "owner.pid"), []byte(strconv.Itoa(os.Getpid())), 0o600); err != nil {
-		return nil, err
-	}
-	s := &RedisServer{Password: randomHex(16), Binary: bin, base: base,
+	s := &RedisServer{Password: harness.RandomHex(16), Binary: bin, base: base,
 		logPath: filepath.Join(base, "redis.log"), Socket: filepath.Join(base, "redis.sock")}
 	for i := 1; i < Databases; i++ {
 		s.free = append(s.free, i)
@@ -144,7 +138,7 @@ func startRedis(bin string) (*RedisServer, error) {
 		return nil, err
 	}
 	for attempt := 1; ; attempt++ {
-		if s.Port, err = freePort(); err != nil {
+		if s.Port, err = harness.FreePort(loopback); err != nil {
 			return nil, err
 		}
 		s.Addr = net.JoinHostPort(loopback, strconv.Itoa(s.Port))
@@ -156,16 +150,16 @@ func startRedis(bin string) (*RedisServer, error) {
 			"--protected-mode", "yes")
 		cmd.Dir = base
 		cmd.SysProcAttr = &syscall.SysProcAttr{Pdeathsig: syscall.SIGKILL, Setpgid: true}
-		if s.proc, err = startProcess(cmd); err != nil {
+		if s.proc, err = harness.Start(cmd); err != nil {
 			return nil, err
 		}
 		err = s.waitReady()
 		if err == nil {
 			return s, nil
 		}
-		_ = s.proc.cmd.Process.Kill()
-		<-s.proc.done
-		if attempt < 5 && strings.Contains(tail(s.logPath), "Address already in use") {
+		_ = s.proc.Cmd.Process.Kill()
+		<-s.proc.Done
+		if attempt < 5 && strings.Contains(harness.Tail(s.logPath), "Address already in use") {
 			continue
 		}
 		os.RemoveAll(base)
@@ -189,11 +183,11 @@ func (s *RedisServer) waitReady() error {
 			}
 			return nil
 		}
-		if perr := s.proc.exitErr(); perr != nil {
-			return fmt.Errorf("redis-server exited (%v); log %s:\n%s", perr, s.logPath, tail(s.logPath))
+		if perr := s.proc.ExitErr(); perr != nil {
+			return fmt.Errorf("redis-server exited (%v); log %s:\n%s", perr, s.logPath, harness.Tail(s.logPath))
 		}
 		if time.Now().After(deadline) {
-			return fmt.Errorf("redis-server on %s not ready within %v: %v; log:\n%s", s.Addr, startDeadline, err, tail(s.logPath))
+			return fmt.Errorf("redis-server on %s not ready within %v: %v; log:\n%s", s.Addr, startDeadline, err, harness.Tail(s.logPath))
 		}
 		time.Sleep(20 * time.Millisecond)
 	}
@@ -266,105 +260,18 @@ func (s *RedisServer) stop() error {
 	}
 	s.stopped = true
 	var errs []error
-	if s.proc.exitErr() == nil {
-		_ = s.proc.cmd.Process.Signal(syscall.SIGTERM)
+	if s.proc.ExitErr() == nil {
+		_ = s.proc.Cmd.Process.Signal(syscall.SIGTERM)
 		select {
-		case <-s.proc.done:
+		case <-s.proc.Done:
 		case <-time.After(stopGrace):
 			errs = append(errs, fmt.Errorf("redis-server on %s did not stop within %v; killed it", s.Addr, stopGrace))
-			_ = s.proc.cmd.Process.Kill()
-			<-s.proc.done
+			_ = s.proc.Cmd.Process.Kill()
+			<-s.proc.Done
 		}
 	}
 	if err := os.RemoveAll(s.base); err != nil {
 		errs = append(errs, err)
 	}
 	return errors.Join(errs...)
-}
-
-// process is a child started from a goroutine locked to its OS thread that lives as long as
-// the child: Linux sends the parent-death signal when the forking thread exits, so this ties
-// the signal to the death of the test binary alone (as package dbtest does).
-type process struct {
-	cmd  *exec.Cmd
-	done chan struct{}
-	err  error
-}
-
-func startProcess(cmd *exec.Cmd) (*process, error) {
-	p := &process{cmd: cmd, done: make(chan struct{})}
-	started := make(chan error, 1)
-	go func() {
-		runtime.LockOSThread()
-		defer runtime.UnlockOSThread()
-		if err := cmd.Start(); err != nil {
-			started <- err
-			return
-		}
-		started <- nil
-		p.err = cmd.Wait()
-		close(p.done)
-	}()
-	if err := <-started; err != nil {
-		return nil, err
-	}
-	return p, nil
-}
-
-func (p *process) exitErr() error {
-	select {
-	case <-p.done:
-		if p.err == nil {
-			return errors.New("exited with status 0")
-		}
-		return p.err
-	default:
-		return nil
-	}
-}
-
-// sweep removes the directories of earlier test binaries that were killed (their servers died
-// with them).
-func sweep(parent string) {
-	dirs, _ := filepath.Glob(filepath.Join(parent, dirPrefix+"*"))
-	for _, d := range dirs {
-		b, err := os.ReadFile(filepath.Join(d, "owner.pid"))
-		if err != nil {
-			continue
-		}
-		pid, err := strconv.Atoi(strings.TrimSpace(string(b)))
-		if err != nil || pid <= 0 || pid == os.Getpid() {
-			continue
-		}
-		if err := syscall.Kill(pid, 0); errors.Is(err, syscall.ESRCH) {
-			_ = os.RemoveAll(d)
-		}
-	}
-}
-
-func freePort() (int, error) {
-	l, err := net.Listen("tcp", net.JoinHostPort(loopback, "0"))
-	if err != nil {
-		return 0, err
-	}
-	defer l.Close()
-	return l.Addr().(*net.TCPAddr).Port, nil
-}
-
-func randomHex(n int) string {
-	b := make([]byte, n)
-	_, _ = rand.Read(b)
-	return hex.EncodeToString(b)
-}
-
-func tail(path string) string {
-	b, err := os.ReadFile(path)
-	if err != nil {
-		return fmt.Sprintf("(cannot read %s: %v)", path, err)
-	}
-	lines := strings.Split(strings.TrimRight(string(b), "\n"), "\n")
-	if len(lines) > 30 {
-		lines = lines[len(lines)-30:]
-	}
-	return "\t" + strings.Join(lines, "\n\t")
 }

@@ -4,6 +4,7 @@ import (
 	"context"
 	"database/sql"
 	"errors"
+	"github.com/reauth/reauth/internal/harness"
 	"sort"
 	"strings"
 	"testing"
@@ -258,8 +259,8 @@ func (g *GitLab) AddMember(group, user int64, access int, spec MemberSpec) {
 		requested = time.Now().UTC().Add(-time.Hour)
 	}
 	if spec.InviteToken {
-		token = randomHex(10)
-		email = "invitee-" + randomHex(4) + "@example.com"
+		token = harness.RandomHex(10)
+		email = "invitee-" + harness.RandomHex(4) + "@example.com"
 	}
 	sourceType := spec.SourceType
 	if sourceType == "" {

@@ -8,6 +8,7 @@ import (
 	"encoding/hex"
 	"encoding/json"
 	"fmt"
+	"github.com/reauth/reauth/internal/harness"
 	"net/http"
 	"sort"
 	"strconv"
@@ -158,7 +159,7 @@ func WriteSession(t testing.TB, rdb *redis.Client, s Session) Written {
 
 func fillSession(s *Session) {
 	if s.PublicID == "" {
-		s.PublicID = s.Prefix + randomHex(16)
+		s.PublicID = s.Prefix + harness.RandomHex(16)
 	}
 	now := time.Now().UTC()
 	if s.SignedInAt.IsZero() {
@@ -220,7 +221,7 @@ func writeSession(ctx context.Context, rdb *redis.Client, s Session) (Written, e
 // leaves them until the next listing; it returns the id.
 func WriteStale(t testing.TB, rdb *redis.Client, uid int64) string {
 	t.Helper()
-	id := PrivateID(randomHex(16))
+	id := PrivateID(harness.RandomHex(16))
 	if err := rdb.SAdd(context.Background(), LookupKey(uid), id).Err(); err != nil {
 		t.Fatal(err)
 	}
@@ -238,7 +239,7 @@ func WriteNonSession(t testing.TB, rdb *redis.Client) []string {
 	var keys []string
 	for i, ip := range []string{"127.0.0.1", "10.0.0.7", "2001:db8::1"} {
 		k := "session:lookup:ip:gitlab2:" + ip
-		pipe.SAdd(ctx, k, PrivateID(randomHex(16)), PrivateID(randomHex(16)))
+		pipe.SAdd(ctx, k, PrivateID(harness.RandomHex(16)), PrivateID(harness.RandomHex(16)))
 		pipe.Expire(ctx, k, 24*time.Hour)
 		keys = append(keys, k)
 		k = "session:otp:" + strconv.Itoa(1000+i)
@@ -290,7 +291,7 @@ func RackSession(userID, impersonatorID int64) []byte {
 	}
 	w.hash(n)
 	w.str("_csrf_token")
-	w.str(base64.StdEncoding.EncodeToString([]byte(randomHex(16))))
+	w.str(base64.StdEncoding.EncodeToString([]byte(harness.RandomHex(16))))
 	if userID != 0 {
 		w.str("warden.user.user.key")
 		w.array(2)

@@ -10,6 +10,7 @@ import (
 	"encoding/json"
 	"errors"
 	"fmt"
+	"github.com/reauth/reauth/internal/harness"
 	"io"
 	"net"
 	"net/http"
@@ -69,7 +70,7 @@ func (h *hold) let() { h.once.Do(func() { close(h.release) }) }
 // NewWeb starts a simulated GitLab node on the sessions in rdb and the users in pool.
 func NewWeb(t testing.TB, rdb *redis.Client, pool *sql.DB) *Web {
 	t.Helper()
-	w := &Web{Redis: rdb, DB: pool, key: []byte(randomHex(32)), holds: map[string]*hold{}}
+	w := &Web{Redis: rdb, DB: pool, key: []byte(harness.RandomHex(32)), holds: map[string]*hold{}}
 	mux := http.NewServeMux()
 	mux.HandleFunc("POST /users/sign_in", w.signIn)
 	mux.HandleFunc("GET /slow", w.slow)
@@ -137,7 +138,7 @@ func (w *Web) signIn(rw http.ResponseWriter, r *http.Request) {
 
 // newSession writes a new Rails session and ActiveSession for u and returns its cookie.
 func (w *Web) newSession(ctx context.Context, r *http.Request, u webUser) (*http.Cookie, error) {
-	public := w.Prefix + randomHex(16)
+	public := w.Prefix + harness.RandomHex(16)
 	s := Session{UserID: u.id, PublicID: public, IP: remoteIP(r), Browser: r.UserAgent(), Format: V2AndLegacy}
 	if _, err := writeSession(ctx, w.Redis, s); err != nil {
 		return nil, err
@@ -401,7 +402,7 @@ func (w *Web) Get(t testing.TB, cookies ...*http.Cookie) Response {
 // returns once the request has authenticated; finish returns the request's status.
 func (w *Web) InFlight(t testing.TB, cookies ...*http.Cookie) (finish func() int) {
 	t.Helper()
-	id := randomHex(8)
+	id := harness.RandomHex(8)
 	h := &hold{reached: make(chan struct{}), release: make(chan struct{})}
 	w.mu.Lock()
 	w.holds[id] = h
