@@ -242,17 +242,7 @@ func (c *Conn) Clear(ctx context.Context, o ClearOptions) (res ClearResult, err 
 			byKeys = true
 			return nil
 		}
-		attempts++
-		if !db.Retryable(berr) || attempts >= maxAttempts {
-			return berr
-		}
-		res.Retries++
-		select {
-		case <-ctx.Done():
-			return ctx.Err()
-		case <-time.After(time.Duration(attempts) * 100 * time.Millisecond):
-		}
-		return nil
+		return retry(ctx, berr, &attempts, &res)
 	}
 	for {
 		if err := ctx.Err(); err != nil {
@@ -408,6 +398,23 @@ func (c *Conn) keyKind() db.Kind {
 // firstBatch is the size of a clear's first batch, when its batches are larger.
 const firstBatch = 5000
 
+// retry decides on a batch that failed and rolled back: it returns err if the batch is not to
+// be tried again (the error is not one a concurrent transaction causes, or it came maxAttempts
+// times), else counts the retry and waits a little longer each time.
+func retry(ctx context.Context, err error, attempts *int, res *ClearResult) error {
+	*attempts++
+	if !db.Retryable(err) || *attempts >= maxAttempts {
+		return err
+	}
+	res.Retries++
+	select {
+	case <-ctx.Done():
+		return ctx.Err()
+	case <-time.After(time.Duration(*attempts) * 100 * time.Millisecond):
+	}
+	return nil
+}
+
 // maxAttempts bounds how often a batch that a concurrent transaction aborted is tried.
 const maxAttempts = 5
 
@@ -464,13 +471,8 @@ func (c *Conn) readBatch(ctx context.Context, scope []db.Cond, after any, limit 
 	if after != nil {
 		b.conds = append(b.conds, db.Greater(tt.Key, after))
 	}
-	// A connection of its own, for db.ReadText, which reads through the driver's connection.
-	if b.conn, err = c.Pool.Conn(ctx); err != nil {
-		return nil, fmt.Errorf("clear %s: %w", tt.Table, err)
-	}
-	if b.tx, err = b.conn.BeginTx(ctx, &sql.TxOptions{Isolation: d.Isolation}); err != nil {
-		b.conn.Close()
-		return nil, fmt.Errorf("clear %s: %w", tt.Table, err)
+	if err := c.begin(ctx, b); err != nil {
+		return nil, err
 	}
 	defer func() {
 		if err != nil {
@@ -514,15 +516,36 @@ func (c *Conn) readBatch(ctx context.Context, scope []db.Cond, after any, limit 
 		return nil, fmt.Errorf("clear %s: read batch: %w", tt.Table, err)
 	}
 	b.lastKey = string(lastKey)
-	if b.n == 0 {
-		return b, nil
-	}
-	// The batch is on disk and verifiable before anything is deleted.
-	if err := w.Checkpoint(); err != nil {
+	if err := b.checkpoint(w); err != nil {
 		return nil, err
 	}
-	b.end = w.Mark()
 	return b, nil
+}
+
+// begin gives b a connection of its own (for db.ReadText, which reads through the driver's
+// connection) and opens its transaction.
+func (c *Conn) begin(ctx context.Context, b *batchTx) (err error) {
+	if b.conn, err = c.Pool.Conn(ctx); err != nil {
+		return fmt.Errorf("clear %s: %w", c.Tokens.Table, err)
+	}
+	if b.tx, err = b.conn.BeginTx(ctx, &sql.TxOptions{Isolation: c.Target.Dialect.Isolation}); err != nil {
+		b.conn.Close()
+		return fmt.Errorf("clear %s: %w", c.Tokens.Table, err)
+	}
+	return nil
+}
+
+// checkpoint makes the batch's rows, written to w, durable and verifiable before anything is
+// deleted. A batch of no rows has nothing to checkpoint.
+func (b *batchTx) checkpoint(w *backup.Writer) error {
+	if b.n == 0 {
+		return nil
+	}
+	if err := w.Checkpoint(); err != nil {
+		return err
+	}
+	b.end = w.Mark()
+	return nil
 }
 
 // deleteBatch deletes a batch that readBatch backed up and commits. The delete must match

@@ -5,7 +5,6 @@ import (
 	"database/sql"
 	"errors"
 	"fmt"
-	"time"
 
 	"github.com/reauth/reauth/backup"
 	"github.com/reauth/reauth/db"
@@ -72,17 +71,7 @@ func (c *Conn) clearPages(ctx context.Context, o ClearOptions, pi pageInfo, batc
 			return errors.Join(berr, rerr)
 		}
 		from = b.from
-		attempts++
-		if !db.Retryable(berr) || attempts >= maxAttempts {
-			return berr
-		}
-		res.Retries++
-		select {
-		case <-ctx.Done():
-			return ctx.Err()
-		case <-time.After(time.Duration(attempts) * 100 * time.Millisecond):
-		}
-		return nil
+		return retry(ctx, berr, &attempts, res)
 	}
 	for {
 		if err := ctx.Err(); err != nil {
@@ -168,12 +157,8 @@ func (c *Conn) readPages(ctx context.Context, from, to int64, w *backup.Writer) 
 	d := c.Target.Dialect
 	tt := c.Tokens
 	b = &batchTx{byPages: true, pageLo: from, pageHi: to, mark: w.Mark()}
-	if b.conn, err = c.Pool.Conn(ctx); err != nil {
-		return nil, fmt.Errorf("clear %s: %w", tt.Table, err)
-	}
-	if b.tx, err = b.conn.BeginTx(ctx, &sql.TxOptions{Isolation: d.Isolation}); err != nil {
-		b.conn.Close()
-		return nil, fmt.Errorf("clear %s: %w", tt.Table, err)
+	if err := c.begin(ctx, b); err != nil {
+		return nil, err
 	}
 	defer func() {
 		if err != nil {
@@ -195,12 +180,8 @@ func (c *Conn) readPages(ctx context.Context, from, to int64, w *backup.Writer) 
 	if err != nil {
 		return nil, fmt.Errorf("clear %s: read batch: %w", tt.Table, err)
 	}
-	if b.n == 0 {
-		return b, nil
-	}
-	if err := w.Checkpoint(); err != nil {
+	if err := b.checkpoint(w); err != nil {
 		return nil, err
 	}
-	b.end = w.Mark()
 	return b, nil
 }
