@@ -243,7 +243,21 @@ func (w *Writer) RowBytes(values [][]byte) error {
 		return w.err
 	}
 	start := len(w.pend)
-	b := append(w.pend, '[')
+	b, bad := appendRow(w.pend, values)
+	if bad >= 0 {
+		w.pend = b[:start]
+		return w.notUTF8(bad)
+	}
+	w.pend = b
+	w.offset += int64(len(b) - start)
+	w.rows++
+	return w.flushSome()
+}
+
+// appendRow appends one row line, or reports with the index of the column that a value is not
+// valid UTF-8 (bad is -1 when all are).
+func appendRow(b []byte, values [][]byte) (_ []byte, bad int) {
+	b = append(b, '[')
 	for i, v := range values {
 		if i > 0 {
 			b = append(b, ',')
@@ -254,11 +268,67 @@ func (w *Writer) RowBytes(values [][]byte) error {
 		}
 		var ok bool
 		if b, ok = appendString(b, v); !ok {
-			w.pend = b[:start]
-			return w.notUTF8(i)
+			return b, i
 		}
 	}
-	return w.endRow(b, start)
+	return append(b, ']', '\n'), -1
+}
+
+// Rows is a batch of rows in the file's form, held in memory until the batch is known to be
+// kept: Writer.Append then writes it at once. For a batch whose rows arrive from the database
+// before it is known whether they are deleted (a DELETE that returns them), so that a batch
+// that fails leaves nothing in the file.
+type Rows struct {
+	w *Writer
+	b []byte
+	n int64
+}
+
+// NewRows starts an empty batch for w.
+func (w *Writer) NewRows() *Rows { return &Rows{w: w} }
+
+// Add appends one row, as RowBytes does.
+func (r *Rows) Add(values [][]byte) error {
+	if len(values) != r.w.ncols {
+		return fmt.Errorf("backup %s: row has %d values for %d columns", r.w.path, len(values), r.w.ncols)
+	}
+	start := len(r.b)
+	b, bad := appendRow(r.b, values)
+	if bad >= 0 {
+		r.b = b[:start]
+		return r.w.notUTF8(bad)
+	}
+	r.b = b
+	r.n++
+	return nil
+}
+
+// Len is the number of rows in the batch.
+func (r *Rows) Len() int64 { return r.n }
+
+// Reset empties the batch, keeping its memory.
+func (r *Rows) Reset() { r.b, r.n = r.b[:0], 0 }
+
+// Append writes the rows of r, which must have come from w.NewRows, to the file. r may be
+// reused (Reset) once it returns.
+func (w *Writer) Append(r *Rows) error {
+	if r.w != w {
+		return fmt.Errorf("backup %s: rows of another file", w.path)
+	}
+	if w.err != nil {
+		return w.err
+	}
+	for rest := r.b; len(rest) > 0; {
+		k := min(len(rest), max(flushAt-len(w.pend), 0)+1)
+		w.pend = append(w.pend, rest[:k]...)
+		rest = rest[k:]
+		if err := w.flushSome(); err != nil {
+			return err
+		}
+	}
+	w.offset += int64(len(r.b))
+	w.rows += r.n
+	return nil
 }
 
 func (w *Writer) notUTF8(col int) error {

@@ -89,10 +89,11 @@ func FuzzAppendString(f *testing.F) {
 }
 
 // RowBytes writes the very bytes Row writes, and refuses what Row refuses.
+// Row, RowBytes and Rows with Append write the same bytes.
 func TestRowBytesMatchesRow(t *testing.T) {
 	dir := t.TempDir()
-	files := [2]string{filepath.Join(dir, "a"+Extension), filepath.Join(dir, "b"+Extension)}
-	var ws [2]*Writer
+	files := [3]string{filepath.Join(dir, "a"+Extension), filepath.Join(dir, "b"+Extension), filepath.Join(dir, "c"+Extension)}
+	var ws [3]*Writer
 	for i, p := range files {
 		w, err := Create(p, manifest())
 		if err != nil {
@@ -113,6 +114,13 @@ func TestRowBytesMatchesRow(t *testing.T) {
 		if err := ws[1].RowBytes(bs); err != nil {
 			t.Fatal(err)
 		}
+		batch := ws[2].NewRows()
+		if err := batch.Add(bs); err != nil {
+			t.Fatal(err)
+		}
+		if err := ws[2].Append(batch); err != nil {
+			t.Fatal(err)
+		}
 		if i == 1 {
 			for _, w := range ws {
 				if err := w.Checkpoint(); err != nil {
@@ -128,7 +136,20 @@ func TestRowBytesMatchesRow(t *testing.T) {
 	if err := ws[1].RowBytes(bad[:2]); err == nil {
 		t.Error("RowBytes wrote a row with a missing column")
 	}
-	var data [2][]byte
+	batch := ws[2].NewRows()
+	if err := batch.Add(bad); err == nil || batch.Len() != 0 {
+		t.Errorf("Rows.Add took invalid UTF-8: %v, %d rows", err, batch.Len())
+	}
+	if err := batch.Add(bad[:2]); err == nil || batch.Len() != 0 {
+		t.Errorf("Rows.Add took a row with a missing column: %v, %d rows", err, batch.Len())
+	}
+	if err := ws[2].Append(batch); err != nil {
+		t.Errorf("Append of no rows: %v", err)
+	}
+	if err := ws[1].Append(batch); err == nil {
+		t.Error("Append took the rows of another file")
+	}
+	var data [3][]byte
 	for i, w := range ws {
 		if _, err := w.Finish(); err != nil {
 			t.Fatal(err)
@@ -138,14 +159,24 @@ func TestRowBytesMatchesRow(t *testing.T) {
 	if !bytes.Equal(data[0], data[1]) {
 		t.Errorf("Row wrote:\n%s\nRowBytes wrote:\n%s", data[0], data[1])
 	}
+	if !bytes.Equal(data[0], data[2]) {
+		t.Errorf("Row wrote:\n%s\nAppend wrote:\n%s", data[0], data[2])
+	}
 	if _, err := Open(files[1]); err != nil {
 		t.Errorf("the RowBytes file does not verify: %v", err)
 	}
 }
 
 // Rows that go past the writer's buffer, a failed batch rewound in the middle of it, and the
-// file still verifies with every row once.
+// file still verifies with every row once; whether the batches are written row by row or
+// appended whole.
 func TestLargeBatchesAndRewind(t *testing.T) {
+	for _, appended := range []bool{false, true} {
+		largeBatches(t, appended)
+	}
+}
+
+func largeBatches(t *testing.T, appended bool) {
 	path := filepath.Join(t.TempDir(), "b"+Extension)
 	w, err := Create(path, manifest())
 	if err != nil {
@@ -158,10 +189,18 @@ func TestLargeBatchesAndRewind(t *testing.T) {
 	want := 0
 	for batch := 0; batch < 5; batch++ {
 		mark := w.Mark()
+		rows := w.NewRows()
 		for i := 0; i < 300; i++ { // about 900 kB: several flushes
-			if err := w.RowBytes(row(i)); err != nil {
+			add := w.RowBytes
+			if appended {
+				add = rows.Add
+			}
+			if err := add(row(i)); err != nil {
 				t.Fatal(err)
 			}
+		}
+		if err := w.Append(rows); err != nil {
+			t.Fatal(err)
 		}
 		if err := w.Checkpoint(); err != nil {
 			t.Fatal(err)
@@ -184,7 +223,7 @@ func TestLargeBatchesAndRewind(t *testing.T) {
 		t.Fatal(err)
 	}
 	if got := r.Summary(); got.Rows != int64(want) || sum.Rows != int64(want) || got.SHA256 != sum.SHA256 {
-		t.Errorf("file holds %+v, Finish said %+v; want %d rows", got, sum, want)
+		t.Errorf("appended %v: file holds %+v, Finish said %+v; want %d rows", appended, got, sum, want)
 	}
 }
 

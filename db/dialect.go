@@ -69,6 +69,12 @@ type Dialect struct {
 	// MariaDB): a locked batch can then be deleted with DeleteFirst, which never reads past the
 	// batch's last row, so that the next batch can be read and locked while it runs.
 	OrderedDelete bool
+	// ReturningDelete is set where the server may delete rows and return them in one statement
+	// (DeleteReturning): MariaDB 10.0.5 and later, not MySQL, which share this dialect; see
+	// DeletesReturning for the server at hand. A clear then needs no read before its delete, no
+	// lock between the two and no comparison after: the rows it backs up are by construction
+	// the rows it deleted.
+	ReturningDelete bool
 	// DeferPurge is set where the database purges deleted rows in the background as soon as
 	// no transaction can still see them (InnoDB). A clear commits every batch, and the purge of
 	// each batch would run beside the next ones and slow them down; one big DELETE leaves it
@@ -156,9 +162,10 @@ var Dialects = map[string]*Dialect{
 		// InnoDB's locking reads see the newest committed rows, not a snapshot, so the keys
 		// are listed; READ COMMITTED keeps FOR UPDATE from gap-locking inserts by the product.
 		Delete: DeleteLocked, Isolation: sql.LevelReadCommitted,
-		OrderedDelete: true,
-		DeferPurge:    true,
-		limit:         limitClause,
+		OrderedDelete:   true,
+		ReturningDelete: true,
+		DeferPurge:      true,
+		limit:           limitClause,
 		catalog: catalogSQL{
 			tables: "SELECT table_schema, table_name FROM information_schema.tables" +
 				" WHERE LOWER(table_schema) = LOWER(?) AND table_type = 'BASE TABLE'",
@@ -488,6 +495,57 @@ func (d *Dialect) DeleteFirst(t Table, key string, n int, conds ...Cond) (string
 	a := &args{d: d}
 	return "DELETE FROM " + d.QualifiedName(t) + d.where(conds, a) + " ORDER BY " + d.Quote(key) +
 		" LIMIT " + strconv.Itoa(n), a.vals
+}
+
+// DeleteReturning renders a DELETE of the first n rows matching conds in key order that returns
+// their columns cols, in that order: DELETE FROM t WHERE conds ORDER BY key LIMIT n RETURNING
+// cols. Only for dialects with ReturningDelete, on a server where DeletesReturning.
+func (d *Dialect) DeleteReturning(t Table, key string, cols []string, n int, conds ...Cond) (string, []any) {
+	q, a := d.DeleteFirst(t, key, n, conds...)
+	list := make([]string, len(cols))
+	for i, c := range cols {
+		list[i] = d.Quote(c)
+	}
+	return q + " RETURNING " + strings.Join(list, ", "), a
+}
+
+// KeyBounds renders SELECT MIN(key), MAX(key) FROM t: where a clear of every row splits the
+// keys.
+func (d *Dialect) KeyBounds(t Table, key string) string {
+	k := d.Quote(key)
+	return "SELECT MIN(" + k + "), MAX(" + k + ") FROM " + d.QualifiedName(t)
+}
+
+// DeletesReturning reports whether the server behind q runs DeleteReturning: the dialect has
+// ReturningDelete and the server's VERSION() names MariaDB 10.0.5 or later. An error is one of
+// the query's; a server that cannot tell is taken not to.
+func (d *Dialect) DeletesReturning(ctx context.Context, q Querier) (bool, error) {
+	if !d.ReturningDelete {
+		return false, nil
+	}
+	var v string
+	if err := q.QueryRowContext(ctx, "SELECT VERSION()").Scan(&v); err != nil {
+		return false, fmt.Errorf("server version: %w", err)
+	}
+	return mariaDBReturning(v), nil
+}
+
+// mariaDBReturning reports whether a VERSION() string is MariaDB's, 10.0.5 or later
+// ("10.11.19-MariaDB-0+deb12u1", "11.4.2-MariaDB-log").
+func mariaDBReturning(version string) bool {
+	if !strings.Contains(strings.ToLower(version), "mariadb") {
+		return false
+	}
+	num, _, _ := strings.Cut(version, "-")
+	var v [3]int
+	for i, part := range strings.SplitN(num, ".", 3) {
+		n, err := strconv.Atoi(part)
+		if err != nil {
+			return false
+		}
+		v[i] = n
+	}
+	return v[0] > 10 || v[0] == 10 && (v[1] > 0 || v[2] >= 5)
 }
 
 // PagesQuery renders a query of what a clear by pages needs to know of t: the server's version

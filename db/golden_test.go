@@ -68,6 +68,11 @@ func TestGoldenSQL(t *testing.T) {
 				q, a = d.Select(tbl, db.SelectSpec{Columns: []string{"id"}, Where: []db.Cond{db.In("id", int64(11000))}})
 				stmt("after it: is the batch's last row left?", q, a)
 			}
+			if d.ReturningDelete {
+				q, a = d.DeleteReturning(tbl, "id", cols, 500, db.Greater("id", int64(10500)), db.AtMost("id", int64(20000)))
+				stmt("delete a batch and return its rows (MariaDB), in a key range", q, a)
+				stmt("where a clear of every row splits the keys", d.KeyBounds(tbl, "id"), nil)
+			}
 			if d.DeferPurge {
 				q, a = d.Select(tbl, db.SelectSpec{Columns: []string{"id"}, OrderBy: "id", Limit: 1})
 				stmt("clear: the consistent read that opens the read view held to defer the purge", q, a)
@@ -92,8 +97,8 @@ func TestGoldenSQL(t *testing.T) {
 			stmt("restore: keys already present", q, a)
 			stmt("restore: insert two rows", d.Insert(tbl, cols, 2), nil)
 			stmt("quoting: hostile identifiers", d.Insert(db.Table{Schema: `we"ird`, Name: "t`a]b\x00le"}, []string{`c"ol`}, 1), nil)
-			fmt.Fprintf(&b, "-- delete strategy: %v, ordered delete: %v, defer purge: %v, pages: %v, isolation: %v, default batch: %d, max params: %d, max IN list: %d, insert batch for 4 columns: %d, for 7: %d\n",
-				map[db.DeleteStrategy]string{db.DeleteLocked: "rows locked", db.DeleteInSnapshot: "in snapshot"}[d.Delete], d.OrderedDelete, d.DeferPurge, d.Pages, d.Isolation, d.DefaultBatch, d.MaxParams, d.MaxInList, d.InsertBatch(4), d.InsertBatch(7))
+			fmt.Fprintf(&b, "-- delete strategy: %v, ordered delete: %v, returning delete: %v, defer purge: %v, pages: %v, isolation: %v, default batch: %d, max params: %d, max IN list: %d, insert batch for 4 columns: %d, for 7: %d\n",
+				map[db.DeleteStrategy]string{db.DeleteLocked: "rows locked", db.DeleteInSnapshot: "in snapshot"}[d.Delete], d.OrderedDelete, d.ReturningDelete, d.DeferPurge, d.Pages, d.Isolation, d.DefaultBatch, d.MaxParams, d.MaxInList, d.InsertBatch(4), d.InsertBatch(7))
 			golden(t, filepath.Join("testdata", "golden", name+".sql"), b.String())
 		})
 	}

@@ -212,13 +212,23 @@ func (c *Conn) Clear(ctx context.Context, o ClearOptions) (res ClearResult, err 
 		}
 		return c.finishClear(w, res)
 	}
-	ordered := d.Delete == db.DeleteLocked && d.OrderedDelete && len(conds) == 0
-	overlap := d.Delete == db.DeleteInSnapshot || ordered
+	returning, err := c.deletesReturning(ctx)
+	if err != nil {
+		return res, err
+	}
 	var hold *purgeHold
 	if d.DeferPurge {
 		hold = c.holdPurge(ctx)
 		defer hold.release()
 	}
+	if returning {
+		if err := c.clearReturning(ctx, o, conds, batch, w, hold, &res); err != nil {
+			return res, err
+		}
+		return c.finishClear(w, res)
+	}
+	ordered := d.Delete == db.DeleteLocked && d.OrderedDelete && len(conds) == 0
+	overlap := d.Delete == db.DeleteInSnapshot || ordered
 	var (
 		last     any // the key the next batch starts after
 		attempts int

@@ -12,14 +12,10 @@ import (
 	"github.com/reauth/reauth/products/producttest"
 )
 
-// TestClearByPages checks that a clear of every row on PostgreSQL 14 or later goes by pages, and
-// that a row moved into pages already cleared (an UPDATE writes a new version of a row where
-// there is room) is taken by the last batch. A scoped clear goes by key.
-func TestClearByPages(t *testing.T) {
-	srv := dbtest.Postgres(t)
-	d := srv.NewDatabase(t)
-	f, _ := producttest.For("jira", "postgres")
-	f.Setup(t, d.Exec, 3000)
+// jiraConn connects to a Jira database of srv as the target "jira" of a config whose backup
+// folder is in the directory it returns.
+func jiraConn(t *testing.T, srv *dbtest.Server, d *dbtest.Database) (*Conn, string) {
+	t.Helper()
 	dir := t.TempDir()
 	pw := filepath.Join(dir, "pw")
 	if err := os.WriteFile(pw, []byte(srv.Password), 0o600); err != nil {
@@ -41,7 +37,23 @@ func TestClearByPages(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	defer c.Close()
+	t.Cleanup(func() { c.Close() })
+	if err := backup.EnsureDir(filepath.Join(dir, "backups")); err != nil {
+		t.Fatal(err)
+	}
+	return c, dir
+}
+
+// TestClearByPages checks that a clear of every row on PostgreSQL 14 or later goes by pages, and
+// that a row moved into pages already cleared (an UPDATE writes a new version of a row where
+// there is room) is taken by the last batch. A scoped clear goes by key.
+func TestClearByPages(t *testing.T) {
+	srv := dbtest.Postgres(t)
+	d := srv.NewDatabase(t)
+	f, _ := producttest.For("jira", "postgres")
+	f.Setup(t, d.Exec, 3000)
+	c, dir := jiraConn(t, srv, d)
+	ctx := context.Background()
 	if _, ok := c.byPages(ctx, nil); !ok {
 		t.Fatal("a clear of every row on PostgreSQL 15 does not go by pages")
 	}
@@ -57,9 +69,6 @@ func TestClearByPages(t *testing.T) {
 	// last pages: their new versions land in the room, in pages already cleared.
 	d.Exec(t, "DELETE FROM remembermetoken WHERE id % 3 = 0 AND id < 11000")
 	d.Exec(t, "VACUUM remembermetoken")
-	if err := backup.EnsureDir(filepath.Join(dir, "backups")); err != nil {
-		t.Fatal(err)
-	}
 	moved, inCleared := false, 0
 	o := ClearOptions{
 		BatchSize: 200, Path: filepath.Join(dir, "backups", "jira.backup.jsonl"), RunID: "r1", Environment: "test", Tool: "test",

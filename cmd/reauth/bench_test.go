@@ -627,8 +627,21 @@ func countStream(b *testing.B, r *os.File, patterns ...string) []int {
 	return counts
 }
 
+// median is the middle value of xs (the mean of the two middle ones for an even count).
+func median(xs []float64) float64 {
+	s := slices.Sorted(slices.Values(xs))
+	if len(s) == 0 {
+		return 0
+	}
+	if len(s)%2 == 1 {
+		return s[len(s)/2]
+	}
+	return (s[len(s)/2-1] + s[len(s)/2]) / 2
+}
+
 func runClearVsManual(b *testing.B, c *clearBench) {
 	var manualT, reauthT, reauthCPU time.Duration
+	var manualRuns, reauthRuns []float64 // seconds, for the medians
 	var reauthRSS, manualRSS float64
 	var batches int
 	tools := "pg_dump + psql DELETE"
@@ -675,6 +688,7 @@ func runClearVsManual(b *testing.B, c *clearBench) {
 				logf(i, "#%d manual (%s): %.2fs, dump %.1f MB, tools' peak RSS %.1f MB, cpu %.2fs [%s]",
 					i, tools, m.wall.Seconds(), float64(fi.Size())/(1<<20), m.rssMB(), m.cpu.Seconds(), seeded)
 				manualT += m.wall
+				manualRuns = append(manualRuns, m.wall.Seconds())
 				manualRSS = max(manualRSS, m.rssMB())
 			case "reauth":
 				b.StartTimer()
@@ -700,6 +714,7 @@ func runClearVsManual(b *testing.B, c *clearBench) {
 				logf(i, "#%d reauth clear: %.2fs in %d batches, backup %.1f MB, peak RSS %.1f MB (ru_maxrss, which counts this test binary's: %.1f MB), cpu %.2fs [%s]%s",
 					i, m.wall.Seconds(), res.Batches, float64(fi.Size())/(1<<20), m.rssMB(), float64(m.rusageKiB)/1024, m.cpu.Seconds(), seeded, extra)
 				reauthT += m.wall
+				reauthRuns = append(reauthRuns, m.wall.Seconds())
 				reauthCPU += m.cpu
 				reauthRSS = max(reauthRSS, m.rssMB())
 				batches = res.Batches
@@ -715,6 +730,16 @@ func runClearVsManual(b *testing.B, c *clearBench) {
 	b.ReportMetric(float64(c.rows), "rows")
 	b.ReportMetric(reauthCPU.Seconds()/n, "reauth-cpu-s")
 	b.ReportMetric(manualRSS, "manual-peak-rss-MB")
+	// On a shared machine one run of either way can take half as long again as the next: over
+	// several runs (-benchtime Nx), the medians say more than the means.
+	medManual, medReauth := median(manualRuns), median(reauthRuns)
+	if b.N > 1 {
+		b.ReportMetric(medManual, "median-manual-s")
+		b.ReportMetric(medReauth, "median-reauth-s")
+		b.ReportMetric(medReauth/medManual, "median-ratio")
+		b.Logf("runs (s): manual %.2f, reauth %.2f; medians %.2fs and %.2fs, ratio of medians %.2f",
+			manualRuns, reauthRuns, medManual, medReauth, medReauth/medManual)
+	}
 	batch := c.batch
 	if batch == 0 {
 		batch = db.Dialects[c.srv.Dialect].DefaultBatch

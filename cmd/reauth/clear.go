@@ -15,8 +15,10 @@ func (a *app) clearCommand() *cli.Command {
 		Usage:     "back up, then delete, the remember-me tokens in scope (no restart)",
 		ArgsUsage: " ",
 		Description: "Shows the plan, asks for confirmation (type the environment name, or --yes), then\n" +
-			"clears in batches: each batch is written to the backup file and made durable before it\n" +
-			"is deleted, in the same transaction. Undo with `reauth restore FILE`.\n\n" +
+			"clears in batches: each batch is written to the backup file and made durable before its\n" +
+			"delete commits, in the same transaction (on MariaDB, DELETE ... RETURNING deletes the\n" +
+			"batch and returns its rows; REAUTH_DELETE_RETURNING=off reads and locks them first, as on\n" +
+			"MySQL). Undo with `reauth restore FILE`.\n\n" +
 			"Sessions held in the nodes' memory stay valid until each node restarts (reauth restart).\n\n" +
 			"Examples:\n" +
 			"  reauth clear --target jira --reason INC-1234\n" +

@@ -3,6 +3,7 @@ package main
 import (
 	"context"
 	"database/sql"
+	"errors"
 	"fmt"
 	"math/rand"
 	"os"
@@ -18,9 +19,45 @@ import (
 	"github.com/reauth/reauth/backup"
 	"github.com/reauth/reauth/db/dbtest"
 	"github.com/reauth/reauth/products/producttest"
+	"github.com/reauth/reauth/runbook"
 )
 
 var dialects = []string{"postgres", "mysql"}
+
+// clearWay is a database and the way reauth clears it: on MariaDB, with DELETE ... RETURNING,
+// and, with runbook.ReturningEnv=off, by reading and locking each batch first, as on MySQL.
+type clearWay struct {
+	name, dialect string
+	env           []string // for the reauth process; nil runs it in this one
+}
+
+var clearWays = []clearWay{
+	{"postgres", "postgres", nil},
+	{"mysql", "mysql", nil},
+	{"mysql-locked", "mysql", []string{runbook.ReturningEnv + "=off"}},
+}
+
+// run runs reauth with the config of e, as a process of its own with the way's environment
+// where it has one.
+func (w clearWay) run(t testing.TB, e *env, args ...string) result {
+	t.Helper()
+	if w.env == nil {
+		return e.run(t, args...)
+	}
+	cmd := exec.Command(reauthBinary(t), append([]string{"--config", e.config}, args...)...)
+	cmd.Env = append(os.Environ(), w.env...)
+	var out, errb strings.Builder
+	cmd.Stdout, cmd.Stderr = &out, &errb
+	code := 0
+	if err := cmd.Run(); err != nil {
+		var exit *exec.ExitError
+		if !errors.As(err, &exit) {
+			t.Fatalf("reauth: %v", err)
+		}
+		code = exit.ExitCode()
+	}
+	return result{out.String(), errb.String(), code}
+}
 
 // jiraEnv is a Jira database with n seeded tokens and a config for it.
 func jiraEnv(t testing.TB, dialect string, n int) (*env, *dbtest.Database, *sql.DB, producttest.Fixture) {
@@ -72,8 +109,9 @@ func tableKeys(t testing.TB, pool *sql.DB, table string) map[string]bool {
 // row, old or new, is in the table or in the backup, never both and never neither, and the
 // backup holds exactly the deleted rows.
 func TestClearKeepsConcurrentInserts(t *testing.T) {
-	for _, dialect := range dialects {
-		t.Run(dialect, func(t *testing.T) {
+	for _, way := range clearWays {
+		dialect := way.dialect
+		t.Run(way.name, func(t *testing.T) {
 			t.Parallel()
 			d := server(t, dialect).NewDatabase(t)
 			f, _ := producttest.For("jira", dialect)
@@ -88,6 +126,9 @@ func TestClearKeepsConcurrentInserts(t *testing.T) {
 			e := newEnv(t, targetYAML{name: "jira", product: "jira", db: d})
 			pool := d.Open(t)
 
+			if way.env != nil {
+				reauthBinary(t) // built before the inserter starts, not while it runs
+			}
 			ctx, cancel := context.WithCancel(context.Background())
 			var (
 				wg       sync.WaitGroup
@@ -115,7 +156,7 @@ func TestClearKeepsConcurrentInserts(t *testing.T) {
 				}
 			}()
 			time.Sleep(20 * time.Millisecond)
-			r := e.run(t, "clear", "--target", "jira", "--yes", "--batch-size", "50")
+			r := way.run(t, e, "clear", "--target", "jira", "--yes", "--batch-size", "50")
 			cancel()
 			wg.Wait()
 			r.mustSucceed(t)
@@ -145,7 +186,7 @@ func TestClearKeepsConcurrentInserts(t *testing.T) {
 				}
 			}
 			t.Logf("%s: %d seeded, %d inserted concurrently (%d of them still in the table, %d cleared with a later batch)",
-				dialect, seeded, len(inserted), newInTable, len(inserted)-newInTable)
+				way.name, seeded, len(inserted), newInTable, len(inserted)-newInTable)
 			if lost > 0 || both > 0 {
 				t.Errorf("%d rows lost (neither in table nor backup), %d rows both deleted-and-kept", lost, both)
 			}
@@ -191,11 +232,11 @@ func reauthBinary(t testing.TB) string {
 // original table, row for row.
 func TestClearSurvivesSIGKILL(t *testing.T) {
 	bin := reauthBinary(t)
-	for _, dialect := range dialects {
-		t.Run(dialect, func(t *testing.T) {
+	for _, way := range clearWays {
+		t.Run(way.name, func(t *testing.T) {
 			t.Parallel()
 			const rows = 20000
-			e, _, pool, _ := jiraEnv(t, dialect, rows)
+			e, _, pool, _ := jiraEnv(t, way.dialect, rows)
 			mustExec(t, pool, "CREATE TABLE pristine AS SELECT * FROM remembermetoken")
 			original := producttest.Digest(t, pool, "remembermetoken")
 			backups := filepath.Join(e.dir, "backups")
@@ -203,7 +244,7 @@ func TestClearSurvivesSIGKILL(t *testing.T) {
 			// How long does an uninterrupted clear take? Kills are spread over that span.
 			clear := func() *exec.Cmd {
 				cmd := exec.Command(bin, "--config", e.config, "clear", "--target", "jira", "--yes", "--batch-size", "500")
-				cmd.Env = append(os.Environ(), "REAUTH_OUTPUT=json")
+				cmd.Env = append(append(os.Environ(), "REAUTH_OUTPUT=json"), way.env...)
 				return cmd
 			}
 			t0 := time.Now()
@@ -250,7 +291,7 @@ func TestClearSurvivesSIGKILL(t *testing.T) {
 					t.Fatalf("iteration %d (seed %d, kill after %v, %d rows were left, backups %v): original rows lost", i, seed, delay, left, files)
 				}
 			}
-			t.Logf("%s: %d kills over %v (uninterrupted clear of %d rows: %v); files left: %v", dialect, iterations, full*11/10, rows, full, outcomes)
+			t.Logf("%s: %d kills over %v (uninterrupted clear of %d rows: %v); files left: %v", way.name, iterations, full*11/10, rows, full, outcomes)
 		})
 	}
 }
@@ -266,11 +307,11 @@ func mustExec(t testing.TB, pool *sql.DB, q string) {
 // claims them). A batch that a concurrent update aborts is retried and leaves the backup when it
 // rolls back, so every row ends up in the table or in the backup, exactly once.
 func TestClearRetriesConcurrentUpdates(t *testing.T) {
-	for _, dialect := range dialects {
-		t.Run(dialect, func(t *testing.T) {
+	for _, way := range clearWays {
+		t.Run(way.name, func(t *testing.T) {
 			t.Parallel()
 			const rows = 4000
-			e, _, pool, _ := jiraEnv(t, dialect, rows)
+			e, _, pool, _ := jiraEnv(t, way.dialect, rows)
 			ctx, cancel := context.WithCancel(context.Background())
 			var wg sync.WaitGroup
 			updates := 0
@@ -288,7 +329,7 @@ func TestClearRetriesConcurrentUpdates(t *testing.T) {
 				}
 			}()
 			time.Sleep(10 * time.Millisecond)
-			r := e.run(t, "clear", "--target", "jira", "--yes", "--batch-size", "20", "--output", "json")
+			r := way.run(t, e, "clear", "--target", "jira", "--yes", "--batch-size", "20", "--output", "json")
 			cancel()
 			wg.Wait()
 			var res struct{ Retries int }
@@ -301,7 +342,7 @@ func TestClearRetriesConcurrentUpdates(t *testing.T) {
 					t.Fatalf("row %s: in table %v, %d times in the backup; want exactly one place", k, inTable[k], inBackup[k])
 				}
 			}
-			t.Logf("%s: %d concurrent updates while clearing %d rows; %d batches retried; %d rows left in the table", dialect, updates, rows, res.Retries, len(inTable))
+			t.Logf("%s: %d concurrent updates while clearing %d rows; %d batches retried; %d rows left in the table", way.name, updates, rows, res.Retries, len(inTable))
 		})
 	}
 }

@@ -48,6 +48,13 @@ DELETE FROM `public`.`remembermetoken` WHERE `id` > ? AND `id` <= ? ORDER BY `id
 SELECT `id` FROM `public`.`remembermetoken` WHERE `id` IN (?);
 -- args: [11000]
 
+-- delete a batch and return its rows (MariaDB), in a key range
+DELETE FROM `public`.`remembermetoken` WHERE `id` > ? AND `id` <= ? ORDER BY `id` LIMIT 500 RETURNING `id`, `created`, `token`, `username`;
+-- args: [10500 20000]
+
+-- where a clear of every row splits the keys
+SELECT MIN(`id`), MAX(`id`) FROM `public`.`remembermetoken`;
+
 -- clear: the consistent read that opens the read view held to defer the purge
 SELECT `id` FROM `public`.`remembermetoken` ORDER BY `id` LIMIT 1;
 
@@ -65,4 +72,4 @@ INSERT INTO `public`.`remembermetoken` (`id`, `created`, `token`, `username`) VA
 -- quoting: hostile identifiers
 INSERT INTO `we"ird`.`t``a]ble` (`c"ol`) VALUES (?);
 
--- delete strategy: rows locked, ordered delete: true, defer purge: true, pages: false, isolation: Read Committed, default batch: 50000, max params: 65535, max IN list: 1000, insert batch for 4 columns: 1000, for 7: 1000
+-- delete strategy: rows locked, ordered delete: true, returning delete: true, defer purge: true, pages: false, isolation: Read Committed, default batch: 50000, max params: 65535, max IN list: 1000, insert batch for 4 columns: 1000, for 7: 1000

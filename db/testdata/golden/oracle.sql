@@ -54,4 +54,4 @@ INSERT ALL INTO "public"."remembermetoken" ("id", "created", "token", "username"
 -- quoting: hostile identifiers
 INSERT ALL INTO "we""ird"."t`a]ble" ("c""ol") VALUES (:1) SELECT 1 FROM DUAL;
 
--- delete strategy: rows locked, ordered delete: false, defer purge: false, pages: false, isolation: Default, default batch: 10000, max params: 65535, max IN list: 1000, insert batch for 4 columns: 249, for 7: 142
+-- delete strategy: rows locked, ordered delete: false, returning delete: false, defer purge: false, pages: false, isolation: Default, default batch: 10000, max params: 65535, max IN list: 1000, insert batch for 4 columns: 249, for 7: 142

@@ -76,4 +76,4 @@ INSERT INTO "public"."remembermetoken" ("id", "created", "token", "username") VA
 -- quoting: hostile identifiers
 INSERT INTO "we""ird"."t`a]ble" ("c""ol") VALUES ($1);
 
--- delete strategy: in snapshot, ordered delete: false, defer purge: false, pages: true, isolation: Repeatable Read, default batch: 50000, max params: 65535, max IN list: 1000, insert batch for 4 columns: 1000, for 7: 1000
+-- delete strategy: in snapshot, ordered delete: false, returning delete: false, defer purge: false, pages: true, isolation: Repeatable Read, default batch: 50000, max params: 65535, max IN list: 1000, insert batch for 4 columns: 1000, for 7: 1000

@@ -54,4 +54,4 @@ INSERT INTO [public].[remembermetoken] ([id], [created], [token], [username]) VA
 -- quoting: hostile identifiers
 INSERT INTO [we"ird].[t`a]]ble] ([c"ol]) VALUES (@p1);
 
--- delete strategy: rows locked, ordered delete: false, defer purge: false, pages: false, isolation: Read Committed, default batch: 4000, max params: 2000, max IN list: 1000, insert batch for 4 columns: 500, for 7: 285
+-- delete strategy: rows locked, ordered delete: false, returning delete: false, defer purge: false, pages: false, isolation: Read Committed, default batch: 4000, max params: 2000, max IN list: 1000, insert batch for 4 columns: 500, for 7: 285
