@@ -149,7 +149,9 @@ func (c *Conn) readAll(ctx context.Context, conds []db.Cond, w *backup.Writer, p
 // (and locked, where the delete needs it), written to the backup and made durable with a
 // checkpoint, and only then deleted, in the same transaction. If the rows deleted are not
 // exactly the rows backed up, the transaction rolls back. Rows inserted by others meanwhile are
-// neither backed up nor deleted.
+// neither backed up nor deleted. Where the server returns the rows a DELETE deletes (MariaDB),
+// the batch is deleted first and the transaction commits only once its rows returned are in
+// the backup, made durable: see clearReturning.
 //
 // On error after some batches were deleted, the backup is finished up to the last checkpoint
 // and the result says how far the work got; nothing is then lost.
