@@ -270,13 +270,13 @@ func (s *returningStream) deleteBatch(ctx context.Context, after any, limit int,
 	if err := c.begin(ctx, bt); err != nil {
 		return nil, err
 	}
-	open := &returningBatch{conn: bt.conn, tx: bt.tx, rows: rows}
+	nb := &returningBatch{conn: bt.conn, tx: bt.tx, rows: rows}
 	defer func() {
 		if err != nil {
-			open.rollback()
+			nb.rollback()
 		}
 	}()
-	b = open
+	b = nb
 	rows.Reset()
 	q, args := d.DeleteReturning(tt.Table, tt.Key, tt.ColumnNames(), limit, conds...)
 	key := keyIndex(tt)
@@ -290,7 +290,7 @@ func (s *returningStream) deleteBatch(ctx context.Context, after any, limit int,
 			ferr = fmt.Errorf("clear %s: a row has a NULL key column %s", tt.Table, tt.Key)
 			return ferr
 		}
-		open.lastKey = append(open.lastKey[:0], k...)
+		nb.lastKey = append(nb.lastKey[:0], k...)
 		return nil
 	})
 	if ferr != nil {
