@@ -146,12 +146,14 @@ func (a *app) newCLI() *cli.App {
 	addGlobals(cmds)
 	return &cli.App{
 		Name:    "reauth",
-		Usage:   "force users of on-prem Atlassian products to log in again, safely",
+		Usage:   "force users of on-prem Atlassian products and GitLab to log in again, safely",
 		Version: version(),
 		Description: "reauth backs up and clears the remember-me tokens of Jira, Confluence, Bitbucket,\n" +
 			"Bamboo and Fisheye/Crucible, with a plan before anything changes, a confirmation, an\n" +
 			"audit log and an undo (reauth restore). Sessions held in a node's memory end when the\n" +
-			"node restarts.\n\n" +
+			"node restarts. On GitLab Self-Managed it lists and revokes web sessions (Redis) and\n" +
+			"remember-me (PostgreSQL) per user, per group or for everyone, with no restart\n" +
+			"(reauth sessions).\n\n" +
 			"Global options work before or after the command name and each has a REAUTH_ env var.",
 		Reader:                 a.in,
 		Writer:                 a.out,

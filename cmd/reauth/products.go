@@ -8,6 +8,7 @@ import (
 	"github.com/urfave/cli/v2"
 
 	"github.com/reauth/reauth/products"
+	"github.com/reauth/reauth/products/gitlab"
 )
 
 func (a *app) productsCommand() *cli.Command {
@@ -16,14 +17,15 @@ func (a *app) productsCommand() *cli.Command {
 		Usage: "list the supported products and what reauth knows about each",
 		Description: "For each product: the remember-me table and its columns, what the user column stores,\n" +
 			"the cookies, the readiness probe, the default port and start/stop commands, and the\n" +
-			"databases it runs on. Facts marked unverified are guesses the config can override.",
+			"databases it runs on. Facts marked unverified are guesses the config can override.\n" +
+			"Then GitLab Self-Managed: where its sessions and remember-me live, and its config files.",
 		Action: func(c *cli.Context) error {
 			g, err := readGlobals(c)
 			if err != nil {
 				return err
 			}
 			if g.json() {
-				return a.printJSON(map[string]any{"products": products.All()})
+				return a.printJSON(map[string]any{"products": products.All(), "gitlab": gitlabProduct()})
 			}
 			a.printProducts()
 			return nil
@@ -77,4 +79,58 @@ func (a *app) printProducts() {
 		}
 		tw.Flush()
 	}
+	fmt.Fprintln(a.out)
+	a.printGitLab()
+}
+
+// gitlabFacts is what reauth knows of GitLab Self-Managed: no remember-me table and no restart,
+// but sessions in Redis and remember-me in one column of PostgreSQL's users table.
+type gitlabFacts struct {
+	Name             string   `json:"name"`
+	Title            string   `json:"title"`
+	SessionKeys      []string `json:"session_keys"` // Redis key patterns revoked
+	RememberMe       string   `json:"remember_me"`
+	SessionCookie    string   `json:"session_cookie"`
+	RememberMeCookie string   `json:"remember_me_cookie"`
+	Databases        []string `json:"databases"`
+	ConfigFiles      []string `json:"config_files"` // on an Omnibus node
+	Restart          string   `json:"restart"`
+	NotRevoked       string   `json:"not_revoked"`
+}
+
+func gitlabProduct() gitlabFacts {
+	return gitlabFacts{
+		Name: "gitlab", Title: "GitLab Self-Managed",
+		SessionKeys: []string{
+			gitlab.RackNamespace + ":2::<sha256 of the session cookie>",
+			gitlab.RecordNamespace + "::v2:<user id>:<id> (and the legacy " + gitlab.RecordNamespace + ":<user id>:<id>)",
+			gitlab.LookupNamespace + ":<user id>",
+		},
+		RememberMe:       "users.remember_created_at, set to NULL",
+		SessionCookie:    "_gitlab_session",
+		RememberMeCookie: "remember_user_token",
+		Databases:        []string{"postgres (remember-me)", "redis (sessions)"},
+		ConfigFiles:      []string{gitlab.DatabaseYML, gitlab.ResqueYML, gitlab.RedisSessionsYML},
+		Restart:          "none: a revoked session is refused at its next request",
+		NotRevoked:       "personal, project and group access tokens, deploy tokens, SSH keys, OAuth tokens",
+	}
+}
+
+func (a *app) printGitLab() {
+	g := gitlabProduct()
+	tw := tabwriter.NewWriter(a.out, 0, 0, 2, ' ', 0)
+	fmt.Fprintf(tw, "%s\t%s\n", g.Name, g.Title)
+	for i, k := range g.SessionKeys {
+		label := ""
+		if i == 0 {
+			label = "sessions (Redis)"
+		}
+		fmt.Fprintf(tw, "  %s\t%s\n", label, k)
+	}
+	fmt.Fprintf(tw, "  remember-me\t%s (PostgreSQL)\n", g.RememberMe)
+	fmt.Fprintf(tw, "  cookies\tremember-me %s, session %s\n", g.RememberMeCookie, g.SessionCookie)
+	fmt.Fprintf(tw, "  config files\t%s\n", strings.Join(g.ConfigFiles, ", "))
+	fmt.Fprintf(tw, "  restart\t%s\n", g.Restart)
+	fmt.Fprintf(tw, "  not revoked\t%s\n", g.NotRevoked)
+	tw.Flush()
 }
