@@ -310,7 +310,8 @@ func (r *Rows) Len() int64 { return r.n }
 func (r *Rows) Reset() { r.b, r.n = r.b[:0], 0 }
 
 // Append writes the rows of r, which must have come from w.NewRows, to the file. r may be
-// reused (Reset) once it returns.
+// reused (Reset) once it returns. After an error, as after any failed write, the file takes
+// nothing more until Rewind (or Rollback) cuts it back to a checkpoint.
 func (w *Writer) Append(r *Rows) error {
 	if r.w != w {
 		return fmt.Errorf("backup %s: rows of another file", w.path)
