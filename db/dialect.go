@@ -15,7 +15,10 @@ package db
 
 import (
 	"context"
+	"crypto/sha256"
 	"database/sql"
+	"encoding/binary"
+	"encoding/hex"
 	"errors"
 	"fmt"
 	"sort"
@@ -514,6 +517,55 @@ func (d *Dialect) DeleteReturning(t Table, key string, cols []string, n int, con
 func (d *Dialect) KeyBounds(t Table, key string) string {
 	k := d.Quote(key)
 	return "SELECT MIN(" + k + "), MAX(" + k + ") FROM " + d.QualifiedName(t)
+}
+
+// TryLock renders a statement that tries, without waiting, to take the exclusive lock called
+// name for the connection's session, and returns one row of one integer: 1 when it got the lock,
+// 0 when another session holds it. Unlock renders its release. Such a lock ends with the
+// session, so a process that dies leaves none behind. PostgreSQL's advisory locks are numbers
+// (name is hashed to one) and belong to one database; MySQL's GET_LOCK names are the server's
+// (at most 64 characters: longer ones are hashed); SQL Server's application locks belong to
+// one database. Oracle's DBMS_LOCK needs a grant a product's database user rarely has: it
+// renders nothing, and the caller goes without.
+func (d *Dialect) TryLock(name string) (string, []any) {
+	switch d.Name {
+	case "postgres":
+		return "SELECT CASE WHEN pg_try_advisory_lock($1) THEN 1 ELSE 0 END", []any{lockKey(name)}
+	case "mysql":
+		return "SELECT COALESCE(GET_LOCK(?, 0), 0)", []any{lockName(name)}
+	case "sqlserver":
+		return "DECLARE @r int; EXEC @r = sp_getapplock @Resource = @p1, @LockMode = 'Exclusive', @LockOwner = 'Session', @LockTimeout = 0;" +
+			" SELECT CASE WHEN @r >= 0 THEN 1 ELSE 0 END", []any{lockName(name)}
+	}
+	return "", nil
+}
+
+// Unlock renders the release of the lock TryLock took.
+func (d *Dialect) Unlock(name string) (string, []any) {
+	switch d.Name {
+	case "postgres":
+		return "SELECT pg_advisory_unlock($1)", []any{lockKey(name)}
+	case "mysql":
+		return "SELECT RELEASE_LOCK(?)", []any{lockName(name)}
+	case "sqlserver":
+		return "EXEC sp_releaseapplock @Resource = @p1, @LockOwner = 'Session'", []any{lockName(name)}
+	}
+	return "", nil
+}
+
+// lockKey is name as a PostgreSQL advisory lock number: the first 8 bytes of its SHA-256.
+func lockKey(name string) int64 {
+	sum := sha256.Sum256([]byte(name))
+	return int64(binary.BigEndian.Uint64(sum[:8]))
+}
+
+// lockName is name as a lock name of at most 64 characters.
+func lockName(name string) string {
+	if len(name) <= 64 {
+		return name
+	}
+	sum := sha256.Sum256([]byte(name))
+	return "reauth:" + hex.EncodeToString(sum[:])[:57]
 }
 
 // DeletesReturning reports whether the server behind q runs DeleteReturning: the dialect has

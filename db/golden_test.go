@@ -91,6 +91,11 @@ func TestGoldenSQL(t *testing.T) {
 				q, a = d.DeletePages(tbl, -1, -1)
 				stmt("clear by pages: delete it", q, a)
 			}
+			if q, a = d.TryLock("reauth:public.remembermetoken"); q != "" {
+				stmt("lock the table against other reauth processes, without waiting", q, a)
+				q, a = d.Unlock("reauth:public.remembermetoken")
+				stmt("release it", q, a)
+			}
 			q, a = d.DeleteWhere(tbl, db.In("id", int64(10501), int64(10502), int64(10503)))
 			stmt("delete a batch by its keys (when rows were inserted into its range)", q, a)
 			q, a = d.Select(tbl, db.SelectSpec{Columns: []string{"id"}, Where: []db.Cond{db.In("id", int64(1), int64(2))}})

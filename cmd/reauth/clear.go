@@ -1,6 +1,7 @@
 package main
 
 import (
+	"context"
 	"errors"
 	"fmt"
 
@@ -120,6 +121,11 @@ func (a *app) backupOrClear(c *cli.Context, action string) error {
 		return err
 	}
 	defer unlock()
+	unlockTable, err := a.lockTable(c.Context, tp)
+	if err != nil {
+		return err
+	}
+	defer unlockTable()
 	pr := a.newProgress()
 	res, err := p.Execute(c.Context, run, tp, action, runbook.ClearOptions{
 		BatchSize: batch, Path: path, Tool: version(), Progress: pr.counter(action+" "+tp.Name, "rows", tp.InScope),
@@ -200,4 +206,21 @@ func plural(n int, one, many string) string {
 		return "1 " + one
 	}
 	return fmt.Sprintf("%d %s", n, many)
+}
+
+// lockTable takes reauth's lock on a target's token table in its database (runbook.LockTable),
+// where the target has a database connection, and prints why it took none.
+func (a *app) lockTable(ctx context.Context, tp *runbook.TargetPlan) (func(), error) {
+	conn := tp.Conn()
+	if conn == nil {
+		return func() {}, nil
+	}
+	unlock, note, err := conn.LockTable(ctx)
+	if err != nil {
+		return nil, err
+	}
+	if note != "" {
+		fmt.Fprintf(a.err, "note: %s\n", note)
+	}
+	return unlock, nil
 }

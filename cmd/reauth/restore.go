@@ -73,6 +73,11 @@ func (a *app) restoreCommand() *cli.Command {
 				return err
 			}
 			defer unlock()
+			unlockTable, err := a.lockTable(c.Context, rp.Target)
+			if err != nil {
+				return err
+			}
+			defer unlockTable()
 			pr := a.newProgress()
 			res, err := rp.Execute(c.Context, run, pr.counter("restore", "rows", s.Rows))
 			pr.done()

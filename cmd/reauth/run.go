@@ -77,6 +77,11 @@ func (a *app) runAction(c *cli.Context) error {
 				return err
 			}
 			defer unlock()
+			unlockTable, err := a.lockTable(c.Context, t)
+			if err != nil {
+				return err
+			}
+			defer unlockTable()
 		}
 	}
 	if pending := p.PendingRuns(); len(pending) > 0 && !resume {

@@ -388,6 +388,44 @@ func ConformanceLive(t *testing.T, l Live) {
 		}
 	})
 
+	t.Run("one holder of a lock at a time", func(t *testing.T) {
+		name := "reauth:conformance." + schema + strings.Repeat(".long", 20) // past MySQL's 64
+		q, args := dialect.TryLock(name)
+		if q == "" {
+			t.Skipf("%s: no lock", dialect.Title)
+		}
+		var conns [2]*sql.Conn
+		for i := range conns {
+			c, err := pool.Conn(ctx)
+			if err != nil {
+				t.Fatal(err)
+			}
+			defer c.Close()
+			conns[i] = c
+		}
+		try := func(c *sql.Conn) int {
+			t.Helper()
+			var got int
+			if err := c.QueryRowContext(ctx, q, args...).Scan(&got); err != nil {
+				t.Fatalf("%s: %v", q, err)
+			}
+			return got
+		}
+		if a, b := try(conns[0]), try(conns[1]); a != 1 || b != 0 {
+			t.Fatalf("TryLock: first session %d, second %d; want 1, 0", a, b)
+		}
+		uq, uargs := dialect.Unlock(name)
+		if _, err := conns[0].ExecContext(ctx, uq, uargs...); err != nil {
+			t.Fatalf("%s: %v", uq, err)
+		}
+		if b := try(conns[1]); b != 1 {
+			t.Errorf("TryLock after the release: %d; want 1", b)
+		}
+		if _, err := conns[1].ExecContext(ctx, uq, uargs...); err != nil {
+			t.Fatalf("%s: %v", uq, err)
+		}
+	})
+
 	t.Run("hostile identifiers are quoted, not executed", func(t *testing.T) {
 		name := "we\"ird`t]able; DROP TABLE x"
 		hostile := db.Table{Schema: schema, Name: name}

@@ -58,6 +58,14 @@ SELECT MIN(`id`), MAX(`id`) FROM `public`.`remembermetoken`;
 -- clear: the consistent read that opens the read view held to defer the purge
 SELECT `id` FROM `public`.`remembermetoken` ORDER BY `id` LIMIT 1;
 
+-- lock the table against other reauth processes, without waiting
+SELECT COALESCE(GET_LOCK(?, 0), 0);
+-- args: [reauth:public.remembermetoken]
+
+-- release it
+SELECT RELEASE_LOCK(?);
+-- args: [reauth:public.remembermetoken]
+
 -- delete a batch by its keys (when rows were inserted into its range)
 DELETE FROM `public`.`remembermetoken` WHERE `id` IN (?, ?, ?);
 -- args: [10501 10502 10503]

@@ -62,6 +62,14 @@ SELECT "id", "created", "token", "username" FROM "public"."remembermetoken";
 -- clear by pages: delete it
 DELETE FROM "public"."remembermetoken";
 
+-- lock the table against other reauth processes, without waiting
+SELECT CASE WHEN pg_try_advisory_lock($1) THEN 1 ELSE 0 END;
+-- args: [-8250070991472021529]
+
+-- release it
+SELECT pg_advisory_unlock($1);
+-- args: [-8250070991472021529]
+
 -- delete a batch by its keys (when rows were inserted into its range)
 DELETE FROM "public"."remembermetoken" WHERE "id" IN ($1, $2, $3);
 -- args: [10501 10502 10503]

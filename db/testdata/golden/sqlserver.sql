@@ -40,6 +40,14 @@ SELECT TOP (500) [id], [created], [token], [username] FROM [public].[remembermet
 DELETE FROM [public].[remembermetoken] WHERE [username] IN (@p1, @p2) AND ([username] IS NULL OR [username] NOT IN (@p3)) AND [created] < @p4 AND [id] > @p5 AND [id] <= @p6;
 -- args: [JIRAUSER10100 alice admin 2026-10-24 10:00:00 +0000 UTC 10500 11000]
 
+-- lock the table against other reauth processes, without waiting
+DECLARE @r int; EXEC @r = sp_getapplock @Resource = @p1, @LockMode = 'Exclusive', @LockOwner = 'Session', @LockTimeout = 0; SELECT CASE WHEN @r >= 0 THEN 1 ELSE 0 END;
+-- args: [reauth:public.remembermetoken]
+
+-- release it
+EXEC sp_releaseapplock @Resource = @p1, @LockOwner = 'Session';
+-- args: [reauth:public.remembermetoken]
+
 -- delete a batch by its keys (when rows were inserted into its range)
 DELETE FROM [public].[remembermetoken] WHERE [id] IN (@p1, @p2, @p3);
 -- args: [10501 10502 10503]
