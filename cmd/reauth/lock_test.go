@@ -6,6 +6,7 @@ import (
 	"strings"
 	"testing"
 
+	"github.com/reauth/reauth/db/dbtest"
 	"github.com/reauth/reauth/products/producttest"
 	"github.com/reauth/reauth/runbook"
 )
@@ -20,21 +21,8 @@ func TestTableLockAcrossConfigs(t *testing.T) {
 			t.Parallel()
 			const rows = 50
 			e, d, pool, _ := jiraEnv(t, dialect, rows)
-			other := newEnv(t, targetYAML{name: "jira", product: "jira", db: d})
+			conn := tableLockHolder(t, d)
 			ctx := context.Background()
-			cfg, err := runbook.LoadConfig(other.config)
-			if err != nil {
-				t.Fatal(err)
-			}
-			tg, err := cfg.Prepare(ctx, "jira")
-			if err != nil {
-				t.Fatal(err)
-			}
-			conn, err := tg.Connect(ctx)
-			if err != nil {
-				t.Fatal(err)
-			}
-			defer conn.Close()
 
 			r := e.run(t, "backup", "--target", "jira", "--output", "json").mustSucceed(t)
 			var b struct{ Backup string }
@@ -67,4 +55,26 @@ func TestTableLockAcrossConfigs(t *testing.T) {
 			}
 		})
 	}
+}
+
+// tableLockHolder connects to d's Jira table as a reauth with a config of its own (another
+// backup_dir, as on another jump host) would, for the caller to take the table's lock with.
+func tableLockHolder(t *testing.T, d *dbtest.Database) *runbook.Conn {
+	t.Helper()
+	other := newEnv(t, targetYAML{name: "jira", product: "jira", db: d})
+	ctx := context.Background()
+	cfg, err := runbook.LoadConfig(other.config)
+	if err != nil {
+		t.Fatal(err)
+	}
+	tg, err := cfg.Prepare(ctx, "jira")
+	if err != nil {
+		t.Fatal(err)
+	}
+	conn, err := tg.Connect(ctx)
+	if err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(func() { conn.Close() })
+	return conn
 }

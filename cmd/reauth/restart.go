@@ -1,6 +1,7 @@
 package main
 
 import (
+	"context"
 	"errors"
 	"fmt"
 	"time"
@@ -75,6 +76,11 @@ func (a *app) restartAction(c *cli.Context) error {
 			return err
 		}
 		defer unlock()
+		unlockTable, err := a.lockTableForRestart(c.Context, cfg, target)
+		if err != nil {
+			return err
+		}
+		defer unlockTable()
 	}
 	st, exists, err := cfg.LoadRestartState(target)
 	if err != nil {
@@ -212,4 +218,40 @@ func faultyNode(h *restart.HaltError) string {
 		return ne.Node
 	}
 	return h.Node
+}
+
+// lockTableForRestart takes reauth's lock on the target's token table in its database, so that
+// a run or restart from another host or config cannot roll the same nodes at the same time. A
+// restart does not need the database otherwise: if it cannot be reached, the restart goes on
+// under the lock in backup_dir alone, and says so.
+func (a *app) lockTableForRestart(ctx context.Context, cfg *runbook.Config, target string) (func(), error) {
+	none := func() {}
+	warn := func(err error) (func(), error) {
+		fmt.Fprintf(a.err, "note: %s; only this host's lock keeps other reauth processes off target %s\n",
+			a.redact(fmt.Sprintf("reauth's lock in the database was not taken (%v)", err)), target)
+		return none, nil
+	}
+	tg, err := cfg.Prepare(ctx, target)
+	if err != nil {
+		return warn(err)
+	}
+	conn, err := tg.Connect(ctx)
+	if err != nil {
+		return warn(err)
+	}
+	unlock, note, err := conn.LockTable(ctx)
+	switch {
+	case errors.Is(err, runbook.ErrBusy):
+		conn.Close()
+		return nil, err
+	case err != nil:
+		conn.Close()
+		return warn(err)
+	case note != "":
+		fmt.Fprintf(a.err, "note: %s\n", note)
+	}
+	return func() {
+		unlock()
+		conn.Close()
+	}, nil
 }

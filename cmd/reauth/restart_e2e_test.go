@@ -1,6 +1,7 @@
 package main
 
 import (
+	"context"
 	"encoding/json"
 	"fmt"
 	"net/http"
@@ -234,6 +235,21 @@ func TestRestartFaults(t *testing.T) {
 		r := c.env.run(t, "restart", "--target", "jira", "--yes")
 		if r.code != 2 || !strings.Contains(r.stderr, "is not in") || !strings.Contains(r.stderr, "ssh-keyscan") {
 			t.Errorf("exit %d, %q; want 2 and how to add the host", r.code, r.stderr)
+		}
+		assertUntouched(t, c, since)
+	})
+	t.Run("another host holds the table's lock in the database: nothing is touched", func(t *testing.T) {
+		t.Parallel()
+		c := newCluster(t, "jira", clusterOpts{nodes: 2})
+		unlock, _, err := tableLockHolder(t, c.db).LockTable(context.Background())
+		if err != nil {
+			t.Fatal(err)
+		}
+		defer unlock()
+		since := time.Now()
+		r := c.env.run(t, "restart", "--target", "jira", "--yes")
+		if r.code != 1 || !strings.Contains(r.stderr, "another reauth, from another host") {
+			t.Errorf("exit %d, %q; want 1 and who holds the lock", r.code, r.stderr)
 		}
 		assertUntouched(t, c, since)
 	})
