@@ -58,17 +58,16 @@ func (c *Conn) clearReturning(ctx context.Context, o ClearOptions, conds []db.Co
 		ranges = split
 	}
 	var (
-		mu      sync.Mutex // w, res, o.Progress, hold
-		failed  error      // the first stream's error: the others stop after their batch
-		wg      sync.WaitGroup
-		retries = make([]int, len(ranges))
+		mu     sync.Mutex // w, res, o.Progress, hold
+		failed error      // the first stream's error: the others stop after their batch
+		wg     sync.WaitGroup
 	)
 	stopped := func() bool {
 		mu.Lock()
 		defer mu.Unlock()
 		return failed != nil
 	}
-	for i, r := range ranges {
+	for _, r := range ranges {
 		wg.Add(1)
 		go func() {
 			defer wg.Done()
@@ -76,7 +75,7 @@ func (c *Conn) clearReturning(ctx context.Context, o ClearOptions, conds []db.Co
 				progress: o.Progress, hold: hold, stopped: stopped}
 			err := s.run(ctx)
 			mu.Lock()
-			retries[i] = s.retries
+			res.Retries += s.retried.Retries
 			if err != nil && failed == nil {
 				failed = err
 			}
@@ -84,9 +83,6 @@ func (c *Conn) clearReturning(ctx context.Context, o ClearOptions, conds []db.Co
 		}()
 	}
 	wg.Wait()
-	for _, n := range retries {
-		res.Retries += n
-	}
 	return failed
 }
 
@@ -143,20 +139,14 @@ type returningStream struct {
 	progress func(int64)
 	hold     *purgeHold
 	stopped  func() bool // another stream failed
-	retries  int
+	retried  ClearResult // its Retries: the batches this stream ran again
 }
 
 // returningBatch is one batch deleted, its rows in memory, its transaction open.
 type returningBatch struct {
-	conn    *sql.Conn
-	tx      *sql.Tx
+	batchTx // its connection and transaction
 	rows    *backup.Rows
 	lastKey []byte
-}
-
-func (b *returningBatch) rollback() {
-	b.tx.Rollback()
-	b.conn.Close()
 }
 
 func (s *returningStream) run(ctx context.Context) (err error) {
@@ -165,7 +155,6 @@ func (s *returningStream) run(ctx context.Context) (err error) {
 		size     = min(s.batch, firstBatch)
 		attempts int
 		pending  chan error // the batch before, written to the backup and committed meanwhile
-		counted  ClearResult
 	)
 	defer func() {
 		if pending != nil {
@@ -196,9 +185,7 @@ func (s *returningStream) run(ctx context.Context) (err error) {
 		}
 		if derr != nil {
 			// Nothing of the batch reached the backup, and its transaction rolled back.
-			err := retry(ctx, derr, &attempts, &counted)
-			s.retries = counted.Retries
-			if err != nil {
+			if err := retry(ctx, derr, &attempts, &s.retried); err != nil {
 				return err
 			}
 			continue
@@ -235,9 +222,7 @@ func (s *returningStream) keep(ctx context.Context, b *returningBatch) error {
 		b.rollback()
 		return err
 	}
-	err = b.tx.Commit()
-	b.conn.Close()
-	if err != nil {
+	if err := b.commit(); err != nil {
 		// Its rows are in the backup, checkpointed, whatever became of it.
 		return fmt.Errorf("clear %s: commit batch (it may or may not have been applied): %w", s.c.Tokens.Table, err)
 	}
@@ -266,11 +251,10 @@ func (s *returningStream) deleteBatch(ctx context.Context, after any, limit int,
 	if s.r.hi != nil {
 		conds = append(conds, db.AtMost(tt.Key, s.r.hi))
 	}
-	bt := &batchTx{}
-	if err := c.begin(ctx, bt); err != nil {
+	nb := &returningBatch{rows: rows}
+	if err := c.begin(ctx, &nb.batchTx); err != nil {
 		return nil, err
 	}
-	nb := &returningBatch{conn: bt.conn, tx: bt.tx, rows: rows}
 	defer func() {
 		if err != nil {
 			nb.rollback()
