@@ -192,9 +192,20 @@ func (e *lineError) Error() string { return e.msg }
 
 var targetNameRE = regexp.MustCompile(`^[A-Za-z0-9][A-Za-z0-9_.-]*$`)
 
-// LoadConfig reads and checks a config file. Unknown keys are errors, so that a misspelt
-// setting is not silently ignored during an incident.
+// LoadConfig reads and checks a config file for commands that act on targets: at least one
+// target is required. Unknown keys are errors, so that a misspelt setting is not silently
+// ignored during an incident.
 func LoadConfig(path string) (*Config, error) {
+	return load(path, true)
+}
+
+// LoadSettings reads and checks a config file for commands that need only its settings (ssh:,
+// environment:), such as discover: a config with no targets yet is accepted.
+func LoadSettings(path string) (*Config, error) {
+	return load(path, false)
+}
+
+func load(path string, needTargets bool) (*Config, error) {
 	data, err := os.ReadFile(path)
 	if err != nil {
 		if errors.Is(err, os.ErrNotExist) {
@@ -202,12 +213,16 @@ func LoadConfig(path string) (*Config, error) {
 		}
 		return nil, &ConfigError{File: path, Msg: err.Error()}
 	}
-	return ParseConfig(path, data)
+	return parse(path, data, needTargets)
 }
 
 // ParseConfig checks and decodes config file contents; path is used in messages and to
-// resolve relative paths.
+// resolve relative paths. At least one target is required.
 func ParseConfig(path string, data []byte) (*Config, error) {
+	return parse(path, data, true)
+}
+
+func parse(path string, data []byte, needTargets bool) (*Config, error) {
 	var doc yaml.Node
 	dec := yaml.NewDecoder(bytes.NewReader(data))
 	if err := dec.Decode(&doc); err != nil {
@@ -246,7 +261,7 @@ func ParseConfig(path string, data []byte) (*Config, error) {
 			}
 		}
 	}
-	if err := cfg.validate(); err != nil {
+	if err := cfg.validate(needTargets); err != nil {
 		return nil, err
 	}
 	return cfg, nil
@@ -370,14 +385,14 @@ func (c *Config) fail(t *TargetConfig, field, format string, a ...any) error {
 	return &ConfigError{File: c.file, Line: line, Field: field, Msg: fmt.Sprintf(format, a...)}
 }
 
-func (c *Config) validate() error {
+func (c *Config) validate(needTargets bool) error {
 	if strings.TrimSpace(c.Environment) == "" {
 		return c.fail(nil, "environment", "is required (e.g. environment: staging): live runs ask the operator to type it")
 	}
 	if strings.ContainsAny(c.Environment, " \t\r\n") {
 		return c.fail(nil, "environment", "%q must be one word, as the operator types it to confirm", c.Environment)
 	}
-	if len(c.Targets) == 0 {
+	if needTargets && len(c.Targets) == 0 {
 		return c.fail(nil, "targets", "at least one target is required")
 	}
 	if c.BackupDir == "" {

@@ -45,15 +45,15 @@ func (a *app) discoverCommand() *cli.Command {
 			if err != nil {
 				return usageError("--product: %v", err)
 			}
+			// Discovery is what an admin runs before a config has targets: only the settings
+			// (ssh: for --host) are read, and locally no config is needed at all.
 			cfg := &runbook.Config{}
-			if c.String("host") != "" {
-				if cfg, err = a.loadConfig(g); err != nil {
+			_, statErr := os.Stat(g.config)
+			if c.String("host") != "" || statErr == nil {
+				if cfg, err = runbook.LoadSettings(g.config); err != nil {
 					return err
 				}
-			} else if _, statErr := os.Stat(g.config); statErr == nil {
-				if cfg, err = a.loadConfig(g); err != nil {
-					return err
-				}
+				a.cfg = cfg
 			}
 			d, where, err := cfg.Discover(c.Context, p, c.String("home"), c.String("host"), c.String("install-dir"))
 			if d == nil {

@@ -111,3 +111,47 @@ func TestDiscovery(t *testing.T) {
 	useDiscovery(t, c, home, "      password_file: "+yamlQuote(pw)+"\n")
 	c.env.run(t, "plan").mustSucceed(t)
 }
+
+// TestDiscoverBeforeTargets: discover is what an admin runs while writing the config, so it
+// works with no config file at all, and with one that has only environment: and ssh: so far.
+func TestDiscoverBeforeTargets(t *testing.T) {
+	dir := t.TempDir()
+	home := filepath.Join(dir, "jira-home")
+	if err := os.MkdirAll(home, 0o700); err != nil {
+		t.Fatal(err)
+	}
+	xml := `<?xml version="1.0" encoding="UTF-8"?>
+<jira-database-config>
+  <name>defaultDS</name>
+  <delegator-name>default</delegator-name>
+  <database-type>postgres72</database-type>
+  <schema-name>public</schema-name>
+  <jdbc-datasource>
+    <url>jdbc:postgresql://db.example.com:5432/jiradb</url>
+    <driver-class>org.postgresql.Driver</driver-class>
+    <username>jira</username>
+    <password>s3cret-Passw0rd</password>
+  </jdbc-datasource>
+</jira-database-config>
+`
+	if err := os.WriteFile(filepath.Join(home, "dbconfig.xml"), []byte(xml), 0o600); err != nil {
+		t.Fatal(err)
+	}
+	settingsOnly := filepath.Join(dir, "reauth.yaml")
+	if err := os.WriteFile(settingsOnly, []byte("environment: staging\nssh:\n  user: deploy\n  port: 22\n"), 0o600); err != nil {
+		t.Fatal(err)
+	}
+	for name, config := range map[string]string{"no config file": filepath.Join(dir, "absent.yaml"), "settings only": settingsOnly} {
+		r := reauth(t, "", "--config", config, "discover", "--product", "jira", "--home", home).mustSucceed(t)
+		if !strings.Contains(r.stdout, "db.example.com") || !strings.Contains(r.stdout, "User:      jira") {
+			t.Errorf("%s: discover printed:\n%s", name, r.stdout)
+		}
+		if strings.Contains(r.stdout+r.stderr, "s3cret-Passw0rd") {
+			t.Errorf("%s: discover printed the password", name)
+		}
+	}
+	// Commands that act on targets still need one.
+	if r := reauth(t, "", "--config", settingsOnly, "plan"); r.code != 2 || !strings.Contains(r.stderr, "at least one target is required") {
+		t.Errorf("plan with no targets: exit %d, %q", r.code, r.stderr)
+	}
+}
