@@ -99,6 +99,10 @@ type Dialect struct {
 	catalog    catalogSQL
 	kindOf     func(dataType string) (Kind, bool)
 	insertRows insertStyle
+	// exactText wraps a quoted text column so that it compares by code point; nil where the
+	// default comparison already does (PostgreSQL's deterministic collations, Oracle's
+	// NLS_COMP=BINARY).
+	exactText func(quoted string) string
 }
 
 type limitStyle int
@@ -181,6 +185,8 @@ var Dialects = map[string]*Dialect{
 				" ORDER BY ordinal_position",
 		},
 		kindOf: mysqlKind,
+		// Converting first makes the binary collation valid whatever the column's character set.
+		exactText: func(q string) string { return "CONVERT(" + q + " USING utf8mb4) COLLATE utf8mb4_bin" },
 	},
 	"sqlserver": {
 		Name: "sqlserver", Title: "SQL Server",
@@ -205,7 +211,8 @@ var Dialects = map[string]*Dialect{
 				" WHERE c.CONSTRAINT_TYPE = 'PRIMARY KEY' AND c.TABLE_SCHEMA = @p1 AND c.TABLE_NAME = @p2" +
 				" ORDER BY k.ORDINAL_POSITION",
 		},
-		kindOf: sqlserverKind,
+		kindOf:    sqlserverKind,
+		exactText: func(q string) string { return q + " COLLATE Latin1_General_BIN2" },
 	},
 	"oracle": {
 		Name: "oracle", Title: "Oracle",
@@ -303,8 +310,8 @@ const (
 	opLess
 	opGreater
 	opAtMost
-	opLowerIn
-	opNotLowerIn
+	opExactIn
+	opExactNotIn
 )
 
 // In matches rows whose column is one of values. An empty list matches nothing.
@@ -313,12 +320,14 @@ func In(column string, values ...any) Cond { return Cond{opIn, column, values} }
 // NotIn matches rows whose column is none of values, NULL included.
 func NotIn(column string, values ...any) Cond { return Cond{opNotIn, column, values} }
 
-// LowerIn matches rows whose column, lower-cased, is one of values (which the caller lower-cases).
-// For user names, which the products compare case-insensitively.
-func LowerIn(column string, values ...any) Cond { return Cond{opLowerIn, column, values} }
+// ExactIn matches rows whose text column is one of values, code point for code point, whatever
+// the column's collation. Names are matched this way: reauth decides which stored names belong
+// to a user as the product does, and a database's collation (case- and accent-insensitive by
+// default on MySQL and SQL Server) must not widen that.
+func ExactIn(column string, values ...any) Cond { return Cond{opExactIn, column, values} }
 
-// NotLowerIn is the negation of LowerIn, NULL included.
-func NotLowerIn(column string, values ...any) Cond { return Cond{opNotLowerIn, column, values} }
+// ExactNotIn is the negation of ExactIn, NULL included.
+func ExactNotIn(column string, values ...any) Cond { return Cond{opExactNotIn, column, values} }
 
 // Less matches column < value.
 func Less(column string, value any) Cond { return Cond{opLess, column, []any{value}} }
@@ -356,23 +365,23 @@ func (d *Dialect) where(conds []Cond, a *args) string {
 	for _, c := range conds {
 		col := d.Quote(c.Column)
 		switch c.op {
-		case opIn, opLowerIn:
+		case opIn, opExactIn:
 			if len(c.Values) == 0 {
 				parts = append(parts, "1 = 0")
 				continue
 			}
 			expr := col
-			if c.op == opLowerIn {
-				expr = "LOWER(" + col + ")"
+			if c.op == opExactIn {
+				expr = d.exact(col)
 			}
 			parts = append(parts, d.inList(expr, " IN ", " OR ", c.Values, a))
-		case opNotIn, opNotLowerIn:
+		case opNotIn, opExactNotIn:
 			if len(c.Values) == 0 {
 				continue
 			}
 			expr := col
-			if c.op == opNotLowerIn {
-				expr = "LOWER(" + col + ")"
+			if c.op == opExactNotIn {
+				expr = d.exact(col)
 			}
 			parts = append(parts, "("+col+" IS NULL OR "+d.inList(expr, " NOT IN ", " AND ", c.Values, a)+")")
 		case opLess:
@@ -403,15 +412,27 @@ func (d *Dialect) inList(expr, op, join string, values []any, a *args) string {
 }
 
 // GroupCount renders a count of the rows matching conds per value of column, with the oldest
-// and newest value of created when it is not empty.
-func (d *Dialect) GroupCount(t Table, column, created string, conds ...Cond) (string, []any) {
+// and newest value of created when it is not empty. With exact, a text column is grouped code
+// point for code point, as ExactIn compares it, not by its collation.
+func (d *Dialect) GroupCount(t Table, column string, exact bool, created string, conds ...Cond) (string, []any) {
 	a := &args{d: d}
 	col := d.Quote(column)
+	if exact {
+		col = d.exact(col)
+	}
 	sel := col + ", COUNT(*)"
 	if created != "" {
 		sel += ", MIN(" + d.Quote(created) + "), MAX(" + d.Quote(created) + ")"
 	}
 	return "SELECT " + sel + " FROM " + d.QualifiedName(t) + d.where(conds, a) + " GROUP BY " + col, a.vals
+}
+
+// exact is a text column's value in a form that compares and groups code point for code point.
+func (d *Dialect) exact(quoted string) string {
+	if d.exactText == nil {
+		return quoted
+	}
+	return d.exactText(quoted)
 }
 
 // Count renders SELECT COUNT(*) over the rows matching conds.

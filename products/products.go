@@ -41,26 +41,27 @@ type Product struct {
 
 // TokenTable describes a product's remember-me table.
 type TokenTable struct {
-	// Table is the table name as the product creates it; compare case-insensitively. Empty
-	// when unverified: then the catalog is searched for names containing Hint.
-	Table    string `json:"table,omitempty"`
+	// Table is the table name as the product creates it; compare case-insensitively. When
+	// Verified is false, it is only a candidate: the operator confirms it with table: before
+	// anything is deleted.
+	Table    string `json:"table"`
 	Verified bool   `json:"table_verified"`
-	Hint     string `json:"discover_hint,omitempty"`
-	// Columns is the documented column layout (empty when unverified).
-	Columns         []ColumnFact `json:"columns,omitempty"`
+	// Columns is the documented column layout. Where ColumnsVerified is false, the names are
+	// guesses or come from an unofficial model, and the config's columns: overrides them.
+	Columns         []ColumnFact `json:"columns"`
 	ColumnsVerified bool         `json:"columns_verified"`
 	// The roles reauth needs: a unique key to batch and delete by, the user column for --user,
 	// the creation time for --older-than. Empty means the product has no such column.
 	Key     string `json:"key_column"`
 	User    string `json:"user_column,omitempty"`
 	Created string `json:"created_column,omitempty"`
-	// UserStores says what the user column holds.
-	UserStores string `json:"user_column_stores,omitempty"`
-	// Users, when set, maps login names to what the user column stores.
-	Users *UserMap `json:"user_map,omitempty"`
-	// Directory, when set, is the product's user table, used to check that the login names
-	// given exist where the user column stores names directly.
-	Directory *UserMap `json:"user_directory,omitempty"`
+	// Users says what the user column holds and how login names map to it.
+	Users Users `json:"users"`
+	// Groups is the layout of the product's embedded Crowd directory (cwd_group and
+	// cwd_membership), which --group resolves through; empty when --group does not apply.
+	Groups GroupLayout `json:"group_layout,omitempty"`
+	// Source names the public schema facts behind this entry, and says what is unverified.
+	Source string `json:"source"`
 }
 
 // ColumnFact is one documented column.
@@ -69,13 +70,63 @@ type ColumnFact struct {
 	Type string `json:"type"`
 }
 
-// UserMap resolves login names through a product table: rows of Table whose Login column
-// equals the login name (case-insensitively) give the value the token table stores, in Stored.
+// Users says how the token table's user column refers to users.
+type Users struct {
+	// Stores says what the user column holds, for people.
+	Stores string `json:"stores"`
+	// Names is set where the column may hold login names themselves, spelt as at sign-in: a
+	// stored name belongs to a user when the product's fold of it is the user's.
+	Names bool `json:"login_names"`
+	// Maps are the tables that map a login name to what the column holds otherwise (Jira's
+	// user keys, Bitbucket's user ids), all consulted.
+	Maps []UserMap `json:"maps,omitempty"`
+	// Directory is where a login name must exist when the column stores names, so that a typo
+	// in --except is an error rather than an account left exposed.
+	Directory *UserMap `json:"directory,omitempty"`
+	// Fold is how the product compares login names.
+	Fold Fold `json:"fold"`
+}
+
+// UserMap is a product table holding login names: rows whose Login column names a user give,
+// in Stored, the value the token table holds for that user.
 type UserMap struct {
-	Table  string `json:"table"`
-	Login  string `json:"login_column"`
+	Table string `json:"table"`
+	Login string `json:"login_column"`
+	// Folded says Login holds names already folded by the product (lower_user_name), so it is
+	// compared with the fold of the name given; otherwise reauth folds each stored name itself.
+	Folded bool   `json:"login_folded"`
 	Stored string `json:"stored_column"`
 }
+
+// Fold is a product's rule for comparing login names.
+type Fold string
+
+const (
+	// FoldCrowd is the embedded Crowd's rule: names are equal when their CrowdLower forms are.
+	FoldCrowd Fold = "crowd"
+	// FoldExact compares names as stored, code point for code point.
+	FoldExact Fold = "exact"
+)
+
+// Apply folds a login name by the rule. exact is false where the result cannot be computed
+// with certainty (see CrowdLower).
+func (f Fold) Apply(name string) (folded string, exact bool) {
+	if f == FoldCrowd {
+		return CrowdLower(name)
+	}
+	return name, true
+}
+
+// GroupLayout is how a product's cwd_membership links groups to their members.
+type GroupLayout string
+
+const (
+	// GroupsTyped: rows carry membership_type (GROUP_USER, GROUP_GROUP), child_id and the
+	// child's lower-cased name, lower_child_name (Jira, Bitbucket, Crowd).
+	GroupsTyped GroupLayout = "typed"
+	// GroupsByID: rows link parent_id to child_user_id or child_group_id, ids only (Confluence).
+	GroupsByID GroupLayout = "by-id"
+)
 
 // Probe is how a node is asked whether it is ready.
 type Probe struct {
@@ -94,8 +145,13 @@ var all = []*Product{
 			},
 			ColumnsVerified: true,
 			Key:             "id", User: "username", Created: "created",
-			UserStores: "user key (app_user.user_key, e.g. JIRAUSER10100), not always the login name",
-			Users:      &UserMap{Table: "app_user", Login: "lower_user_name", Stored: "user_key"},
+			Users: Users{
+				Stores: "user key (app_user.user_key, e.g. JIRAUSER10100), not always the login name",
+				Maps:   []UserMap{{Table: "app_user", Login: "lower_user_name", Folded: true, Stored: "user_key"}},
+				Fold:   FoldCrowd,
+			},
+			Groups: GroupsTyped,
+			Source: "public pg_dump of Jira 8 and mysqldump of Jira 7; Jira's JiraRememberMeTokenDao stores the user key in username",
 		},
 		RememberMeCookie: "seraph.rememberme.cookie", SessionCookie: "JSESSIONID",
 		Probe: Probe{Path: "/status", Ready: `HTTP 200 and {"state":"RUNNING"} (200 also while STARTING, STOPPING, FIRST_RUN; 503 MAINTENANCE; 500 ERROR)`},
@@ -114,8 +170,15 @@ var all = []*Product{
 			},
 			ColumnsVerified: true,
 			Key:             "id", User: "username", Created: "created",
-			UserStores: "login name",
-			Directory:  &UserMap{Table: "cwd_user", Login: "lower_user_name", Stored: "user_name"},
+			Users: Users{
+				Stores:    "login name or user key (user_mapping.user_key): UNVERIFIED which, so both are matched",
+				Names:     true,
+				Maps:      []UserMap{{Table: "user_mapping", Login: "lower_username", Folded: true, Stored: "user_key"}},
+				Directory: &UserMap{Table: "cwd_user", Login: "lower_user_name", Folded: true, Stored: "user_name"},
+				Fold:      FoldCrowd,
+			},
+			Groups: GroupsByID,
+			Source: "public pg_dumps of Confluence 6.x; no public MySQL dump (UNVERIFIED there); epoch milliseconds in created UNVERIFIED",
 		},
 		RememberMeCookie: "seraph.confluence", SessionCookie: "JSESSIONID",
 		Probe: Probe{Path: "/status", Ready: `{"state":"RUNNING"} (liveness only)`},
@@ -130,12 +193,20 @@ var all = []*Product{
 			Table: "sta_remember_me_token", Verified: true,
 			Columns: []ColumnFact{
 				{"id", "bigint"}, {"series", "varchar(64)"}, {"token", "varchar(64)"}, {"user_id", "int"},
-				{"expiry_timestamp", "timestamptz"}, {"claimed", "bool"}, {"claimed_address", "varchar(255)"},
+				{"expiry_timestamp", "timestamp"}, {"claimed", "bool"}, {"claimed_address", "varchar(255)"},
 			},
 			ColumnsVerified: true,
 			Key:             "id", User: "user_id",
-			UserStores: "user id (stash_user.id)",
-			Users:      &UserMap{Table: "stash_user", Login: "name", Stored: "id"},
+			Users: Users{
+				Stores: "user id (stash_user.id): sta_normal_user.user_id for people, sta_service_user.user_id for service users",
+				Maps: []UserMap{
+					{Table: "sta_normal_user", Login: "name", Stored: "user_id"},
+					{Table: "sta_service_user", Login: "name", Stored: "user_id"},
+				},
+				Fold: FoldCrowd,
+			},
+			Groups: GroupsTyped,
+			Source: "public pg_dumps of Bitbucket (PostgreSQL 9.5 and 12); Bitbucket KB 1319568820",
 		},
 		RememberMeCookie: "_atl_bitbucket_remember_me", SessionCookie: "BITBUCKETSESSIONID",
 		Probe: Probe{Path: "/status", Ready: `{"state":"RUNNING"} (503 while STARTING, 200 in MAINTENANCE, may answer empty under load)`},
@@ -154,8 +225,14 @@ var all = []*Product{
 			},
 			ColumnsVerified: false,
 			Key:             "ID", User: "USERNAME", Created: "CREATED",
-			UserStores: "login name (unverified)",
-			Directory:  &UserMap{Table: "cwd_user", Login: "lower_user_name", Stored: "user_name"},
+			Users: Users{
+				Stores:    "login name (UNVERIFIED)",
+				Names:     true,
+				Directory: &UserMap{Table: "cwd_user", Login: "lower_user_name", Folded: true, Stored: "user_name"},
+				Fold:      FoldCrowd,
+			},
+			Groups: GroupsTyped,
+			Source: "table name from Bamboo's KB \"Invalidate all Bamboo login sessions\"; columns and directory layout UNVERIFIED (Seraph's and Crowd's)",
 		},
 		RememberMeCookie: "seraph.bamboo", SessionCookie: "JSESSIONID",
 		Probe: Probe{Path: "/rest/api/latest/status", Ready: `{"state":"RUNNING"} (PAUSED also exists)`},
@@ -168,11 +245,21 @@ var all = []*Product{
 	{
 		Name: "fisheye", Title: "Fisheye / Crucible",
 		Tokens: TokenTable{
-			// No public schema: the table must be found on the live database and confirmed.
-			Verified: false, Hint: "remember",
+			// A public JPA model of a Crucible database; not confirmed by Atlassian: the operator
+			// confirms it with table: before anything is deleted.
+			Table: "CRU_LOGIN_COOKIE", Verified: false,
+			Columns: []ColumnFact{
+				{"CRU_LOGIN_COOKIE_ID", "bigint"}, {"CRU_USER_ID", "bigint"}, {"CRU_CREATE_DATE", "numeric (epoch milliseconds)"},
+				{"CRU_RND", "varchar"}, {"CRU_TYPE", "numeric"}, {"CRU_URL", "varchar"}, {"CRU_RECURSIVE_URL", "numeric"},
+			},
 			ColumnsVerified: false,
-			Key:             "id", User: "username", Created: "created",
-			UserStores: "login name (unverified)",
+			Key:             "CRU_LOGIN_COOKIE_ID", User: "CRU_USER_ID", Created: "CRU_CREATE_DATE",
+			Users: Users{
+				Stores: "user id (CRU_USER.CRU_USER_ID)",
+				Maps:   []UserMap{{Table: "CRU_USER", Login: "CRU_USER_NAME", Stored: "CRU_USER_ID"}},
+				Fold:   FoldExact,
+			},
+			Source: "UNVERIFIED: a public JPA model of a Crucible database (CruLoginCookie, CruUser); types, the unit of CRU_CREATE_DATE and how Fisheye compares names are unconfirmed",
 		},
 		RememberMeCookie: "remember", SessionCookie: "FESESSIONID",
 		Probe: Probe{Path: "/", Ready: "HTTP 200 (no documented status endpoint)"},

@@ -4,12 +4,10 @@ import (
 	"context"
 	"errors"
 	"fmt"
-	"sort"
 	"strings"
 	"time"
 
 	"github.com/reauth/reauth/db"
-	"github.com/reauth/reauth/products"
 )
 
 // ErrScope marks a scope that cannot be applied to a target: an unknown user, or a filter the
@@ -69,18 +67,18 @@ func (c *Conn) conditions(ctx context.Context, s Scope) ([]db.Cond, error) {
 				return nil, err
 			}
 		}
-		cond, err := c.userCond(ctx, s.Users, members, false)
+		values, err := c.userValues(ctx, s.Users, members)
 		if err != nil {
 			return nil, err
 		}
-		conds = append(conds, cond)
+		conds = append(conds, c.userIn(values, false))
 	}
 	if len(s.Except) > 0 {
-		cond, err := c.userCond(ctx, s.Except, nil, true)
+		values, err := c.userValues(ctx, s.Except, nil)
 		if err != nil {
 			return nil, err
 		}
-		conds = append(conds, cond)
+		conds = append(conds, c.userIn(values, true))
 	}
 	params := 0
 	for _, cd := range conds {
@@ -100,129 +98,6 @@ func (c *Conn) conditions(ctx context.Context, s Scope) ([]db.Cond, error) {
 		}
 	}
 	return conds, nil
-}
-
-// userCond builds the condition on the token table's user column for the login names given
-// (each must exist) and those found as group members (which need not have tokens, or rows in
-// the product's user map, at all).
-func (c *Conn) userCond(ctx context.Context, names, members []string, except bool) (db.Cond, error) {
-	var lower []any
-	seen := map[string]bool{}
-	for _, n := range append(append([]string{}, names...), members...) {
-		if l := strings.ToLower(n); !seen[l] {
-			seen[l] = true
-			lower = append(lower, l)
-		}
-	}
-	tokens := c.Target.Product.Tokens
-	if tokens.Users == nil {
-		// The token table stores login names: check that they exist, where the product has a
-		// user table to check against, so that a typo in --except is an error.
-		if d := tokens.Directory; d != nil {
-			if _, err := c.lookupUsers(ctx, d, names, true); err != nil {
-				return db.Cond{}, err
-			}
-		} else if len(names) > 0 {
-			c.note(fmt.Sprintf("%s has no user table reauth knows: the names given to --user and --except cannot be checked, so check their spelling", c.Target.Product.Title))
-		}
-		if except {
-			return db.NotLowerIn(c.Tokens.User, lower...), nil
-		}
-		return db.LowerIn(c.Tokens.User, lower...), nil
-	}
-	// The token table stores something else than the login name (Jira's user key, Bitbucket's
-	// user id): map through the product's user table.
-	values, err := c.lookupUsers(ctx, tokens.Users, names, true)
-	if err != nil {
-		return db.Cond{}, err
-	}
-	if len(members) > 0 {
-		more, err := c.lookupUsers(ctx, tokens.Users, members, false)
-		if err != nil {
-			return db.Cond{}, err
-		}
-		values = append(values, more...)
-	}
-	if except {
-		return db.NotIn(c.Tokens.User, values...), nil
-	}
-	return db.In(c.Tokens.User, values...), nil
-}
-
-// lookupUsers finds login names in a product user table (case-insensitively) and returns the
-// Stored column's values. With strict, a name that is not there is an error. A missing table is
-// an error where the values are needed (a user map), else a note for the plan.
-func (c *Conn) lookupUsers(ctx context.Context, m *products.UserMap, names []string, strict bool) ([]any, error) {
-	if len(names) == 0 {
-		return nil, nil
-	}
-	d := c.Target.Dialect
-	required := m != c.Target.Product.Tokens.Directory
-	lower := make([]any, len(names))
-	for i, n := range names {
-		lower[i] = strings.ToLower(n)
-	}
-	tables, err := db.Tables(ctx, c.Pool, d, c.Tokens.Table.Schema, db.NameIs(m.Table))
-	if err != nil {
-		return nil, err
-	}
-	if len(tables) != 1 {
-		if !required {
-			c.note(fmt.Sprintf("no user table %s in schema %s: the names given to --user and --except cannot be checked, so check their spelling", m.Table, c.Tokens.Table.Schema))
-			return nil, nil
-		}
-		return nil, fmt.Errorf("%w: cannot map login names: table %s not found (or found twice) in schema %s", ErrScope, m.Table, c.Tokens.Table.Schema)
-	}
-	cols, err := db.Columns(ctx, c.Pool, d, tables[0])
-	if err != nil {
-		return nil, err
-	}
-	exact := func(name string) string {
-		for _, col := range cols {
-			if strings.EqualFold(col.Name, name) {
-				return col.Name
-			}
-		}
-		return ""
-	}
-	login, stored := exact(m.Login), exact(m.Stored)
-	if login == "" || stored == "" {
-		return nil, fmt.Errorf("%w: cannot map login names: table %s lacks column %s or %s", ErrScope, tables[0], m.Login, m.Stored)
-	}
-	var values []any
-	found := map[string]bool{}
-	for i := 0; i < len(lower); i += d.MaxInList {
-		chunk := lower[i:min(i+d.MaxInList, len(lower))]
-		q, args := d.Select(tables[0], db.SelectSpec{Columns: []string{stored, login}, Where: []db.Cond{db.LowerIn(login, chunk...)}})
-		rows, err := c.Pool.QueryContext(ctx, q, args...)
-		if err != nil {
-			return nil, fmt.Errorf("resolve users through %s: %w", tables[0], err)
-		}
-		for rows.Next() {
-			var v, l string
-			if err := rows.Scan(&v, &l); err != nil {
-				rows.Close()
-				return nil, fmt.Errorf("resolve users through %s: %w", tables[0], err)
-			}
-			values = append(values, v)
-			found[strings.ToLower(l)] = true
-		}
-		rows.Close()
-		if err := rows.Err(); err != nil {
-			return nil, fmt.Errorf("resolve users through %s: %w", tables[0], err)
-		}
-	}
-	var missing []string
-	for _, n := range names {
-		if !found[strings.ToLower(n)] {
-			missing = append(missing, n)
-		}
-	}
-	if len(missing) > 0 && strict {
-		sort.Strings(missing)
-		return nil, fmt.Errorf("%w: no user %s in %s", ErrScope, strings.Join(missing, ", "), tables[0])
-	}
-	return values, nil
 }
 
 // note records something the plan should say about how the scope was applied.

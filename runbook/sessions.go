@@ -17,8 +17,13 @@ import (
 
 // UserTokens is one user's remember-me tokens.
 type UserTokens struct {
-	User   string     `json:"user"`   // login name (the stored value when it maps to none)
-	Stored string     `json:"stored"` // what the token table holds: user key, id or name
+	// User is the login name, folded as the product folds it where it compares names so (the
+	// stored value itself when it maps to no user, with Unknown set).
+	User    string `json:"user"`
+	Unknown bool   `json:"unknown,omitempty"`
+	// Stored are the values of the token table's user column counted here: a user key, an id,
+	// or each spelling of a name.
+	Stored []string   `json:"stored"`
 	Tokens int64      `json:"tokens"`
 	Oldest *time.Time `json:"oldest,omitempty"`
 	Newest *time.Time `json:"newest,omitempty"`
@@ -35,13 +40,13 @@ func (c *Conn) ListTokens(ctx context.Context, s Scope) ([]UserTokens, error) {
 		return nil, err
 	}
 	d := c.Target.Dialect
-	q, args := d.GroupCount(tt.Table, tt.User, tt.Created, conds...)
+	q, args := d.GroupCount(tt.Table, tt.User, true, tt.Created, conds...)
 	rows, err := c.Pool.QueryContext(ctx, q, args...)
 	if err != nil {
 		return nil, fmt.Errorf("list tokens of %s: %w", tt.Table, err)
 	}
 	defer rows.Close()
-	var out []UserTokens
+	var per []UserTokens
 	for rows.Next() {
 		var (
 			u          sql.NullString
@@ -55,21 +60,25 @@ func (c *Conn) ListTokens(ctx context.Context, s Scope) ([]UserTokens, error) {
 		if err := rows.Scan(dest...); err != nil {
 			return nil, fmt.Errorf("list tokens of %s: %w", tt.Table, err)
 		}
-		ut := UserTokens{Stored: u.String, User: u.String, Tokens: n}
-		if !u.Valid {
-			ut.Stored, ut.User = "", "(no user)"
+		ut := UserTokens{User: u.String, Tokens: n}
+		if u.Valid {
+			ut.Stored = []string{u.String}
+		} else {
+			ut.User, ut.Unknown = "(no user)", true
 		}
 		if tt.Created != "" {
 			ut.Oldest, ut.Newest = createdTime(minT, tt.CreatedKind), createdTime(maxT, tt.CreatedKind)
 		}
-		out = append(out, ut)
+		per = append(per, ut)
 	}
 	if err := rows.Err(); err != nil {
 		return nil, fmt.Errorf("list tokens of %s: %w", tt.Table, err)
 	}
-	if err := c.loginNames(ctx, out); err != nil {
+	names, err := c.loginNames(ctx, per)
+	if err != nil {
 		return nil, err
 	}
+	out := mergeByUser(per, names)
 	sort.SliceStable(out, func(i, j int) bool {
 		if out[i].Tokens != out[j].Tokens {
 			return out[i].Tokens > out[j].Tokens
@@ -77,6 +86,44 @@ func (c *Conn) ListTokens(ctx context.Context, s Scope) ([]UserTokens, error) {
 		return out[i].User < out[j].User
 	})
 	return out, nil
+}
+
+// mergeByUser adds up the counts of the stored values that belong to one login name.
+func mergeByUser(per []UserTokens, names map[string]string) []UserTokens {
+	var out []UserTokens
+	at := map[string]int{}
+	for _, ut := range per {
+		if len(ut.Stored) == 0 {
+			out = append(out, ut)
+			continue
+		}
+		login, ok := names[ut.Stored[0]]
+		if !ok {
+			ut.Unknown = true
+			out = append(out, ut)
+			continue
+		}
+		i, seen := at[login]
+		if !seen {
+			at[login] = len(out)
+			ut.User = login
+			out = append(out, ut)
+			continue
+		}
+		m := &out[i]
+		m.Tokens += ut.Tokens
+		m.Stored = append(m.Stored, ut.Stored...)
+		if ut.Oldest != nil && (m.Oldest == nil || ut.Oldest.Before(*m.Oldest)) {
+			m.Oldest = ut.Oldest
+		}
+		if ut.Newest != nil && (m.Newest == nil || ut.Newest.After(*m.Newest)) {
+			m.Newest = ut.Newest
+		}
+	}
+	for i := range out {
+		sort.Strings(out[i].Stored)
+	}
+	return out
 }
 
 func createdTime(dest any, kind db.Kind) *time.Time {
@@ -99,49 +146,66 @@ func createdTime(dest any, kind db.Kind) *time.Time {
 	return &t
 }
 
-// loginNames replaces stored values (Jira user keys, Bitbucket ids) by login names.
-func (c *Conn) loginNames(ctx context.Context, users []UserTokens) error {
-	m := c.Target.Product.Tokens.Users
-	if m == nil || len(users) == 0 {
-		return nil
+// loginNames maps stored values to login names: through the product's user tables (Jira's user
+// keys, Bitbucket's ids), and, where the column holds names, by the product's fold.
+func (c *Conn) loginNames(ctx context.Context, per []UserTokens) (map[string]string, error) {
+	users := c.Target.Product.Tokens.Users
+	out := map[string]string{}
+	var stored []any
+	for _, u := range per {
+		if len(u.Stored) > 0 {
+			stored = append(stored, u.Stored[0])
+		}
+	}
+	if len(stored) == 0 {
+		return out, nil
 	}
 	d := c.Target.Dialect
-	tables, err := db.Tables(ctx, c.Pool, d, c.Tokens.Table.Schema, db.NameIs(m.Table))
-	if err != nil || len(tables) != 1 {
-		return err
-	}
-	mc, err := c.exactColumns(ctx, tables[0], m.Stored, m.Login)
-	if err != nil {
-		return err
-	}
-	byStored := map[string]string{}
-	var stored []any
-	for _, u := range users {
-		if u.Stored != "" {
-			stored = append(stored, u.Stored)
-		}
-	}
-	for i := 0; i < len(stored); i += d.MaxInList {
-		q, args := d.Select(tables[0], db.SelectSpec{Columns: []string{mc[m.Stored], mc[m.Login]},
-			Where: []db.Cond{db.In(mc[m.Stored], stored[i:min(i+d.MaxInList, len(stored))]...)}})
-		rows, err := c.Pool.QueryContext(ctx, q, args...)
+	for _, m := range users.Maps {
+		tables, err := db.Tables(ctx, c.Pool, d, c.Tokens.Table.Schema, db.NameIs(m.Table))
 		if err != nil {
-			return fmt.Errorf("map users through %s: %w", tables[0], err)
+			return nil, err
 		}
-		for rows.Next() {
-			var s, l string
-			if err := rows.Scan(&s, &l); err == nil {
-				byStored[s] = l
+		if len(tables) != 1 {
+			c.note(fmt.Sprintf("no table %s in schema %s: users are shown as the token table stores them", m.Table, c.Tokens.Table.Schema))
+			continue
+		}
+		mc, err := c.exactColumns(ctx, tables[0], m.Stored, m.Login)
+		if err != nil {
+			return nil, err
+		}
+		col, _ := db.Columns(ctx, c.Pool, d, tables[0])
+		cond := db.In
+		for _, cc := range col {
+			if cc.Name == mc[m.Stored] && cc.Kind == db.KindText {
+				cond = db.ExactIn
 			}
 		}
-		rows.Close()
-	}
-	for i := range users {
-		if l, ok := byStored[users[i].Stored]; ok {
-			users[i].User = l
+		for i := 0; i < len(stored); i += d.MaxInList {
+			err := c.each(ctx, tables[0], []string{mc[m.Stored], mc[m.Login]}, cond(mc[m.Stored], stored[i:min(i+d.MaxInList, len(stored))]...), func(v []sql.NullString) {
+				if v[0].Valid && v[1].Valid {
+					if _, dup := out[v[0].String]; !dup {
+						out[v[0].String] = v[1].String
+					}
+				}
+			})
+			if err != nil {
+				return nil, fmt.Errorf("map users through %s: %w", tables[0], err)
+			}
 		}
 	}
-	return nil
+	if users.Names {
+		for _, s := range stored {
+			s := s.(string)
+			if _, ok := out[s]; ok {
+				continue
+			}
+			if f, exact := users.Fold.Apply(s); exact {
+				out[s] = f
+			}
+		}
+	}
+	return out, nil
 }
 
 // sessionPaths are the products' per-user session endpoints, where they have one.
@@ -276,14 +340,18 @@ func (tp *TargetPlan) ScopeUsers(ctx context.Context, s Scope) ([]string, error)
 		}
 		names = append(names, members...)
 	}
+	fold := func(n string) string {
+		f, _ := tp.conn.Target.Product.Tokens.Users.Fold.Apply(n)
+		return f
+	}
 	except := map[string]bool{}
 	for _, e := range s.Except {
-		except[strings.ToLower(e)] = true
+		except[fold(e)] = true
 	}
 	var out []string
 	seen := map[string]bool{}
 	for _, n := range names {
-		l := strings.ToLower(n)
+		l := fold(n)
 		if !except[l] && !seen[l] {
 			seen[l] = true
 			out = append(out, n)

@@ -221,18 +221,20 @@ func (t *Target) findTokens(ctx context.Context, q db.Querier) (*TokenTable, err
 		want = p.Tokens.Table
 		tables, err = db.Tables(ctx, q, t.Dialect, schema, db.NameIs(want))
 	default:
-		tables, err = db.Tables(ctx, q, t.Dialect, schema, db.NameContains(p.Tokens.Hint))
+		// The product's table is only a candidate (no public source confirms it): it may be read,
+		// but nothing is deleted until the operator names it with table:.
+		tables, err = db.Tables(ctx, q, t.Dialect, schema, db.NameIs(p.Tokens.Table))
 		if err != nil {
 			return nil, err
 		}
 		if len(tables) == 0 {
-			return nil, &TableError{fmt.Sprintf("%s's remember-me table is unverified and no table whose name contains %q exists in %s: find it and set table: in the target", p.Title, p.Tokens.Hint, where)}
+			return nil, &TableError{fmt.Sprintf("%s's remember-me table is unverified, and its candidate %s is not in %s: find the table and set table: in the target", p.Title, p.Tokens.Table, where)}
 		}
 		if len(tables) > 1 {
-			return nil, &TableError{fmt.Sprintf("%s's remember-me table is unverified and several tables could be it (%s): set table: in the target", p.Title, joinTables(tables))}
+			return nil, &TableError{fmt.Sprintf("%s's remember-me table is unverified, and several tables match its candidate %s (%s): set table: in the target", p.Title, p.Tokens.Table, joinTables(tables))}
 		}
 		tt.Unconfirmed = true
-		tt.Relied = append(tt.Relied, fmt.Sprintf("table %s guessed from its name (the product's table is unverified): confirm it with table: %s", tables[0], tables[0].Name))
+		tt.Relied = append(tt.Relied, fmt.Sprintf("table %s is %s's candidate remember-me table, UNVERIFIED (%s): confirm it with table: %s", tables[0], p.Title, p.Tokens.Source, tables[0].Name))
 	}
 	if err != nil {
 		return nil, err

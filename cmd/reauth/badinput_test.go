@@ -54,7 +54,10 @@ func TestBadInput(t *testing.T) {
 	var bk struct{ Backup string }
 	r.decode(t, &bk)
 	data, _ := os.ReadFile(bk.Backup)
-	tampered := strings.Replace(string(data), "tok-3-xxx", "tok-3-yyy", 1)
+	tampered := strings.Replace(string(data), "tok-10003-", "tok-10003-y", 1)
+	if tampered == string(data) {
+		t.Fatal("no token tok-10003- in the backup to tamper with")
+	}
 
 	tests := []struct {
 		name string

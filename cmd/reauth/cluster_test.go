@@ -229,29 +229,14 @@ func (c *cluster) stopLocal(t testing.TB, n *simNode) {
 	}
 }
 
-// addUsers adds n users (user0 ...) in the product's user table, besides the fixture's.
+// addUsers adds n users (user0 ...) to the product's user tables, besides the fixture's people.
 func (c *cluster) addUsers(t testing.TB, f producttest.Fixture, n int) {
 	t.Helper()
-	var rows []string
+	var people []producttest.Person
 	for i := 0; i < n; i++ {
-		u := fmt.Sprintf("user%d", i)
-		switch c.product {
-		case "jira":
-			rows = append(rows, fmt.Sprintf("(%d, 'JIRAUSER%d', '%s')", 20000+i, 20000+i, u))
-		case "bitbucket":
-			rows = append(rows, fmt.Sprintf("(%d, '%s', '%s')", 100+i, u, u))
-		case "confluence", "bamboo":
-			rows = append(rows, fmt.Sprintf("(%d, '%s', '%s', 'T', 1, '%s', '%s@example.com')", 100+i, u, u, u, u))
-		}
+		people = append(people, producttest.Person{Login: fmt.Sprintf("user%d", i), ID: int64(100 + i), Key: fmt.Sprintf("JIRAUSER%d", 20000+i)})
 	}
-	switch c.product {
-	case "jira":
-		c.db.Exec(t, "INSERT INTO app_user (id, user_key, lower_user_name) VALUES "+strings.Join(rows, ", "))
-	case "bitbucket":
-		c.db.Exec(t, "INSERT INTO stash_user (id, name, slug) VALUES "+strings.Join(rows, ", "))
-	case "confluence", "bamboo":
-		c.db.Exec(t, "INSERT INTO cwd_user (id, user_name, lower_user_name, active, directory_id, display_name, email_address) VALUES "+strings.Join(rows, ", "))
-	}
+	f.AddPeople(t, c.db.Exec, people...)
 }
 
 // loginUsers logs n users in, round robin over the nodes, every other one with remember-me.

@@ -88,7 +88,13 @@ func backupKeys(t testing.TB, dir string) map[string]int {
 
 func tableKeys(t testing.TB, pool *sql.DB, table string) map[string]bool {
 	t.Helper()
-	rows, err := pool.Query("SELECT id FROM " + table)
+	return tableKeysBy(t, pool, table, "id")
+}
+
+// tableKeysBy is tableKeys for a table whose key column has another name.
+func tableKeysBy(t testing.TB, pool *sql.DB, table, key string) map[string]bool {
+	t.Helper()
+	rows, err := pool.Query("SELECT " + key + " FROM " + table)
 	if err != nil {
 		t.Fatal(err)
 	}

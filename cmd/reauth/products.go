@@ -42,29 +42,41 @@ func (a *app) printProducts() {
 		fmt.Fprintf(tw, "%s\t%s\n", p.Name, p.Title)
 		tt := p.Tokens
 		table := tt.Table
-		switch {
-		case table == "":
-			table = fmt.Sprintf("UNVERIFIED: found by a name containing %q, confirm with table:", tt.Hint)
-		case !tt.Verified:
-			table += " (UNVERIFIED)"
+		if !tt.Verified {
+			table += " (UNVERIFIED candidate: confirm it with table:)"
 		}
 		fmt.Fprintf(tw, "  remember-me table\t%s\n", table)
-		if len(tt.Columns) > 0 {
-			var cols []string
-			for _, c := range tt.Columns {
-				cols = append(cols, c.Name+" "+c.Type)
-			}
-			line := strings.Join(cols, ", ")
-			if !tt.ColumnsVerified {
-				line += " (UNVERIFIED)"
-			}
-			fmt.Fprintf(tw, "  columns\t%s\n", line)
-		} else {
-			fmt.Fprintf(tw, "  columns\tUNVERIFIED: key %s, user %s, created %s unless columns: says otherwise\n", tt.Key, tt.User, tt.Created)
+		var cols []string
+		for _, c := range tt.Columns {
+			cols = append(cols, c.Name+" "+c.Type)
 		}
-		if tt.UserStores != "" {
-			fmt.Fprintf(tw, "  user column stores\t%s\n", tt.UserStores)
+		line := strings.Join(cols, ", ")
+		if !tt.ColumnsVerified {
+			line += " (UNVERIFIED: columns: overrides them)"
 		}
+		fmt.Fprintf(tw, "  columns\t%s\n", line)
+		fmt.Fprintf(tw, "  user column stores\t%s\n", tt.Users.Stores)
+		var maps []string
+		for _, m := range tt.Users.Maps {
+			maps = append(maps, fmt.Sprintf("%s.%s -> %s", m.Table, m.Login, m.Stored))
+		}
+		if tt.Users.Names {
+			maps = append(maps, "the names the column stores")
+		}
+		names := "exactly, as stored (UNVERIFIED)"
+		if tt.Users.Fold == products.FoldCrowd {
+			names = "case-insensitively, lower-cased as Crowd does (Java's toLowerCase, English locale)"
+		}
+		fmt.Fprintf(tw, "  login names\tthrough %s; compared %s\n", strings.Join(maps, ", "), names)
+		switch tt.Groups {
+		case products.GroupsTyped:
+			fmt.Fprintf(tw, "  --group\tcwd_group, cwd_membership (membership_type, lower_child_name)\n")
+		case products.GroupsByID:
+			fmt.Fprintf(tw, "  --group\tcwd_group, cwd_membership (child_user_id, child_group_id), cwd_user\n")
+		default:
+			fmt.Fprintf(tw, "  --group\tdoes not apply (no user directory reauth reads)\n")
+		}
+		fmt.Fprintf(tw, "  source\t%s\n", tt.Source)
 		fmt.Fprintf(tw, "  cookies\tremember-me %s, session %s\n", p.RememberMeCookie, p.SessionCookie)
 		fmt.Fprintf(tw, "  probe\tGET %s: %s\n", p.Probe.Path, p.Probe.Ready)
 		fmt.Fprintf(tw, "  default port\t%d\n", p.Port)

@@ -126,7 +126,11 @@ func (a *app) sessionsList(c *cli.Context) error {
 		if u.Newest != nil {
 			newest = u.Newest.Format("2006-01-02 15:04")
 		}
-		fmt.Fprintf(tw, "%s\t%d\t%s\t%s\n", u.User, u.Tokens, oldest, newest)
+		user := u.User
+		if u.Unknown && len(u.Stored) > 0 {
+			user += " (matches no user)"
+		}
+		fmt.Fprintf(tw, "%s\t%d\t%s\t%s\n", user, u.Tokens, oldest, newest)
 	}
 	tw.Flush()
 	fmt.Fprintf(a.out, "\nSessions held in the nodes' memory are not listed: Atlassian products do not keep them in the database.\n")

@@ -249,17 +249,78 @@ func ConformanceLive(t *testing.T, l Live) {
 			{"empty in matches nothing", []db.Cond{db.In("username")}, 0},
 			{"not in keeps NULLs", []db.Cond{db.NotIn("username", "Alice")}, 4},
 			{"empty not in matches all", []db.Cond{db.NotIn("username")}, 5},
-			{"lower in", []db.Cond{db.LowerIn("username", "alice", "bob")}, 2},
-			{"not lower in", []db.Cond{db.NotLowerIn("username", "alice", "bob")}, 3},
+			{"exact in", []db.Cond{db.ExactIn("username", "Alice", "bob")}, 1},
+			{"exact not in keeps NULLs", []db.Cond{db.ExactNotIn("username", "Alice", "bob")}, 4},
 			{"older than (NULL never)", []db.Cond{db.Less("created", cutoff)}, 2},
 			{"key range", []db.Cond{db.Greater("id", int64(1)), db.AtMost("id", int64(4))}, 3},
 			{"numeric key compared as text value", []db.Cond{db.In("amount", "10100")}, 1},
-			{"together", []db.Cond{db.NotLowerIn("username", "carol"), db.Less("created", cutoff), db.Greater("id", int64(1))}, 1},
+			{"together", []db.Cond{db.ExactNotIn("username", "carol"), db.Less("created", cutoff), db.Greater("id", int64(1))}, 1},
 		}
 		for _, tt := range tests {
 			if got := count(tt.conds...); got != tt.want {
 				t.Errorf("%s: count = %d; want %d", tt.name, got, tt.want)
 			}
+		}
+	})
+
+	t.Run("exact names under an insensitive collation", func(t *testing.T) {
+		// Products on MySQL or SQL Server may sit on a case- and accent-insensitive collation;
+		// names must still match code point for code point.
+		ddl := map[string]string{
+			"postgres":  `CREATE TABLE names_ci (id bigint PRIMARY KEY, name varchar(255))`,
+			"mysql":     "CREATE TABLE names_ci (id bigint PRIMARY KEY, name varchar(255) CHARACTER SET utf8mb4 COLLATE utf8mb4_general_ci)",
+			"sqlserver": `CREATE TABLE names_ci (id bigint PRIMARY KEY, name nvarchar(255) COLLATE Latin1_General_CI_AI)`,
+			"oracle":    `CREATE TABLE "names_ci" ("id" NUMBER(19) PRIMARY KEY, "name" VARCHAR2(255))`,
+		}[dialect.Name]
+		if _, err := pool.ExecContext(ctx, ddl); err != nil {
+			t.Fatalf("%s: %v", ddl, err)
+		}
+		names := []string{"Åsa", "ÅSA", "asa", "Asa", "a_b", "axb", "a%b"}
+		nt := db.Table{Schema: tbl.Schema, Name: "names_ci"}
+		var args []any
+		args = append(args, int64(0), nil)
+		for i, n := range names {
+			args = append(args, int64(i+1), n)
+		}
+		q := dialect.Insert(nt, []string{"id", "name"}, len(names)+1)
+		if _, err := pool.ExecContext(ctx, q, args...); err != nil {
+			t.Fatalf("%s: %v", q, err)
+		}
+		countIn := func(conds ...db.Cond) int64 {
+			q, args := dialect.Count(nt, conds...)
+			var n int64
+			if err := pool.QueryRowContext(ctx, q, args...).Scan(&n); err != nil {
+				t.Fatalf("%s: %v", q, err)
+			}
+			return n
+		}
+		for _, tt := range []struct {
+			name string
+			cond db.Cond
+			want int64
+		}{
+			{"exact in", db.ExactIn("name", "Åsa"), 1},
+			{"exact in, two spellings", db.ExactIn("name", "ÅSA", "asa"), 2},
+			{"exact in, no pattern", db.ExactIn("name", "a_b", "a%b"), 2},
+			{"exact not in", db.ExactNotIn("name", "Åsa"), 7},
+			{"exact not in, no pattern", db.ExactNotIn("name", "a_b"), 7},
+		} {
+			if got := countIn(tt.cond); got != tt.want {
+				t.Errorf("%s: count = %d; want %d", tt.name, got, tt.want)
+			}
+		}
+		q, args = dialect.GroupCount(nt, "name", true, "")
+		rs, err := pool.QueryContext(ctx, q, args...)
+		if err != nil {
+			t.Fatalf("%s: %v", q, err)
+		}
+		defer rs.Close()
+		groups := 0
+		for rs.Next() {
+			groups++
+		}
+		if groups != len(names)+1 {
+			t.Errorf("exact group count: %d groups; want %d (every spelling, and NULL)", groups, len(names)+1)
 		}
 	})
 

@@ -1,14 +1,14 @@
 // Package producttest holds the products' real table layouts for tests: for each product and
-// database kind, the DDL of its remember-me table (and the user table its tokens refer to), as
-// the product creates them, and seed rows with users that exercise the name mapping.
-//
-// Fisheye/Crucible's table is unverified; its fixture is an assumed layout, used with the
-// config's table: override exactly as an operator would.
+// database kind, a schema file under schema/ made from the product's public schema facts (each
+// table names its source; what no public source shows is marked UNVERIFIED there), and a seed
+// that fills those tables the way the product would: a population of users with the names that
+// make mapping mistakes visible, nested groups in two directories, and remember-me rows.
 package producttest
 
 import (
 	"context"
 	"database/sql"
+	"embed"
 	"fmt"
 	"sort"
 	"strings"
@@ -16,59 +16,30 @@ import (
 	"time"
 )
 
-// Fixture is one product's token table on one database kind.
+//go:embed schema/*.sql
+var schemas embed.FS
+
+// Fixture is one product's tables on one database kind.
 type Fixture struct {
 	Product string
 	Dialect string
-	Table   string // exact name as created
-	DDL     string // creates the token table and its user table
-	// TableOverride is what the config's table: must say (unverified products only).
+	Table   string // the token table's exact name, as created
+	Key     string // its key column
+	// TableOverride is what the config's table: must say: the product's table is only a
+	// candidate until the operator names it (Fisheye/Crucible).
 	TableOverride string
-	created       string // "timestamp" or "millis" or "" (no creation time)
-	directory     bool   // the product keeps its users in cwd_user
-	userKind      string // "name", "key" (Jira app_user) or "id" (Bitbucket stash_user)
-	cols          []string
 }
 
-// Users are the login names the seed uses. In Jira, "dave" is a trap: the user key "dave"
-// belongs to david (renamed from dave), and today's dave has key JIRAUSER10104, so mapping
-// by name instead of through app_user would delete the wrong user's tokens.
-var Users = []string{"alice", "bob", "carol", "dave", "admin"}
-
-var jiraKeys = map[string]string{"alice": "JIRAUSER10100", "bob": "bob", "carol": "JIRAUSER10102", "dave": "JIRAUSER10104", "admin": "admin"}
-
-// Base is the seed's reference time: row i was created i hours before it.
-var Base = time.Date(2026, 11, 23, 12, 0, 0, 0, time.UTC)
-
 var fixtures = []Fixture{
-	{Product: "jira", Dialect: "postgres", Table: "remembermetoken", created: "timestamp", userKind: "key",
-		DDL: `CREATE TABLE remembermetoken (id numeric(18,0) NOT NULL PRIMARY KEY, created timestamptz, token varchar(255), username varchar(255));
-CREATE TABLE app_user (id numeric(18,0) NOT NULL PRIMARY KEY, user_key varchar(255), lower_user_name varchar(255));`},
-	{Product: "jira", Dialect: "mysql", Table: "remembermetoken", created: "timestamp", userKind: "key",
-		DDL: "CREATE TABLE remembermetoken (ID decimal(18,0) NOT NULL PRIMARY KEY, CREATED datetime, TOKEN varchar(255), USERNAME varchar(255)) ENGINE=InnoDB;" +
-			"CREATE TABLE app_user (ID decimal(18,0) NOT NULL PRIMARY KEY, user_key varchar(255), lower_user_name varchar(255)) ENGINE=InnoDB;"},
-	{Product: "confluence", Dialect: "postgres", Table: "remembermetoken", created: "millis", userKind: "name", directory: true,
-		DDL: `CREATE TABLE remembermetoken (id bigint NOT NULL PRIMARY KEY, username varchar(255), created bigint, token varchar(255));
-CREATE TABLE cwd_user (id bigint NOT NULL PRIMARY KEY, user_name varchar(255) NOT NULL, lower_user_name varchar(255) NOT NULL,
-  active char(1), directory_id bigint NOT NULL, display_name varchar(255), email_address varchar(255));`},
-	{Product: "confluence", Dialect: "mysql", Table: "REMEMBERMETOKEN", created: "millis", userKind: "name", directory: true,
-		DDL: "CREATE TABLE REMEMBERMETOKEN (ID bigint NOT NULL PRIMARY KEY, USERNAME varchar(255), CREATED bigint, TOKEN varchar(255)) ENGINE=InnoDB;" +
-			" CREATE TABLE cwd_user (id bigint NOT NULL PRIMARY KEY, user_name varchar(255) NOT NULL, lower_user_name varchar(255) NOT NULL, active char(1), directory_id bigint NOT NULL, display_name varchar(255), email_address varchar(255)) ENGINE=InnoDB;"},
-	{Product: "bitbucket", Dialect: "postgres", Table: "sta_remember_me_token", userKind: "id",
-		DDL: `CREATE TABLE stash_user (id int NOT NULL PRIMARY KEY, name varchar(255) NOT NULL, slug varchar(255) NOT NULL);
-CREATE TABLE sta_remember_me_token (id bigint NOT NULL PRIMARY KEY, series varchar(64) NOT NULL, token varchar(64) NOT NULL,
-  user_id int NOT NULL REFERENCES stash_user(id), expiry_timestamp timestamptz NOT NULL, claimed boolean NOT NULL, claimed_address varchar(255));`},
-	{Product: "bamboo", Dialect: "postgres", Table: "rememberme_token", created: "timestamp", userKind: "name", directory: true,
-		DDL: `CREATE TABLE rememberme_token (id bigint NOT NULL PRIMARY KEY, created timestamp, token varchar(255), username varchar(255));
-CREATE TABLE cwd_user (id bigint NOT NULL PRIMARY KEY, user_name varchar(255) NOT NULL, lower_user_name varchar(255) NOT NULL,
-  active char(1), directory_id bigint NOT NULL, display_name varchar(255), email_address varchar(255));`},
-	{Product: "bamboo", Dialect: "mysql", Table: "REMEMBERME_TOKEN", created: "timestamp", userKind: "name", directory: true,
-		DDL: "CREATE TABLE REMEMBERME_TOKEN (ID bigint NOT NULL PRIMARY KEY, CREATED datetime, TOKEN varchar(255), USERNAME varchar(255)) ENGINE=InnoDB;" +
-			" CREATE TABLE cwd_user (id bigint NOT NULL PRIMARY KEY, user_name varchar(255) NOT NULL, lower_user_name varchar(255) NOT NULL, active char(1), directory_id bigint NOT NULL, display_name varchar(255), email_address varchar(255)) ENGINE=InnoDB;"},
-	{Product: "fisheye", Dialect: "postgres", Table: "cru_remember_me", TableOverride: "cru_remember_me", created: "timestamp", userKind: "name",
-		DDL: `CREATE TABLE cru_remember_me (id bigint NOT NULL PRIMARY KEY, username varchar(255), token varchar(255), created timestamp);`},
-	{Product: "fisheye", Dialect: "mysql", Table: "CRU_REMEMBER_ME", TableOverride: "CRU_REMEMBER_ME", created: "timestamp", userKind: "name",
-		DDL: "CREATE TABLE CRU_REMEMBER_ME (id bigint NOT NULL PRIMARY KEY, username varchar(255), token varchar(255), created datetime) ENGINE=InnoDB;"},
+	{Product: "jira", Dialect: "postgres", Table: "remembermetoken", Key: "id"},
+	{Product: "jira", Dialect: "mysql", Table: "remembermetoken", Key: "id"},
+	{Product: "confluence", Dialect: "postgres", Table: "remembermetoken", Key: "id"},
+	{Product: "confluence", Dialect: "mysql", Table: "REMEMBERMETOKEN", Key: "id"},
+	{Product: "bitbucket", Dialect: "postgres", Table: "sta_remember_me_token", Key: "id"},
+	{Product: "bamboo", Dialect: "postgres", Table: "rememberme_token", Key: "id"},
+	{Product: "bamboo", Dialect: "mysql", Table: "REMEMBERME_TOKEN", Key: "id"},
+	{Product: "fisheye", Dialect: "postgres", Table: "cru_login_cookie", Key: "cru_login_cookie_id", TableOverride: "cru_login_cookie"},
+	{Product: "fisheye", Dialect: "mysql", Table: "CRU_LOGIN_COOKIE", Key: "cru_login_cookie_id", TableOverride: "CRU_LOGIN_COOKIE"},
 }
 
 // All lists every fixture.
@@ -84,92 +55,241 @@ func For(product, dialect string) (Fixture, bool) {
 	return Fixture{}, false
 }
 
-// Owner is the login name that row i of the seed belongs to.
+// Schema is the fixture's schema file: the DDL, with the sources in its comments.
+func (f Fixture) Schema() string {
+	b, err := schemas.ReadFile("schema/" + f.Product + "-" + f.Dialect + ".sql")
+	if err != nil {
+		panic(err) // every fixture has its file; TestSchemaFiles checks it
+	}
+	return string(b)
+}
+
+// statements splits the schema file into statements (each ends with ";" at the end of a line).
+func (f Fixture) statements() []string {
+	var out []string
+	var cur strings.Builder
+	for _, line := range strings.Split(f.Schema(), "\n") {
+		if strings.HasPrefix(strings.TrimSpace(line), "--") {
+			continue
+		}
+		cur.WriteString(line + "\n")
+		if strings.HasSuffix(strings.TrimSpace(line), ";") {
+			if s := strings.TrimSpace(cur.String()); s != ";" {
+				out = append(out, strings.TrimSuffix(s, ";"))
+			}
+			cur.Reset()
+		}
+	}
+	return out
+}
+
+// Person is a user of the seeded population.
+type Person struct {
+	Login string // as the user directory spells it
+	ID    int64  // Bitbucket's stash_user.id, Crucible's CRU_USER_ID; cwd_user ids derive from it
+	// Key is the Jira user key that remembermetoken.username holds for this user.
+	Key      string
+	Inactive bool
+	Dirs     []int64 // the directories that hold the user (1 internal, 2 LDAP); nil: {1}
+	// Spellings are how a product that stores names in its token table (Confluence, Bamboo)
+	// spells this user's rows, in turn: the products compare names case-insensitively, so a
+	// login typed as "Alice" may be stored so.
+	Spellings []string
+}
+
+// ConfluenceKey is the user's key in Confluence's user_mapping.
+func (p Person) ConfluenceKey() string { return fmt.Sprintf("8a7f808a9c%022x", p.ID) }
+
+func (p Person) dirs() []int64 {
+	if p.Dirs == nil {
+		return []int64{1}
+	}
+	return p.Dirs
+}
+
+// People is the seeded population. Its names make the mistakes of a scope visible: "dave" is a
+// Jira trap (the user key "dave" belongs to david, renamed from dave; today's dave has key
+// JIRAUSER10104); Åsa and asa, a_b and axb and a%b differ only where a case- or
+// accent-insensitive collation or a LIKE pattern would confuse them; erin is only in the LDAP
+// directory, frank is inactive, alice is in both directories.
+var People = []Person{
+	{Login: "alice", ID: 1, Key: "JIRAUSER10100", Dirs: []int64{1, 2}, Spellings: []string{"alice", "Alice"}},
+	{Login: "bob", ID: 2, Key: "bob"},
+	{Login: "carol", ID: 3, Key: "JIRAUSER10102", Spellings: []string{"carol", "CAROL"}},
+	{Login: "dave", ID: 4, Key: "JIRAUSER10104"},
+	{Login: "admin", ID: 5, Key: "admin"},
+	{Login: "david", ID: 6, Key: "dave"},
+	{Login: "erin", ID: 7, Key: "JIRAUSER10200", Dirs: []int64{2}},
+	{Login: "frank", ID: 8, Key: "frank", Inactive: true},
+	{Login: "Åsa", ID: 9, Key: "JIRAUSER10300", Spellings: []string{"Åsa", "ÅSA"}},
+	{Login: "asa", ID: 10, Key: "JIRAUSER10301"},
+	{Login: "a_b", ID: 11, Key: "JIRAUSER10302"},
+	{Login: "axb", ID: 12, Key: "JIRAUSER10303"},
+	{Login: "a%b", ID: 13, Key: "JIRAUSER10304"},
+}
+
+// ServiceUser is a Bitbucket service user (sta_service_user), which has no directory entry.
+var ServiceUser = Person{Login: "svc-build", ID: 50}
+
+// Person returns the person with the login name.
+func PersonNamed(login string) Person {
+	for _, p := range People {
+		if p.Login == login {
+			return p
+		}
+	}
+	panic("producttest: no person " + login)
+}
+
+// Group is a group of a directory with its direct members (users and groups of that directory).
+type Group struct {
+	Name   string
+	Dir    int64
+	Users  []string
+	Groups []string
+}
+
+// Groups are the seeded groups. Members of "developers" (any case), nested and across both
+// directories: carol, frank (inactive, through contractors), dave (through vendors, which nests
+// Developers again: a cycle), and alice and erin (the LDAP directory's group of that name).
+var Groups = []Group{
+	{Name: "jira-users", Dir: 1, Users: []string{"alice", "bob", "carol", "dave", "admin", "david", "frank", "Åsa", "asa", "a_b", "axb", "a%b"}},
+	{Name: "Developers", Dir: 1, Users: []string{"carol"}, Groups: []string{"contractors"}},
+	{Name: "contractors", Dir: 1, Users: []string{"frank"}, Groups: []string{"vendors"}},
+	{Name: "vendors", Dir: 1, Users: []string{"dave"}, Groups: []string{"Developers"}},
+	{Name: "developers", Dir: 2, Users: []string{"alice", "erin"}},
+	{Name: "admins", Dir: 1, Users: []string{"admin"}},
+	{Name: "qa_1", Dir: 1, Users: []string{"a%b"}},
+	{Name: "qax1", Dir: 1, Users: []string{"axb"}},
+}
+
+// Users are the login names that own the n rows Setup seeds, in turn.
+var Users = []string{"alice", "bob", "carol", "dave", "admin"}
+
+// Base is the seed's reference time: row i was created i hours before it.
+var Base = time.Date(2026, 11, 23, 12, 0, 0, 0, time.UTC)
+
+// Owner is the login name that seeded row i (key 10000+i) belongs to.
 func Owner(i int) string { return Users[i%len(Users)] }
 
-// Created is row i's creation time.
+// Created is seeded row i's creation time.
 func Created(i int) time.Time { return Base.Add(-time.Duration(i) * time.Hour) }
 
-// Setup creates the fixture's tables and seeds n token rows (ids 10000+i for i in 1..n) plus
-// the users.
+// PersonRows is how many rows SeedPeople gives each person.
+const PersonRows = 3
+
+// OwnerOf is the login name of the person a seeded row belongs to: rows 10000+i of Setup and
+// Insert, and rows 20000+ of SeedPeople.
+func OwnerOf(key int64) string {
+	if key >= 20000 {
+		return People[(key-20000)/10].Login
+	}
+	return Owner(int(key - 10000))
+}
+
+// Setup creates the fixture's tables, fills the user tables with People, Groups and the
+// Bitbucket service user, and seeds n token rows (keys 10000+i for i in 1..n) owned by Users in
+// turn.
 func (f Fixture) Setup(t testing.TB, exec func(testing.TB, string), n int) {
 	t.Helper()
-	exec(t, f.DDL)
-	var users []string
-	switch f.userKind {
-	case "key":
-		id := 10000
-		for _, u := range Users {
-			id++
-			users = append(users, fmt.Sprintf("(%d, '%s', '%s')", id, jiraKeys[u], u))
-		}
-		// david was renamed from dave and kept the key "dave".
-		users = append(users, "(10099, 'dave', 'david')")
-		exec(t, "INSERT INTO app_user (id, user_key, lower_user_name) VALUES "+strings.Join(users, ", "))
-	case "id":
-		for i, u := range Users {
-			users = append(users, fmt.Sprintf("(%d, '%s', '%s')", i+1, u, u))
-		}
-		exec(t, "INSERT INTO stash_user (id, name, slug) VALUES "+strings.Join(users, ", "))
+	for _, s := range f.statements() {
+		exec(t, s)
 	}
-	if f.directory {
-		var rows []string
-		for i, u := range Users {
-			rows = append(rows, fmt.Sprintf("(%d, '%s', '%s', 'T', 1, '%s', '%s@example.com')", i+1, u, u, strings.ToUpper(u[:1])+u[1:], u))
-		}
-		exec(t, "INSERT INTO cwd_user (id, user_name, lower_user_name, active, directory_id, display_name, email_address) VALUES "+strings.Join(rows, ", "))
-	}
+	f.seedUsers(t, exec)
 	const chunk = 5000
 	for start := 1; start <= n; start += chunk {
 		exec(t, f.insertSQL(start, min(start+chunk-1, n)))
 	}
 }
 
-// Insert adds rows ids 10000+from .. 10000+to, as the product would.
+// Insert adds seeded rows with keys 10000+from .. 10000+to, as the product would.
 func (f Fixture) Insert(t testing.TB, exec func(testing.TB, string), from, to int) {
 	t.Helper()
 	exec(t, f.insertSQL(from, to))
 }
 
+// SeedPeople gives every person of People PersonRows token rows, keys 20000 + 10*k + j for
+// the k-th person, spelt in turn as the product may store them.
+func (f Fixture) SeedPeople(t testing.TB, exec func(testing.TB, string)) {
+	t.Helper()
+	var rows []string
+	for k, p := range People {
+		for j := 0; j < PersonRows; j++ {
+			key := int64(20000 + 10*k + j)
+			rows = append(rows, f.row(key, p, j, Base.Add(-time.Duration(k*PersonRows+j)*time.Minute)))
+		}
+	}
+	exec(t, f.insertHead()+strings.Join(rows, ", "))
+}
+
 func (f Fixture) insertSQL(from, to int) string {
 	var rows []string
 	for i := from; i <= to; i++ {
-		rows = append(rows, f.row(i))
+		rows = append(rows, f.row(int64(10000+i), PersonNamed(Owner(i)), i/len(Users), Created(i)))
 	}
-	return "INSERT INTO " + f.Table + " VALUES " + strings.Join(rows, ", ")
+	return f.insertHead() + strings.Join(rows, ", ")
 }
 
-func (f Fixture) row(i int) string {
-	id := 10000 + i
-	owner := Owner(i)
-	ts := Created(i).Format("2006-01-02 15:04:05")
-	if f.Dialect == "postgres" && f.Product != "bamboo" && f.Product != "fisheye" {
-		ts += "+00"
+func (f Fixture) insertHead() string {
+	cols := map[string]string{
+		"jira":       "id, created, token, username",
+		"confluence": "id, username, created, token",
+		"bitbucket":  "id, series, token, user_id, expiry_timestamp, claimed, claimed_address",
+		"bamboo":     "id, created, token, username",
+		"fisheye":    "cru_login_cookie_id, cru_user_id, cru_create_date, cru_rnd, cru_type, cru_url, cru_recursive_url",
+	}[f.Product]
+	return "INSERT INTO " + f.Table + " (" + cols + ") VALUES "
+}
+
+// row is one token row for person p; turn picks the spelling for products that store names.
+func (f Fixture) row(key int64, p Person, turn int, created time.Time) string {
+	ts := created.Format("2006-01-02 15:04:05")
+	if f.Product == "jira" && f.Dialect == "postgres" {
+		ts += "+00" // timestamptz
 	}
-	tok := fmt.Sprintf("tok-%d-%s", i, strings.Repeat("x", i%7))
+	tok := fmt.Sprintf("tok-%d-%s", key, strings.Repeat("x", int(key%7)))
 	switch f.Product {
 	case "jira":
-		return fmt.Sprintf("(%d, '%s', '%s', '%s')", id, ts, tok, jiraKeys[owner])
+		return fmt.Sprintf("(%d, '%s', '%s', %s)", key, ts, tok, lit(p.Key))
 	case "confluence":
-		return fmt.Sprintf("(%d, '%s', %d, '%s')", id, owner, Created(i).UnixMilli(), tok)
+		// Whether Confluence stores the login name or the user key is unverified: rows of
+		// both kinds are seeded.
+		stored := append(spellings(p), p.ConfluenceKey())
+		return fmt.Sprintf("(%d, %s, %d, '%s')", key, lit(stored[turn%len(stored)]), created.UnixMilli(), tok)
 	case "bitbucket":
-		uid := 0
-		for j, u := range Users {
-			if u == owner {
-				uid = j + 1
-			}
-		}
 		addr := "NULL"
-		if i%3 == 0 {
-			addr = fmt.Sprintf("'10.0.0.%d'", i%250)
+		if key%3 == 0 {
+			addr = fmt.Sprintf("'10.0.0.%d'", key%250)
 		}
-		return fmt.Sprintf("(%d, 'series-%d', '%s', %d, '%s', %v, %s)", id, i, tok, uid, Created(i).Add(30*24*time.Hour).Format("2006-01-02 15:04:05+00"), i%2 == 0, addr)
-	default: // bamboo, fisheye: id, created|username order per DDL
-		if f.Product == "fisheye" {
-			return fmt.Sprintf("(%d, '%s', '%s', '%s')", id, owner, tok, ts)
-		}
-		return fmt.Sprintf("(%d, '%s', '%s', '%s')", id, ts, tok, owner)
+		return fmt.Sprintf("(%d, 'series-%d', '%s', %d, '%s', %v, %s)", key, key, tok, p.ID,
+			created.Add(30*24*time.Hour).Format("2006-01-02 15:04:05"), boolLit(f.Dialect, key%2 == 0), addr)
+	case "bamboo":
+		s := spellings(p)
+		return fmt.Sprintf("(%d, '%s', '%s', %s)", key, ts, tok, lit(s[turn%len(s)]))
+	case "fisheye":
+		return fmt.Sprintf("(%d, %d, %d, '%s', 1, NULL, 0)", key, p.ID, created.UnixMilli(), tok)
 	}
+	panic("producttest: no rows for " + f.Product)
+}
+
+func spellings(p Person) []string {
+	if len(p.Spellings) == 0 {
+		return []string{p.Login}
+	}
+	return p.Spellings
+}
+
+// lit is a SQL string literal.
+func lit(s string) string { return "'" + strings.ReplaceAll(s, "'", "''") + "'" }
+
+func boolLit(dialect string, b bool) string {
+	if dialect == "mysql" {
+		if b {
+			return "1"
+		}
+		return "0"
+	}
+	return fmt.Sprint(b)
 }
 
 // Digest returns every row of the table as text, in key order: two digests are equal when the

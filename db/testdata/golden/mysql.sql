@@ -20,16 +20,16 @@ SELECT COUNT(*) FROM `public`.`remembermetoken`;
 SELECT COUNT(*) FROM `public`.`remembermetoken` WHERE `username` IN (?, ?) AND (`username` IS NULL OR `username` NOT IN (?)) AND `created` < ?;
 -- args: [JIRAUSER10100 alice admin 2026-10-24 10:00:00 +0000 UTC]
 
--- count: login names compared case-insensitively
-SELECT COUNT(*) FROM `public`.`remembermetoken` WHERE LOWER(`username`) IN (?) AND (`username` IS NULL OR LOWER(`username`) NOT IN (?));
--- args: [alice root]
+-- count: stored names compared code point for code point, whatever the collation
+SELECT COUNT(*) FROM `public`.`remembermetoken` WHERE CONVERT(`username` USING utf8mb4) COLLATE utf8mb4_bin IN (?, ?) AND (`username` IS NULL OR CONVERT(`username` USING utf8mb4) COLLATE utf8mb4_bin NOT IN (?));
+-- args: [Alice alice root]
 
 -- select in scope: backup, one consistent read
 SELECT `id`, `created`, `token`, `username` FROM `public`.`remembermetoken` WHERE `username` IN (?, ?) AND (`username` IS NULL OR `username` NOT IN (?)) AND `created` < ? ORDER BY `id`;
 -- args: [JIRAUSER10100 alice admin 2026-10-24 10:00:00 +0000 UTC]
 
 -- sessions list: tokens per user
-SELECT `username`, COUNT(*), MIN(`created`), MAX(`created`) FROM `public`.`remembermetoken` WHERE `username` IN (?, ?) AND (`username` IS NULL OR `username` NOT IN (?)) AND `created` < ? GROUP BY `username`;
+SELECT CONVERT(`username` USING utf8mb4) COLLATE utf8mb4_bin, COUNT(*), MIN(`created`), MAX(`created`) FROM `public`.`remembermetoken` WHERE `username` IN (?, ?) AND (`username` IS NULL OR `username` NOT IN (?)) AND `created` < ? GROUP BY CONVERT(`username` USING utf8mb4) COLLATE utf8mb4_bin;
 -- args: [JIRAUSER10100 alice admin 2026-10-24 10:00:00 +0000 UTC]
 
 -- select in scope: one clear batch after key 10500

@@ -20,9 +20,9 @@ SELECT COUNT(*) FROM "public"."remembermetoken";
 SELECT COUNT(*) FROM "public"."remembermetoken" WHERE "username" IN ($1, $2) AND ("username" IS NULL OR "username" NOT IN ($3)) AND "created" < $4;
 -- args: [JIRAUSER10100 alice admin 2026-10-24 10:00:00 +0000 UTC]
 
--- count: login names compared case-insensitively
-SELECT COUNT(*) FROM "public"."remembermetoken" WHERE LOWER("username") IN ($1) AND ("username" IS NULL OR LOWER("username") NOT IN ($2));
--- args: [alice root]
+-- count: stored names compared code point for code point, whatever the collation
+SELECT COUNT(*) FROM "public"."remembermetoken" WHERE "username" IN ($1, $2) AND ("username" IS NULL OR "username" NOT IN ($3));
+-- args: [Alice alice root]
 
 -- select in scope: backup, one consistent read
 SELECT "id", "created", "token", "username" FROM "public"."remembermetoken" WHERE "username" IN ($1, $2) AND ("username" IS NULL OR "username" NOT IN ($3)) AND "created" < $4 ORDER BY "id";

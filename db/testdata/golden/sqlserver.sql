@@ -20,16 +20,16 @@ SELECT COUNT(*) FROM [public].[remembermetoken];
 SELECT COUNT(*) FROM [public].[remembermetoken] WHERE [username] IN (@p1, @p2) AND ([username] IS NULL OR [username] NOT IN (@p3)) AND [created] < @p4;
 -- args: [JIRAUSER10100 alice admin 2026-10-24 10:00:00 +0000 UTC]
 
--- count: login names compared case-insensitively
-SELECT COUNT(*) FROM [public].[remembermetoken] WHERE LOWER([username]) IN (@p1) AND ([username] IS NULL OR LOWER([username]) NOT IN (@p2));
--- args: [alice root]
+-- count: stored names compared code point for code point, whatever the collation
+SELECT COUNT(*) FROM [public].[remembermetoken] WHERE [username] COLLATE Latin1_General_BIN2 IN (@p1, @p2) AND ([username] IS NULL OR [username] COLLATE Latin1_General_BIN2 NOT IN (@p3));
+-- args: [Alice alice root]
 
 -- select in scope: backup, one consistent read
 SELECT [id], [created], [token], [username] FROM [public].[remembermetoken] WHERE [username] IN (@p1, @p2) AND ([username] IS NULL OR [username] NOT IN (@p3)) AND [created] < @p4 ORDER BY [id];
 -- args: [JIRAUSER10100 alice admin 2026-10-24 10:00:00 +0000 UTC]
 
 -- sessions list: tokens per user
-SELECT [username], COUNT(*), MIN([created]), MAX([created]) FROM [public].[remembermetoken] WHERE [username] IN (@p1, @p2) AND ([username] IS NULL OR [username] NOT IN (@p3)) AND [created] < @p4 GROUP BY [username];
+SELECT [username] COLLATE Latin1_General_BIN2, COUNT(*), MIN([created]), MAX([created]) FROM [public].[remembermetoken] WHERE [username] IN (@p1, @p2) AND ([username] IS NULL OR [username] NOT IN (@p3)) AND [created] < @p4 GROUP BY [username] COLLATE Latin1_General_BIN2;
 -- args: [JIRAUSER10100 alice admin 2026-10-24 10:00:00 +0000 UTC]
 
 -- select in scope: one clear batch after key 10500

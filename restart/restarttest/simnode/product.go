@@ -33,7 +33,7 @@ func lookupProduct(name string) (*product, error) {
 	case "bitbucket":
 		return &product{name: name, sessionCookie: "BITBUCKETSESSIONID", rememberCookie: "_atl_bitbucket_remember_me",
 			statusPaths: []string{"/status"}, code: bitbucketCode,
-			tokenTable: "sta_remember_me_token", userTable: "stash_user"}, nil
+			tokenTable: "sta_remember_me_token", userTable: "sta_normal_user"}, nil
 	case "bamboo":
 		return &product{name: name, sessionCookie: "JSESSIONID", rememberCookie: "seraph.bamboo",
 			statusPaths: []string{"/rest/api/latest/status", "/status"}, code: onlyStoppingUnavailable, tomcat: true,
@@ -41,7 +41,7 @@ func lookupProduct(name string) (*product, error) {
 	case "fisheye":
 		return &product{name: name, sessionCookie: "FESESSIONID", rememberCookie: "remember",
 			code:       fisheyeCode,
-			tokenTable: "cru_remember_me", userTable: "cwd_user", userOptional: true}, nil
+			tokenTable: "cru_login_cookie", userTable: "cru_user"}, nil
 	}
 	return nil, fmt.Errorf("product %q: want jira, confluence, bitbucket, bamboo or fisheye", name)
 }

@@ -123,22 +123,26 @@ func (s *store) q(query string) string {
 }
 
 // resolve maps a login name to what the token table's user column stores, as the product
-// does: Jira through app_user's user key, Bitbucket through stash_user's id, the others by
-// name, checked against cwd_user where it exists.
+// does: Jira through app_user's user key, Bitbucket through sta_normal_user's user id, Crucible
+// through CRU_USER's id (names compared exactly), the others by name, checked against cwd_user
+// where it exists.
 func (s *store) resolve(ctx context.Context, login string) (any, error) {
 	var query string
+	arg := strings.ToLower(login)
 	switch {
 	case s.product.name == "jira":
 		query = "SELECT user_key FROM " + s.users + " WHERE lower_user_name = ?"
 	case s.product.name == "bitbucket":
-		query = "SELECT id FROM " + s.users + " WHERE lower(name) = ?"
+		query = "SELECT user_id FROM " + s.users + " WHERE lower(name) = ?"
+	case s.product.name == "fisheye":
+		query, arg = "SELECT cru_user_id FROM "+s.users+" WHERE cru_user_name = ?", login
 	case s.users != "":
 		query = "SELECT user_name FROM " + s.users + " WHERE lower_user_name = ?"
 	default:
 		return login, nil
 	}
 	var stored any
-	err := s.pool.QueryRowContext(ctx, s.q(query), strings.ToLower(login)).Scan(&stored)
+	err := s.pool.QueryRowContext(ctx, s.q(query), arg).Scan(&stored)
 	if errors.Is(err, sql.ErrNoRows) {
 		return nil, errNoUser
 	}
@@ -158,7 +162,9 @@ func (s *store) loginName(ctx context.Context, stored any) string {
 	case "jira":
 		query = "SELECT lower_user_name FROM " + s.users + " WHERE user_key = ?"
 	case "bitbucket":
-		query = "SELECT name FROM " + s.users + " WHERE id = ?"
+		query = "SELECT name FROM " + s.users + " WHERE user_id = ?"
+	case "fisheye":
+		query = "SELECT cru_user_name FROM " + s.users + " WHERE cru_user_id = ?"
 	default:
 		return fmt.Sprint(stored)
 	}
@@ -192,8 +198,8 @@ func (s *store) issue(ctx context.Context, stored any) (string, error) {
 			query = "INSERT INTO " + s.tokens + " (id, created, token, username) VALUES (?, ?, ?, ?)"
 			args = []any{id, now, token, stored}
 		case "fisheye":
-			query = "INSERT INTO " + s.tokens + " (id, username, token, created) VALUES (?, ?, ?, ?)"
-			args = []any{id, stored, token, now}
+			query = "INSERT INTO " + s.tokens + " (cru_login_cookie_id, cru_user_id, cru_create_date, cru_rnd, cru_type, cru_url, cru_recursive_url) VALUES (?, ?, ?, ?, 1, NULL, 0)"
+			args = []any{id, stored, now.UnixMilli(), token}
 		case "bitbucket":
 			series := randomText(32)
 			query = "INSERT INTO " + s.tokens + " (id, series, token, user_id, expiry_timestamp, claimed, claimed_address) VALUES (?, ?, ?, ?, ?, ?, ?)"
@@ -243,8 +249,12 @@ func (s *store) check(ctx context.Context, cookie string) (string, error) {
 	if !ok || err != nil {
 		return "", errNoToken
 	}
+	query := "SELECT username FROM " + s.tokens + " WHERE id = ? AND token = ?"
+	if s.product.name == "fisheye" {
+		query = "SELECT cru_user_id FROM " + s.tokens + " WHERE cru_login_cookie_id = ? AND cru_rnd = ?"
+	}
 	var stored string
-	err = s.pool.QueryRowContext(ctx, s.q("SELECT username FROM "+s.tokens+" WHERE id = ? AND token = ?"), id, token).Scan(&stored)
+	err = s.pool.QueryRowContext(ctx, s.q(query), id, token).Scan(&stored)
 	if errors.Is(err, sql.ErrNoRows) {
 		return "", errNoToken
 	}
