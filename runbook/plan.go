@@ -134,6 +134,9 @@ func (p *Plan) prepare(ctx context.Context, tp *TargetPlan) error {
 	}
 	tp.Tokens, tp.InScope = n.Total, n.InScope
 	tp.Warnings = append(tp.Warnings, conn.Notes()...)
+	if n.InScope == 0 && (len(p.scope.Users) > 0 || len(p.scope.Groups) > 0) {
+		tp.Warnings = append(tp.Warnings, "no remember-me token is in scope: the users named hold none, so nothing would be deleted")
+	}
 	for _, f := range interruptedBackups(p.cfg.BackupDir, tp.Name) {
 		tp.Warnings = append(tp.Warnings, fmt.Sprintf("an interrupted run left %s: its rows up to the last checkpoint may be deleted; check them with `reauth restore --dry-run %s`", f, f))
 	}

@@ -295,6 +295,9 @@ func (p *Plan) CheckNodes(ctx context.Context) {
 	for _, tp := range p.Targets {
 		spec, err := p.cfg.RestartSpec(tp.Name)
 		if errors.Is(err, ErrNoNodes) {
+			if tp.gl == nil {
+				tp.Warnings = append(tp.Warnings, "no nodes are listed: a run cannot restart this target, so sessions held in the nodes' memory stay until they restart (add nodes: with host and url)")
+			}
 			continue
 		}
 		if err == nil && roller == nil && rollerErr == nil {

@@ -4,6 +4,7 @@ import (
 	"bufio"
 	"context"
 	"encoding/json"
+	"errors"
 	"fmt"
 	"os"
 	"path/filepath"
@@ -92,7 +93,21 @@ func (p *Plan) Verify(ctx context.Context, tp *TargetPlan, since time.Time) (Ver
 	if res.ClearedLeft > 0 {
 		res.Problems = append(res.Problems, fmt.Sprintf("%d rows that were cleared are in the table again (restored?)", res.ClearedLeft))
 	}
-	if spec, err := p.cfg.RestartSpec(tp.Name); err == nil {
+	if res.OldTokens < 0 {
+		// Without a creation time, only the rows the run cleared can be looked for.
+		if len(res.Backups) == 0 {
+			res.Problems = append(res.Problems, fmt.Sprintf("table %s has no creation time and no clear backup of this target was taken since %s: nothing shows that the old tokens are gone", c.Tokens.Table, since.UTC().Format(time.RFC3339)))
+		} else {
+			res.Notes = append(res.Notes, fmt.Sprintf("table %s has no creation time: only the rows of the %d clear backups since then were looked for", c.Tokens.Table, len(res.Backups)))
+		}
+	}
+	spec, err := p.cfg.RestartSpec(tp.Name)
+	switch {
+	case errors.Is(err, ErrNoNodes):
+		res.Problems = append(res.Problems, fmt.Sprintf("target %s lists no nodes: nothing shows that the sessions held in the nodes' memory ended (add nodes: with host and url)", tp.Name))
+	case err != nil:
+		return res, err
+	default:
 		restarted, err := restartsSince(p.cfg.AuditLog, tp.Name, since)
 		if err != nil {
 			return res, err
