@@ -80,6 +80,10 @@ func (s *nameSet) folded() []any {
 // exposed) and to the group members found (folded names, which need not have tokens at all).
 func (c *Conn) userValues(ctx context.Context, names, members []string) ([]any, error) {
 	users := c.Target.Product.Tokens.Users
+	if strings.Contains(users.Stores, "UNVERIFIED") || users.Fold != products.FoldCrowd {
+		c.note(fmt.Sprintf("relied on: %s's user column holds %s; names compared %s", c.Target.Product.Title, users.Stores, map[products.Fold]string{
+			products.FoldCrowd: "as Crowd folds them", products.FoldExact: "exactly (UNVERIFIED)"}[users.Fold]))
+	}
 	set, err := c.newNameSet(names, members)
 	if err != nil {
 		return nil, err
