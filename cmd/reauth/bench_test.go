@@ -161,7 +161,7 @@ func newClearBench(b *testing.B, srv *dbtest.Server, rows, batch int, bin string
 var jiraUserKeys = []string{"JIRAUSER10100", "bob", "JIRAUSER10102", "JIRAUSER10104", "admin"}
 
 // generate inserts rows from..to server-side, in the fixture's layout: id 10000+i, created
-// producttest.Base minus i hours, token "tok-i-" plus i%7 x's, username the owner's user key.
+// producttest.Base minus i hours, token "tok-<id>-" plus id%7 x's, username the owner's user key.
 func (c *clearBench) generate(b *testing.B, d *dbtest.Database, from, to int) {
 	b.Helper()
 	const chunk = 200000
@@ -173,13 +173,13 @@ func (c *clearBench) generate(b *testing.B, d *dbtest.Database, from, to int) {
 		if c.srv.Dialect == "postgres" {
 			q = fmt.Sprintf("INSERT INTO remembermetoken (id, created, token, username) "+
 				"SELECT 10000 + i, timestamptz '%s+00' - make_interval(hours => i), "+
-				"'tok-' || i || '-' || repeat('x', i %% 7), (ARRAY[%s])[i %% 5 + 1] "+
+				"'tok-' || (10000 + i) || '-' || repeat('x', (10000 + i) %% 7), (ARRAY[%s])[i %% 5 + 1] "+
 				"FROM generate_series(%d, %d) AS i", base, keys, lo, hi)
 		} else {
 			// MariaDB's SEQUENCE engine: seq_LO_to_HI is a virtual table of those numbers.
 			q = fmt.Sprintf("INSERT INTO remembermetoken (ID, CREATED, TOKEN, USERNAME) "+
 				"SELECT 10000 + seq, TIMESTAMP'%s' - INTERVAL seq HOUR, "+
-				"CONCAT('tok-', seq, '-', REPEAT('x', seq %% 7)), ELT(seq %% 5 + 1, %s) "+
+				"CONCAT('tok-', 10000 + seq, '-', REPEAT('x', (10000 + seq) %% 7)), ELT(seq %% 5 + 1, %s) "+
 				"FROM seq_%d_to_%d", base, keys, lo, hi)
 		}
 		d.Exec(b, q)
@@ -206,7 +206,7 @@ func (c *clearBench) checkGenerated(b *testing.B) {
 func (c *clearBench) seed(b *testing.B) string {
 	b.Helper()
 	t0 := time.Now()
-	c.d.Exec(b, "DROP TABLE IF EXISTS remembermetoken, app_user")
+	c.d.Exec(b, "DROP TABLE IF EXISTS "+strings.Join(c.fix.Tables(), ", "))
 	if c.fixture {
 		c.fix.Setup(b, c.d.Exec, c.rows)
 	} else {

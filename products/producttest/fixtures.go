@@ -83,6 +83,18 @@ func (f Fixture) statements() []string {
 	return out
 }
 
+// Tables lists the tables the schema file creates, as spelt there.
+func (f Fixture) Tables() []string {
+	var out []string
+	for _, s := range f.statements() {
+		if rest, ok := strings.CutPrefix(s, "CREATE TABLE "); ok {
+			name, _, _ := strings.Cut(rest, " ")
+			out = append(out, strings.Trim(name, "`"))
+		}
+	}
+	return out
+}
+
 // Person is a user of the seeded population.
 type Person struct {
 	Login string // as the user directory spells it
