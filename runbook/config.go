@@ -121,6 +121,9 @@ type RedisConfig struct {
 	DB           int    `yaml:"db"`
 }
 
+// minNodeTimeout is the least stop_timeout or start_timeout a config may give.
+const minNodeTimeout = time.Second
+
 // Duration is a time.Duration written in Go syntax or in days ("720h", "30d", "1d12h").
 type Duration time.Duration
 
@@ -410,6 +413,9 @@ func (c *Config) validate(needTargets bool) error {
 	}
 	c.SSH.KnownHosts = c.resolvePath(c.SSH.KnownHosts)
 	c.AuditLog = c.resolvePath(c.AuditLog)
+	if c.SSH.Port < 0 || c.SSH.Port > 65535 {
+		return c.fail(nil, "ssh.port", "%d is not a TCP port (1 to 65535; 0 or absent: 22)", c.SSH.Port)
+	}
 	names := map[string]bool{}
 	for i := range c.Targets {
 		t := &c.Targets[i]
@@ -474,6 +480,18 @@ func (c *Config) validate(needTargets bool) error {
 			if n.Role != "" && n.Role != "primary" && n.Role != "standby" {
 				return c.fail(t, nf("role"), "%q: use primary or standby", n.Role)
 			}
+		}
+		// A timeout shorter than any product takes would halt a run with a node left down.
+		for _, to := range []struct {
+			field string
+			d     Duration
+		}{{"restart.stop_timeout", t.Restart.StopTimeout}, {"restart.start_timeout", t.Restart.StartTimeout}} {
+			if to.d != 0 && time.Duration(to.d) < minNodeTimeout {
+				return c.fail(t, f(to.field), "%s is too short: at least %s (absent: the default)", time.Duration(to.d), minNodeTimeout)
+			}
+		}
+		if t.Redis.DB < 0 {
+			return c.fail(t, f("redis.db"), "%d is not a Redis database number", t.Redis.DB)
 		}
 		if t.Table != "" && strings.TrimSpace(t.Table) != t.Table {
 			return c.fail(t, f("table"), "%q has leading or trailing spaces", t.Table)

@@ -82,6 +82,11 @@ func TestConfigErrors(t *testing.T) {
 		{"two documents", base + "---\nenvironment: x\n", "more than one YAML document"},
 		{"tabs", "environment: p\n\ttargets: []\n", "not valid YAML"},
 		{"scalar root", "hello\n", "expected a mapping"},
+		{"ssh port out of range", "environment: p\nssh:\n  port: 70000\n" + base[len("environment: prod\n"):], "ssh.port: 70000 is not a TCP port"},
+		{"negative ssh port", "environment: p\nssh:\n  port: -1\n" + base[len("environment: prod\n"):], "ssh.port: -1 is not a TCP port"},
+		{"start timeout too short", base + "    restart:\n      start_timeout: 1ms\n", "targets[0].restart.start_timeout: 1ms is too short"},
+		{"stop timeout too short", base + "    restart:\n      stop_timeout: 10ms\n", "targets[0].restart.stop_timeout: 10ms is too short"},
+		{"negative redis db", base + "    redis: {db: -1}\n", "targets[0].redis.db: -1 is not"},
 	}
 	for _, tt := range tests {
 		_, err := ParseConfig("c.yaml", []byte(tt.yaml))

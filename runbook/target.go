@@ -309,13 +309,19 @@ func (t *Target) findTokens(ctx context.Context, q db.Querier) (*TokenTable, err
 		// and the bound parameter's can disagree, and rows could be skipped.
 		return nil, &TableError{fmt.Sprintf("key column %q of %s has type %s: reauth needs a numeric key (set columns.key)", kc.Name, tt.Table, kc.DataType)}
 	}
-	if !p.Tokens.ColumnsVerified {
+	if !p.Tokens.ColumnsVerified || cc.Key != "" {
+		// Batches end at a key value and delete up to it: with a key that is not unique, rows
+		// sharing the last value could be deleted without being in the batch's backup.
 		pk, err := db.PrimaryKey(ctx, q, t.Dialect, tt.Table)
 		if err != nil {
 			return nil, err
 		}
 		if len(pk) != 1 || pk[0] != tt.Key {
-			tt.Relied = append(tt.Relied, fmt.Sprintf("key column %q is not the table's single-column primary key (primary key: %s): batches rely on it being unique", tt.Key, strings.Join(pk, ", ")))
+			shown := strings.Join(pk, ", ")
+			if shown == "" {
+				shown = "none"
+			}
+			return nil, &TableError{fmt.Sprintf("key column %q of %s is not the table's single-column primary key (primary key: %s): reauth needs a unique key to batch by (set columns.key to it)", tt.Key, tt.Table, shown)}
 		}
 	}
 	if tt.Created != "" {
