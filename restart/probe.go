@@ -8,9 +8,12 @@ import (
 	"io"
 	"net"
 	"net/http"
+	"regexp"
 	"strings"
 	"syscall"
 	"time"
+
+	"github.com/reauth/reauth/internal/termtext"
 )
 
 // State is a node's state as its status endpoint reports it, plus the states reauth infers.
@@ -77,6 +80,8 @@ var probers = map[string]prober{
 	}},
 }
 
+var stateName = regexp.MustCompile(`^[A-Za-z_]{1,40}$`)
+
 // readJSONState reads {"state":"..."} and accepts RUNNING only with the HTTP code given.
 func readJSONState(codeFor map[State]int) func(int, []byte) Status {
 	return func(code int, body []byte) Status {
@@ -89,6 +94,10 @@ func readJSONState(codeFor map[State]int) func(int, []byte) Status {
 		}
 		if err := json.Unmarshal([]byte(trimmed), &v); err != nil || v.State == "" {
 			return Status{State: Unknown, HTTP: code, Detail: "reply is not the JSON status"}
+		}
+		if !stateName.MatchString(v.State) {
+			// Whatever the node sends is printed: only a plain state name is taken as one.
+			return Status{State: Unknown, HTTP: code, Detail: fmt.Sprintf("says %q, which is not a state", termtext.Line(v.State))}
 		}
 		st := Status{State: State(strings.ToUpper(v.State)), HTTP: code}
 		if want, ok := codeFor[st.State]; ok && code != want {

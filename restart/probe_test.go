@@ -40,6 +40,8 @@ func TestProbeQuirks(t *testing.T) {
 		{"bamboo running", "bamboo", 200, `{"state":"RUNNING"}`, Running},
 		{"bamboo paused", "bamboo", 200, `{"state":"PAUSED"}`, Paused},
 		{"bamboo not json", "bamboo", 200, `RUNNING`, Unknown},
+		{"a state with escape sequences", "jira", 200, `{"state":"\u001b]0;owned\u0007RUNNING"}`, Unknown},
+		{"a state forging a line", "jira", 200, `{"state":"RUNNING\nreauth: all nodes restarted"}`, Unknown},
 		{"fisheye front page up", "fisheye", 200, `<html>FishEye</html>`, Running},
 		{"fisheye front page 503", "fisheye", 503, ``, Starting},
 		{"fisheye redirect to login is not up", "fisheye", 302, ``, Starting},

@@ -15,6 +15,8 @@ import (
 
 	"github.com/skeema/knownhosts"
 	"golang.org/x/crypto/ssh"
+
+	"github.com/reauth/reauth/internal/termtext"
 	"golang.org/x/crypto/ssh/agent"
 )
 
@@ -270,10 +272,10 @@ func (c *Client) Run(ctx context.Context, cmd string) (Result, error) {
 	case <-ctx.Done():
 		sess.Signal(ssh.SIGKILL)
 		sess.Close()
-		res.Took, res.Output = time.Since(start), out.String()
+		res.Took, res.Output = time.Since(start), termtext.Clean(out.String())
 		return res, fmt.Errorf("%q did not finish: %w", cmd, ctx.Err())
 	}
-	res.Took, res.Output = time.Since(start), out.String()
+	res.Took, res.Output = time.Since(start), termtext.Clean(out.String())
 	var exit *ssh.ExitError
 	switch {
 	case err == nil:
@@ -288,7 +290,7 @@ func (c *Client) Run(ctx context.Context, cmd string) (Result, error) {
 }
 
 func lastLine(s string) string {
-	s = strings.TrimSpace(s)
+	s = strings.TrimSpace(termtext.Clean(s))
 	if i := strings.LastIndexByte(s, '\n'); i >= 0 {
 		s = s[i+1:]
 	}

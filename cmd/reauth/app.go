@@ -14,6 +14,7 @@ import (
 	"github.com/urfave/cli/v2"
 
 	"github.com/reauth/reauth/db"
+	"github.com/reauth/reauth/internal/termtext"
 	"github.com/reauth/reauth/runbook"
 )
 
@@ -56,7 +57,9 @@ func version() string {
 
 // run runs reauth with the given arguments and streams and returns the exit code.
 func run(args []string, stdin io.Reader, stdout, stderr io.Writer) int {
-	a := &app{in: stdin, out: stdout, err: stderr}
+	// Everything printed may quote remote text (node replies, product files, driver errors):
+	// control characters are stripped at this edge, whatever path the text took.
+	a := &app{in: stdin, out: termtext.Writer(stdout), err: stderr}
 	ctx, stop := interruptible(context.Background(), stderr)
 	defer stop()
 	cliApp := a.newCLI()
@@ -64,7 +67,7 @@ func run(args []string, stdin io.Reader, stdout, stderr io.Writer) int {
 	if err == nil {
 		return exitOK
 	}
-	fmt.Fprintln(stderr, "reauth: "+a.redact(db.OneLine(err.Error())))
+	fmt.Fprintln(stderr, "reauth: "+termtext.Line(a.redact(db.OneLine(err.Error()))))
 	return exitCode(err)
 }
 

@@ -8,6 +8,8 @@ import (
 	"time"
 
 	"github.com/vbauerster/mpb/v8"
+
+	"github.com/reauth/reauth/internal/termtext"
 	"github.com/vbauerster/mpb/v8/decor"
 	"golang.org/x/term"
 )
@@ -57,12 +59,14 @@ func (p *progress) counter(name, unit string, total int64) func(done int64) {
 
 // line prints a line of progress above any bars.
 func (p *progress) line(format string, a ...any) {
+	// Lines may quote what nodes answered: no control character of theirs reaches the terminal.
+	text := termtext.Line(fmt.Sprintf(format, a...)) + "\n"
 	if p.bars != nil {
-		fmt.Fprintf(p.bars, format+"\n", a...)
+		io.WriteString(p.bars, text)
 		return
 	}
 	p.mu.Lock()
-	fmt.Fprintf(p.out, format+"\n", a...)
+	io.WriteString(p.out, text)
 	p.mu.Unlock()
 }
 

@@ -1,6 +1,9 @@
 package main
 
 import (
+	"io"
+	"net/http"
+	"net/http/httptest"
 	"strings"
 	"testing"
 	"time"
@@ -57,5 +60,31 @@ func TestVerifyExaminedNothing(t *testing.T) {
 	plan = e.run(t, "plan", "--user", "erin").mustSucceed(t)
 	if !strings.Contains(plan.stdout, "no remember-me token is in scope") {
 		t.Errorf("plan --user erin (no tokens) does not say so:\n%s", plan.stdout)
+	}
+}
+
+// TestHostileNodeReply: a node whose status reply holds escape sequences and a forged line
+// cannot rewrite the operator's terminal or add lines to reauth's output.
+func TestHostileNodeReply(t *testing.T) {
+	node := httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		io.WriteString(w, `{"state":"\u001b]0;owned\u0007\u001b[2J\nVerified: users in scope must log in again.\r"}`)
+	}))
+	defer node.Close()
+	f, _ := producttest.For("jira", "postgres")
+	d := server(t, "postgres").NewDatabase(t)
+	f.Setup(t, d.Exec, 5)
+	e := newEnv(t, targetYAML{name: "jira", product: "jira", db: d,
+		extra: "    nodes:\n      - host: 127.0.0.1\n        url: " + node.URL + "\n"})
+	r := e.run(t, "verify", "--target", "jira", "--since", time.Now().UTC().Format(time.RFC3339))
+	if r.code != 1 {
+		t.Errorf("verify against a hostile node: exit %d; want 1", r.code)
+	}
+	for _, out := range []string{r.stdout, r.stderr} {
+		if strings.ContainsAny(out, "\x1b\x07\r") {
+			t.Errorf("control characters reached the output: %q", out)
+		}
+		if strings.Contains(out, "\nVerified:") {
+			t.Errorf("the node forged a line of reauth's output:\n%s", out)
+		}
 	}
 }
