@@ -344,22 +344,36 @@ func (r *Roller) restartNode(parent context.Context, s Spec, n Node) (NodeReport
 
 	if s.InstallDir != "" && tomcat(s.Product) {
 		// Tomcat reloads SESSIONS.ser at start: removed while the node is down, no session
-		// survives the restart.
-		// -print after -delete: only files really removed are listed. Then nothing may be left,
-		// or the node would reload its sessions (a work folder the SSH user cannot write).
+		// survives the restart. Tomcat follows symlinks, so find does too (-L): a work folder
+		// that is a link, linked folders below it, and a SESSIONS.ser that is itself a link
+		// (removed; its target is left alone and reported). Each entry is printed only once
+		// removed; then nothing may be left, or the node would reload its sessions (a work
+		// folder the SSH user cannot write).
 		work := shellQuote(strings.TrimRight(s.InstallDir, "/") + "/work")
-		cmd := "[ -d " + work + " ] || exit 0; find " + work + " -name SESSIONS.ser -type f -delete -print; " +
-			"left=$(find " + work + " -name SESSIONS.ser -type f -print 2>/dev/null); " +
+		cmd := "[ -d " + work + " ] || exit 0; " +
+			"find -L " + work + " -name SESSIONS.ser ! -type d -print 2>/dev/null | while IFS= read -r f; do " +
+			`if [ -L "$f" ]; then printf 'link %s -> %s\n' "$f" "$(readlink "$f")"; fi; ` +
+			`rm -f -- "$f" && printf 'removed %s\n' "$f"; done; ` +
+			"left=$(find -L " + work + " -name SESSIONS.ser ! -type d -print 2>/dev/null); " +
 			`[ -z "$left" ] || { echo "could not remove: $left" >&2; exit 1; }`
 		res, err := run.Run(stopCtx, cmd)
 		rep.Commands = append(rep.Commands, res)
 		if err != nil {
 			return fail("sessions", err)
 		}
-		for _, f := range strings.Fields(res.Output) {
-			rep.SessionsRemoved = append(rep.SessionsRemoved, f)
+		var links []string
+		for _, line := range strings.Split(res.Output, "\n") {
+			if f, ok := strings.CutPrefix(line, "removed "); ok {
+				rep.SessionsRemoved = append(rep.SessionsRemoved, f)
+			} else if l, ok := strings.CutPrefix(line, "link "); ok {
+				links = append(links, l)
+			}
 		}
-		r.event(n.Host, "sessions", fmt.Sprintf("%d SESSIONS.ser removed", len(rep.SessionsRemoved)))
+		msg := fmt.Sprintf("%d SESSIONS.ser removed", len(rep.SessionsRemoved))
+		if len(links) > 0 {
+			msg += "; behind symlinks (the links were removed, their targets left): " + strings.Join(links, ", ")
+		}
+		r.event(n.Host, "sessions", msg)
 	}
 
 	startCtx, cancel2 := context.WithTimeout(ctx, s.StartTimeout)

@@ -378,3 +378,51 @@ func addSSHLine(t testing.TB, c *cluster, line string) {
 		t.Fatal(err)
 	}
 }
+
+// TestRestartSessionsBehindSymlinks: Tomcat follows symlinks to SESSIONS.ser, so reauth does:
+// a work folder that is a link, and a SESSIONS.ser that is a link, are both dealt with, and
+// the old session cookie is rejected after the restart.
+func TestRestartSessionsBehindSymlinks(t *testing.T) {
+	for _, tc := range []string{"work folder is a symlink", "SESSIONS.ser is a symlink"} {
+		t.Run(tc, func(t *testing.T) {
+			t.Parallel()
+			c := newCluster(t, "jira", clusterOpts{nodes: 1, manager: restarttest.ManagerPersist})
+			file := restarttest.SessionsFile(c.install)
+			switch tc {
+			case "work folder is a symlink":
+				real := filepath.Join(c.install, "work-real")
+				if err := os.MkdirAll(filepath.Join(real, "Catalina", "localhost", "ROOT"), 0o755); err != nil {
+					t.Fatal(err)
+				}
+				os.RemoveAll(filepath.Join(c.install, "work"))
+				if err := os.Symlink("work-real", filepath.Join(c.install, "work")); err != nil {
+					t.Fatal(err)
+				}
+			case "SESSIONS.ser is a symlink":
+				store := filepath.Join(c.install, "session-store")
+				if err := os.MkdirAll(store, 0o755); err != nil {
+					t.Fatal(err)
+				}
+				if err := os.MkdirAll(filepath.Dir(file), 0o755); err != nil {
+					t.Fatal(err)
+				}
+				if err := os.Symlink(filepath.Join(store, "SESSIONS.ser"), file); err != nil {
+					t.Fatal(err)
+				}
+			}
+			b := c.loginUsers(t, 1)[0]
+			session := b.SessionCookies()
+			var res restartJSON
+			c.env.run(t, "restart", "--target", "jira", "--yes", "--output", "json").mustSucceed(t).decode(t, &res)
+			if len(res.Nodes) != 1 || len(res.Nodes[0].SessionsRemoved) != 1 {
+				t.Fatalf("restart removed %v; want the node's SESSIONS.ser", res.Nodes)
+			}
+			if _, err := os.Stat(file); err == nil {
+				t.Error("SESSIONS.ser is still there")
+			}
+			if code, _ := restarttest.Replay(c.nodes[0].cfg.URL(), session...); code != http.StatusUnauthorized {
+				t.Errorf("old session cookie after the restart: HTTP %d; want 401", code)
+			}
+		})
+	}
+}
