@@ -46,7 +46,9 @@ type Manifest struct {
 	Key         string      `json:"key"`
 	Columns     []db.Column `json:"columns"`
 	Scope       string      `json:"scope"`
-	Action      string      `json:"action"` // "backup" or "clear"
+	// Where are the conditions that chose the rows: every row of the file must satisfy them.
+	Where  []db.CondSpec `json:"where,omitempty"`
+	Action string        `json:"action"` // "backup" or "clear"
 }
 
 // Summary is what a finished or verified backup holds.

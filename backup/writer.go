@@ -11,6 +11,7 @@ import (
 	"io/fs"
 	"os"
 	"path/filepath"
+	"syscall"
 	"time"
 )
 
@@ -59,20 +60,34 @@ func EnsureDir(dir string) error {
 }
 
 // CheckDir reports, without creating anything, whether dir could hold backups: it is either
-// missing (EnsureDir will create it) or a folder closed to other users.
+// missing (EnsureDir will create it) or a folder of the user running reauth, closed to other
+// users, and not a symbolic link (which another user could point elsewhere).
 func CheckDir(dir string) error {
-	st, err := os.Stat(dir)
+	st, err := os.Lstat(dir)
 	switch {
 	case errors.Is(err, fs.ErrNotExist):
 		return nil
 	case err != nil:
 		return fmt.Errorf("backup dir: %w", err)
+	case st.Mode()&fs.ModeSymlink != 0:
+		return fmt.Errorf("backup dir %s is a symbolic link: give the folder's real path", dir)
 	case !st.IsDir():
 		return fmt.Errorf("backup dir %s is not a folder", dir)
 	case st.Mode().Perm()&0o077 != 0:
 		return fmt.Errorf("backup dir %s is open to other users (mode %04o): run chmod 700 %s", dir, st.Mode().Perm(), dir)
 	}
+	if owner, ok := ownerOf(st); ok && owner != os.Geteuid() {
+		return fmt.Errorf("backup dir %s belongs to user id %d, not to the user running reauth (%d)", dir, owner, os.Geteuid())
+	}
 	return nil
+}
+
+// ownerOf is the user id owning a file, where the system says.
+func ownerOf(st fs.FileInfo) (int, bool) {
+	if sys, ok := st.Sys().(*syscall.Stat_t); ok {
+		return int(sys.Uid), true
+	}
+	return 0, false
 }
 
 // Create starts a backup file at path (written as path+PartialSuffix until Finish) and writes

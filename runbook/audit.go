@@ -4,11 +4,13 @@ import (
 	"crypto/rand"
 	"encoding/hex"
 	"encoding/json"
+	"errors"
 	"fmt"
 	"os"
 	"os/user"
 	"path/filepath"
 	"strings"
+	"syscall"
 	"time"
 
 	"github.com/reauth/reauth/restart"
@@ -100,7 +102,7 @@ func (r *Run) Audit(e AuditEntry) error {
 	if err := os.MkdirAll(filepath.Dir(r.auditPath), 0o700); err != nil {
 		return fmt.Errorf("audit log: %w", err)
 	}
-	f, err := os.OpenFile(r.auditPath, os.O_WRONLY|os.O_APPEND|os.O_CREATE, 0o600)
+	f, err := openPrivate(r.auditPath, os.O_WRONLY|os.O_APPEND|os.O_CREATE)
 	if err != nil {
 		return fmt.Errorf("audit log: %w", err)
 	}
@@ -112,4 +114,37 @@ func (r *Run) Audit(e AuditEntry) error {
 		return fmt.Errorf("audit log %s: %w", r.auditPath, err)
 	}
 	return nil
+}
+
+// openPrivate opens a file reauth keeps for its user alone (the audit log, reports): never
+// through a symbolic link, only a regular file of the user running reauth, and made 0600 if
+// it was readable by others.
+func openPrivate(path string, flag int) (*os.File, error) {
+	f, err := os.OpenFile(path, flag|syscall.O_NOFOLLOW, 0o600)
+	if err != nil {
+		if errors.Is(err, syscall.ELOOP) {
+			return nil, fmt.Errorf("%s is a symbolic link: give the file's real path", path)
+		}
+		return nil, err
+	}
+	st, err := f.Stat()
+	if err != nil {
+		f.Close()
+		return nil, err
+	}
+	if !st.Mode().IsRegular() {
+		f.Close()
+		return nil, fmt.Errorf("%s is not a regular file", path)
+	}
+	if sys, ok := st.Sys().(*syscall.Stat_t); ok && int(sys.Uid) != os.Geteuid() {
+		f.Close()
+		return nil, fmt.Errorf("%s belongs to user id %d, not to the user running reauth (%d)", path, sys.Uid, os.Geteuid())
+	}
+	if st.Mode().Perm()&0o077 != 0 {
+		if err := f.Chmod(0o600); err != nil {
+			f.Close()
+			return nil, fmt.Errorf("%s is readable by other users (mode %04o) and cannot be made private: %w", path, st.Mode().Perm(), err)
+		}
+	}
+	return f, nil
 }
