@@ -67,7 +67,11 @@ type ClearResult struct {
 	Retries int `json:"retries"`
 }
 
-func (c *Conn) manifest(o ClearOptions, action string) backup.Manifest {
+func (c *Conn) manifest(o ClearOptions, action string, conds []db.Cond) backup.Manifest {
+	where := make([]db.CondSpec, len(conds))
+	for i, cd := range conds {
+		where[i] = cd.Spec()
+	}
 	return backup.Manifest{
 		Tool:        o.Tool,
 		Created:     time.Now().UTC(),
@@ -81,6 +85,7 @@ func (c *Conn) manifest(o ClearOptions, action string) backup.Manifest {
 		Key:         c.Tokens.Key,
 		Columns:     c.Tokens.Columns,
 		Scope:       o.Scope.String(),
+		Where:       where,
 		Action:      action,
 	}
 }
@@ -93,7 +98,7 @@ func (c *Conn) Backup(ctx context.Context, o ClearOptions) (ClearResult, error) 
 	if err != nil {
 		return res, err
 	}
-	w, err := backup.Create(o.Path, c.manifest(o, "backup"))
+	w, err := backup.Create(o.Path, c.manifest(o, "backup", conds))
 	if err != nil {
 		return res, err
 	}
@@ -171,7 +176,7 @@ func (c *Conn) Clear(ctx context.Context, o ClearOptions) (res ClearResult, err 
 	// The first batch has no delete to overlap with: it starts small, and each batch doubles
 	// up to the batch size.
 	size := min(batch, firstBatch)
-	w, err := backup.Create(o.Path, c.manifest(o, "clear"))
+	w, err := backup.Create(o.Path, c.manifest(o, "clear", conds))
 	if err != nil {
 		return res, err
 	}

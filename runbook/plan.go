@@ -243,12 +243,17 @@ type RestorePlan struct {
 
 // PlanRestore verifies a backup file from end to end, finds the target it was taken from (or
 // the one named), connects and checks the manifest against the table as it is now.
-func PlanRestore(ctx context.Context, cfg *Config, path, target string) (*RestorePlan, error) {
+func PlanRestore(ctx context.Context, cfg *Config, path, target string, unlogged bool) (*RestorePlan, error) {
 	r, err := backup.Open(path)
 	if err != nil {
 		return nil, err
 	}
 	m := r.Manifest()
+	if !unlogged {
+		if err := cfg.Authenticate(m, r.Summary()); err != nil {
+			return nil, fmt.Errorf("backup %s: %w", path, err)
+		}
+	}
 	if target == "" {
 		target = m.Target
 		if _, err := cfg.Target(target); err != nil {
@@ -266,6 +271,10 @@ func PlanRestore(ctx context.Context, cfg *Config, path, target string) (*Restor
 		return nil, tp.err
 	}
 	if err := tp.conn.CheckManifest(m, cfg.Environment); err != nil {
+		p.Close()
+		return nil, fmt.Errorf("backup %s: %w", path, err)
+	}
+	if err := tp.conn.CheckRows(r); err != nil {
 		p.Close()
 		return nil, fmt.Errorf("backup %s: %w", path, err)
 	}
@@ -305,6 +314,6 @@ func InputError(err error) bool {
 	var hk *restart.HostKeyError
 	return errors.As(err, &ce) || errors.As(err, &te) || errors.As(err, &fe) || errors.As(err, &ue) ||
 		errors.As(err, &hk) || errors.Is(err, restart.ErrSSHSetup) ||
-		errors.Is(err, ErrScope) || errors.Is(err, ErrManifest) || errors.Is(err, ErrUnconfirmed) ||
+		errors.Is(err, ErrScope) || errors.Is(err, ErrManifest) || errors.Is(err, ErrUnlogged) || errors.Is(err, ErrUnconfirmed) ||
 		errors.Is(err, ErrNoNodes) || errors.Is(err, ErrResumeState) || errors.Is(err, db.ErrAuth)
 }

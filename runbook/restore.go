@@ -1,9 +1,13 @@
 package runbook
 
 import (
+	"bufio"
 	"context"
+	"encoding/json"
 	"errors"
 	"fmt"
+	"os"
+	"slices"
 	"strings"
 
 	"github.com/reauth/reauth/backup"
@@ -56,6 +60,85 @@ func (c *Conn) CheckManifest(m backup.Manifest, environment string) error {
 		}
 	}
 	return nil
+}
+
+// ErrUnlogged marks a backup that the audit log does not show reauth writing.
+var ErrUnlogged = errors.New("backup not in the audit log")
+
+// Authenticate checks a backup against the audit log: the run that wrote it must be there, as a
+// backup or clear of the target the manifest names, and where that run recorded the file's
+// SHA-256, it must be this file's. A file made or changed by hand is refused even when it is
+// consistent in itself. A run killed before it could record the checksum leaves only its start
+// line, which is enough.
+func (c *Config) Authenticate(m backup.Manifest, sum backup.Summary) error {
+	f, err := os.Open(c.AuditLog)
+	if err != nil {
+		return fmt.Errorf("%w: cannot read the audit log %s (%v): restore with --unlogged if you trust the file", ErrUnlogged, c.AuditLog, err)
+	}
+	defer f.Close()
+	sc := bufio.NewScanner(f)
+	sc.Buffer(make([]byte, 0, 64<<10), 16<<20)
+	started := false
+	var sums []string
+	for sc.Scan() {
+		var e AuditEntry
+		if json.Unmarshal(sc.Bytes(), &e) != nil || e.RunID != m.RunID || e.Target != m.Target || (e.Action != "backup" && e.Action != "clear") {
+			continue
+		}
+		started = true
+		if e.SHA256 != "" {
+			sums = append(sums, e.SHA256)
+		}
+	}
+	if err := sc.Err(); err != nil {
+		return fmt.Errorf("audit log %s: %w", c.AuditLog, err)
+	}
+	if !started {
+		return fmt.Errorf("%w: no backup or clear of target %s by run %s is in %s: reauth did not write this file here (restore with --unlogged if you trust it, for instance after moving to another jump host)", ErrUnlogged, m.Target, m.RunID, c.AuditLog)
+	}
+	if len(sums) > 0 && !sum.Partial && !slices.Contains(sums, sum.SHA256) {
+		return fmt.Errorf("%w: the audit log %s records run %s writing this backup with sha256 %s, and the file's is %s: it was changed", ErrUnlogged, c.AuditLog, m.RunID, sums[len(sums)-1], sum.SHA256)
+	}
+	return nil
+}
+
+// CheckRows reads the whole backup and refuses it if any row lies outside the scope its
+// manifest records (a user not in scope, a creation time after the cutoff): such a row was not
+// taken by reauth, whatever the file's checksums say.
+func (c *Conn) CheckRows(r *backup.Reader) error {
+	m := r.Manifest()
+	if len(m.Where) == 0 {
+		return nil
+	}
+	idx := make([]int, len(m.Where))
+	for i, w := range m.Where {
+		idx[i] = -1
+		for j, col := range m.Columns {
+			if col.Name == w.Column {
+				idx[i] = j
+			}
+		}
+		if idx[i] < 0 {
+			return fmt.Errorf("%w: its scope names column %q, which it does not hold", ErrManifest, w.Column)
+		}
+	}
+	keyIdx := m.KeyIndex()
+	return r.Each(func(values []*string) error {
+		for i, w := range m.Where {
+			ok, err := w.Holds(m.Columns[idx[i]].Kind, values[idx[i]])
+			if err != nil {
+				return fmt.Errorf("%w: %v", ErrManifest, err)
+			}
+			if !ok {
+				key := "NULL"
+				if values[keyIdx] != nil {
+					key = *values[keyIdx]
+				}
+				return fmt.Errorf("%w: the row with key %s is outside the scope the backup records (%s %s %v): the file was not written by reauth as it is", ErrManifest, key, w.Column, w.Op, w.Values)
+			}
+		}
+		return nil
+	})
 }
 
 // Restore puts a verified backup's rows back. A row whose key is already in the table is left

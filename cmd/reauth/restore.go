@@ -16,12 +16,14 @@ func (a *app) restoreCommand() *cli.Command {
 		ArgsUsage: "FILE",
 		Description: "Verifies the file's checksum and manifest from end to end before inserting anything, and\n" +
 			"refuses a file that was changed, cut short, or taken from another environment, product or\n" +
-			"table. Rows whose key is already in the table are skipped, so restoring twice is harmless.\n" +
+			"table, a file the audit log does not show reauth writing (see --unlogged), and a file\n" +
+			"holding a row outside the scope its manifest records. Rows whose key is already in the table are skipped, so restoring twice is harmless.\n" +
 			"A FILE ending in .partial, left by a run that was killed, is restored up to its last\n" +
 			"checkpoint: the rows after it were never deleted.\n\n" +
 			"Example: reauth restore reauth-backups/jira-20261123T101500Z-3fa2c1d9e0b4.backup.jsonl",
 		Flags: []cli.Flag{
 			&cli.StringFlag{Name: "target", Aliases: []string{"t"}, Usage: "restore into this target (`NAME`) instead of the one the backup names"},
+			&cli.BoolFlag{Name: "unlogged", Usage: "restore a backup the audit log does not record (the log was lost, or the file comes from another jump host); its checksums and scope are still checked"},
 		},
 		Action: func(c *cli.Context) error {
 			g, err := readGlobals(c)
@@ -35,7 +37,7 @@ func (a *app) restoreCommand() *cli.Command {
 			if err != nil {
 				return err
 			}
-			rp, err := runbook.PlanRestore(c.Context, cfg, c.Args().First(), c.String("target"))
+			rp, err := runbook.PlanRestore(c.Context, cfg, c.Args().First(), c.String("target"), c.Bool("unlogged"))
 			if err != nil {
 				return err
 			}

@@ -35,7 +35,8 @@ func rewriteChecksums(t *testing.T, data []byte) []byte {
 }
 
 // TestRestoreRefusesDamagedBackups is invariant 2: a backup with a flipped byte, a truncated
-// one, and one whose manifest names another table are refused, and nothing is inserted.
+// one, one the audit log does not show reauth writing, and one whose manifest names another
+// table are refused, and nothing is inserted.
 func TestRestoreRefusesDamagedBackups(t *testing.T) {
 	for _, dialect := range dialects {
 		t.Run(dialect, func(t *testing.T) {
@@ -53,23 +54,29 @@ func TestRestoreRefusesDamagedBackups(t *testing.T) {
 			otherTable := rewriteChecksums(t, bytes.Replace(good, []byte(`"name":"remembermetoken"`), []byte(`"name":"cwd_user"`), 1))
 			otherEnv := rewriteChecksums(t, bytes.Replace(good, []byte(`"environment":"staging"`), []byte(`"environment":"production"`), 1))
 			cases := []struct {
-				name string
-				data []byte
-				want string
+				name     string
+				data     []byte
+				want     string
+				unlogged bool // past the audit log's check, to reach the manifest's
 			}{
-				{"flipped byte", flipped, ""},
-				{"truncated", good[:len(good)*2/3], ""},
-				{"truncated at a line end", good[:bytes.LastIndex(good[:len(good)-2], []byte("\n"))+1], "truncated"},
-				{"manifest names another table", otherTable, "names table"},
-				{"manifest names another environment", otherEnv, "environment"},
-				{"empty", nil, "empty"},
+				{"flipped byte", flipped, "", false},
+				{"truncated", good[:len(good)*2/3], "", false},
+				{"truncated at a line end", good[:bytes.LastIndex(good[:len(good)-2], []byte("\n"))+1], "truncated", false},
+				{"self-consistent forgery", otherEnv, "audit log", false},
+				{"manifest names another table", otherTable, "names table", true},
+				{"manifest names another environment", otherEnv, "environment", true},
+				{"empty", nil, "empty", false},
 			}
 			for _, c := range cases {
 				path := filepath.Join(e.dir, strings.ReplaceAll(c.name, " ", "-")+".backup.jsonl")
 				if err := os.WriteFile(path, c.data, 0o600); err != nil {
 					t.Fatal(err)
 				}
-				r := e.run(t, "restore", "--yes", path)
+				args := []string{"restore", "--yes", path}
+				if c.unlogged {
+					args = append(args, "--unlogged")
+				}
+				r := e.run(t, args...)
 				t.Logf("%s: %s", c.name, strings.TrimSpace(r.stderr))
 				if r.code != 2 {
 					t.Errorf("%s: exit %d; want 2\n%s", c.name, r.code, r.stderr)
@@ -144,5 +151,104 @@ func TestDryRunChangesNothing(t *testing.T) {
 				t.Error("restore --dry-run wrote to the audit log")
 			}
 		})
+	}
+}
+
+// TestRestoreRefusesForgedRows: a backup taken for --user alice, edited so that one row is
+// bob's and its checksums recomputed, is refused: by the audit log (the checksum it recorded),
+// and, past that with --unlogged, because the row is outside the scope the manifest records.
+func TestRestoreRefusesForgedRows(t *testing.T) {
+	e, _, pool, f := jiraEnv(t, "postgres", 50)
+	var cl struct{ Backup string }
+	e.run(t, "clear", "--target", "jira", "--user", "alice", "--yes", "--output", "json").mustSucceed(t).decode(t, &cl)
+	before := producttest.Count(t, pool, f.Table)
+	data, err := os.ReadFile(cl.Backup)
+	if err != nil {
+		t.Fatal(err)
+	}
+	lines := bytes.SplitAfter(data, []byte("\n"))
+	// Line 0 is the manifest, which names alice's key in its scope; line 1 is her first row.
+	lines[1] = bytes.Replace(lines[1], []byte(`"JIRAUSER10100"`), []byte(`"bob"`), 1)
+	forged := rewriteChecksums(t, bytes.Join(lines, nil))
+	if bytes.Equal(forged, data) {
+		t.Fatal("the forgery changed nothing")
+	}
+	path := filepath.Join(filepath.Dir(cl.Backup), "forged.backup.jsonl")
+	if err := os.WriteFile(path, forged, 0o600); err != nil {
+		t.Fatal(err)
+	}
+	for _, tc := range []struct {
+		args []string
+		want string
+	}{
+		{[]string{"restore", "--yes", path}, "it was changed"},
+		{[]string{"restore", "--yes", "--unlogged", path}, "outside the scope the backup records"},
+	} {
+		r := e.run(t, tc.args...)
+		if r.code != 2 || !strings.Contains(r.stderr, tc.want) {
+			t.Errorf("%v: exit %d, %q; want 2 and %q", tc.args, r.code, r.stderr, tc.want)
+		}
+		if n := producttest.Count(t, pool, f.Table); n != before {
+			t.Fatalf("%v inserted %d rows", tc.args, n-before)
+		}
+	}
+	e.run(t, "restore", "--yes", cl.Backup).mustSucceed(t)
+}
+
+// TestPrivateFiles: the backup folder and the audit log are the running user's alone: a
+// backup folder that is a symbolic link or another user's is refused, an audit log that is a
+// symbolic link is refused, and one that others can read is made private.
+func TestPrivateFiles(t *testing.T) {
+	e, _, pool, f := jiraEnv(t, "postgres", 10)
+	backups := filepath.Join(e.dir, "backups")
+	real := filepath.Join(e.dir, "elsewhere")
+	if err := os.Mkdir(real, 0o700); err != nil {
+		t.Fatal(err)
+	}
+	if err := os.Symlink(real, backups); err != nil {
+		t.Fatal(err)
+	}
+	r := e.run(t, "clear", "--target", "jira", "--yes")
+	if r.code == 0 || !strings.Contains(r.stderr, "is a symbolic link") {
+		t.Errorf("backup_dir that is a symlink: exit %d, %q", r.code, r.stderr)
+	}
+	os.Remove(backups)
+	if os.Geteuid() == 0 {
+		if err := os.Mkdir(backups, 0o700); err != nil {
+			t.Fatal(err)
+		}
+		if err := os.Chown(backups, 65534, 65534); err != nil {
+			t.Fatal(err)
+		}
+		r = e.run(t, "clear", "--target", "jira", "--yes")
+		if r.code == 0 || !strings.Contains(r.stderr, "belongs to user id 65534") {
+			t.Errorf("backup_dir of another user: exit %d, %q", r.code, r.stderr)
+		}
+		os.Remove(backups)
+	} else {
+		t.Log("not root: another user's backup folder cannot be made here")
+	}
+	audit := filepath.Join(e.dir, "audit.jsonl")
+	target := filepath.Join(e.dir, "audit-elsewhere.jsonl")
+	if err := os.WriteFile(target, nil, 0o600); err != nil {
+		t.Fatal(err)
+	}
+	if err := os.Symlink(target, audit); err != nil {
+		t.Fatal(err)
+	}
+	r = e.run(t, "clear", "--target", "jira", "--yes")
+	if r.code == 0 || !strings.Contains(r.stderr, "is a symbolic link") {
+		t.Errorf("audit log that is a symlink: exit %d, %q", r.code, r.stderr)
+	}
+	if n := producttest.Count(t, pool, f.Table); n != 10 {
+		t.Fatalf("%d rows left after refused clears; want 10", n)
+	}
+	os.Remove(audit)
+	if err := os.WriteFile(audit, nil, 0o644); err != nil {
+		t.Fatal(err)
+	}
+	e.run(t, "clear", "--target", "jira", "--yes").mustSucceed(t)
+	if st, err := os.Stat(audit); err != nil || st.Mode().Perm() != 0o600 {
+		t.Errorf("audit log mode after a clear: %v, %v; want 0600", st.Mode().Perm(), err)
 	}
 }
