@@ -5,6 +5,7 @@ import (
 	"errors"
 	"fmt"
 	"io"
+	"net"
 	"net/url"
 	"os"
 	"path/filepath"
@@ -43,6 +44,11 @@ type SSHConfig struct {
 	KnownHosts   string `yaml:"known_hosts"`
 	Port         int    `yaml:"port"`
 	JumpHost     string `yaml:"jump_host"`
+	// NodeLockDir is the directory on each node where reauth takes the node's lock (a file
+	// reauth-node-<port>.lock, held with flock while the node may be restarted). Default /tmp:
+	// every SSH user of the node can reach it, so admins with different logins exclude each
+	// other too.
+	NodeLockDir string `yaml:"node_lock_dir"`
 }
 
 // TargetConfig is one product installation.
@@ -416,7 +422,17 @@ func (c *Config) validate(needTargets bool) error {
 	if c.SSH.Port < 0 || c.SSH.Port > 65535 {
 		return c.fail(nil, "ssh.port", "%d is not a TCP port (1 to 65535; 0 or absent: 22)", c.SSH.Port)
 	}
+	if c.SSH.NodeLockDir == "" {
+		c.SSH.NodeLockDir = "/tmp"
+	}
+	if !filepath.IsAbs(c.SSH.NodeLockDir) {
+		return c.fail(nil, "ssh.node_lock_dir", "%q must be an absolute path on the nodes", c.SSH.NodeLockDir)
+	}
 	names := map[string]bool{}
+	// Every node belongs to one target: two targets sharing a node could each take it down
+	// while the other's nodes are down too.
+	nodeHosts := map[string]string{}
+	nodeURLs := map[string]string{}
 	for i := range c.Targets {
 		t := &c.Targets[i]
 		f := func(s string) string { return fmt.Sprintf("targets[%d].%s", i, s) }
@@ -466,17 +482,28 @@ func (c *Config) validate(needTargets bool) error {
 			if strings.TrimSpace(n.Host) == "" {
 				return c.fail(t, nf("host"), "is required (the node's SSH address)")
 			}
-			if hosts[n.Host] {
+			hk := c.nodeHostKey(n.Host)
+			if hosts[hk] {
 				return c.fail(t, nf("host"), "%q is listed twice", n.Host)
 			}
-			hosts[n.Host] = true
-			if u, err := url.Parse(n.URL); err != nil || (u.Scheme != "http" && u.Scheme != "https") || u.Host == "" {
+			hosts[hk] = true
+			if other, ok := nodeHosts[hk]; ok && other != t.Name {
+				return c.fail(t, nf("host"), "%q is also a node of target %s: a node belongs to one target, or two restarts could take two nodes of one cluster down", n.Host, other)
+			}
+			nodeHosts[hk] = t.Name
+			u, err := url.Parse(n.URL)
+			if err != nil || (u.Scheme != "http" && u.Scheme != "https") || u.Host == "" {
 				return c.fail(t, nf("url"), "%q must be the node's own http(s) address, e.g. http://jira1.example.com:8080", n.URL)
 			}
-			if urls[strings.TrimRight(n.URL, "/")] {
+			uk := nodeURLKey(u)
+			if urls[uk] {
 				return c.fail(t, nf("url"), "%q is listed for two nodes: each node is probed at its own address, never the load balancer's", n.URL)
 			}
-			urls[strings.TrimRight(n.URL, "/")] = true
+			urls[uk] = true
+			if other, ok := nodeURLs[uk]; ok && other != t.Name {
+				return c.fail(t, nf("url"), "%q is also a node of target %s: a node belongs to one target", n.URL, other)
+			}
+			nodeURLs[uk] = t.Name
 			if n.Role != "" && n.Role != "primary" && n.Role != "standby" {
 				return c.fail(t, nf("role"), "%q: use primary or standby", n.Role)
 			}
@@ -498,6 +525,34 @@ func (c *Config) validate(needTargets bool) error {
 		}
 	}
 	return nil
+}
+
+// nodeHostKey is a node's SSH address as compared for duplicates: lower case, with its port.
+func (c *Config) nodeHostKey(host string) string {
+	h, port, err := net.SplitHostPort(host)
+	if err != nil {
+		h, port = host, ""
+	}
+	if port == "" {
+		port = "22"
+		if c.SSH.Port != 0 {
+			port = strconv.Itoa(c.SSH.Port)
+		}
+	}
+	return net.JoinHostPort(strings.ToLower(strings.Trim(h, "[]")), port)
+}
+
+// nodeURLKey is a node's URL as compared for duplicates: scheme, lower-case host, port (the
+// scheme's default when absent) and path without its trailing slash.
+func nodeURLKey(u *url.URL) string {
+	port := u.Port()
+	if port == "" {
+		port = "80"
+		if u.Scheme == "https" {
+			port = "443"
+		}
+	}
+	return u.Scheme + "://" + net.JoinHostPort(strings.ToLower(u.Hostname()), port) + strings.TrimRight(u.Path, "/")
 }
 
 // resolvePath expands ~ and makes a relative path relative to the config file's directory.

@@ -64,6 +64,7 @@ func TestDesignExampleLoads(t *testing.T) {
 
 func TestConfigErrors(t *testing.T) {
 	base := "environment: prod\ntargets:\n  - name: j\n    product: jira\n    database:\n      url: jdbc:postgresql://h/db\n"
+	second := "  - name: k\n    product: confluence\n    database:\n      url: jdbc:postgresql://h/db2\n"
 	tests := []struct{ name, yaml, want string }{
 		{"unknown top key", "environment: p\ntarget: []\n", `c.yaml:2: target: unknown key "target"`},
 		{"unknown nested key", base + "    restart:\n      stopp: x\n", `c.yaml:8: targets[0].restart.stopp: unknown key "stopp"`},
@@ -87,6 +88,13 @@ func TestConfigErrors(t *testing.T) {
 		{"start timeout too short", base + "    restart:\n      start_timeout: 1ms\n", "targets[0].restart.start_timeout: 1ms is too short"},
 		{"stop timeout too short", base + "    restart:\n      stop_timeout: 10ms\n", "targets[0].restart.stop_timeout: 10ms is too short"},
 		{"negative redis db", base + "    redis: {db: -1}\n", "targets[0].redis.db: -1 is not"},
+		{"node host in two targets", base + "    nodes: [{host: n1, url: 'http://n1:8080'}]\n" + second + "    nodes: [{host: N1:22, url: 'http://n1b:8080'}]\n",
+			`targets[1].nodes[0].host: "N1:22" is also a node of target j`},
+		{"node url in two targets", base + "    nodes: [{host: n1, url: 'http://n1:8080'}]\n" + second + "    nodes: [{host: n2, url: 'http://N1:8080/'}]\n",
+			`targets[1].nodes[0].url: "http://N1:8080/" is also a node of target j`},
+		{"node url twice, default port", base + "    nodes: [{host: n1, url: 'http://n1'}, {host: n2, url: 'http://n1:80'}]\n",
+			`targets[0].nodes[1].url: "http://n1:80" is listed for two nodes`},
+		{"relative node lock dir", "environment: p\nssh:\n  node_lock_dir: tmp\n" + base[len("environment: prod\n"):], `ssh.node_lock_dir: "tmp" must be an absolute path`},
 	}
 	for _, tt := range tests {
 		_, err := ParseConfig("c.yaml", []byte(tt.yaml))
