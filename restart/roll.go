@@ -277,18 +277,11 @@ func (r *Roller) Roll(ctx context.Context, s Spec, done, skip map[string]bool, n
 		if err := ctx.Err(); err != nil {
 			return reports, halt(&NodeError{Node: n.Host, Op: "stop", Err: fmt.Errorf("not started: %w", err)})
 		}
-		// Never a second node down: every other node must be serving before this one stops.
-		for _, m := range order {
-			if m.Host == n.Host {
-				continue
-			}
-			if st := Probe(ctx, r.HTTP, s.Product, m.URL); !st.Ready() {
-				err := &NodeError{Node: m.Host, Op: "health", Err: fmt.Errorf("is %s, so node %s was not stopped: that would leave two nodes down", st, n.Host)}
-				return reports, halt(err)
-			}
+		rep, err := r.restartNode(ctx, s, n, order)
+		var ne *NodeError
+		if !errors.As(err, &ne) || ne.Op != "health" { // a node left alone has nothing to report
+			reports = append(reports, rep)
 		}
-		rep, err := r.restartNode(ctx, s, n)
-		reports = append(reports, rep)
 		if err != nil {
 			return reports, halt(err)
 		}
@@ -302,8 +295,22 @@ func (r *Roller) Roll(ctx context.Context, s Spec, done, skip map[string]bool, n
 	return reports, nil
 }
 
-// restartNode runs one node's cycle.
-func (r *Roller) restartNode(parent context.Context, s Spec, n Node) (NodeReport, error) {
+// othersReady checks that every node but n is serving.
+func (r *Roller) othersReady(ctx context.Context, s Spec, n Node, nodes []Node) error {
+	for _, m := range nodes {
+		if m.Host == n.Host {
+			continue
+		}
+		if st := Probe(ctx, r.HTTP, s.Product, m.URL); !st.Ready() {
+			return &NodeError{Node: m.Host, Op: "health", Err: fmt.Errorf("is %s, so node %s was not stopped: that would leave two nodes down", st, n.Host)}
+		}
+	}
+	return nil
+}
+
+// restartNode runs one node's cycle. Never a second node down: every other node of nodes
+// must be serving right before this one stops, after the SSH connection is up.
+func (r *Roller) restartNode(parent context.Context, s Spec, n Node, nodes []Node) (NodeReport, error) {
 	rep := NodeReport{Host: n.Host, SessionsRemoved: []string{}, Commands: []Result{}}
 	// Once a node is being restarted, an interrupt must not leave it stopped: its cycle runs to
 	// the end, bounded by its own timeouts, and the roll halts before the next node.
@@ -316,6 +323,9 @@ func (r *Roller) restartNode(parent context.Context, s Spec, n Node) (NodeReport
 		return fail("ssh", err)
 	}
 	defer run.Close()
+	if err := r.othersReady(parent, s, n, nodes); err != nil {
+		return rep, err
+	}
 
 	stopCtx, cancel := context.WithTimeout(ctx, s.StopTimeout)
 	defer cancel()

@@ -1,10 +1,12 @@
 package restart
 
 import (
+	"bufio"
 	"bytes"
 	"context"
 	"errors"
 	"fmt"
+	"io"
 	"io/fs"
 	"net"
 	"os"
@@ -329,6 +331,9 @@ func (t *tailBuffer) String() string {
 // maxReadFile bounds ReadFile: product config files are kilobytes.
 const maxReadFile = 8 << 20
 
+// ReadFileTimeout bounds ReadFile, whatever its context.
+var ReadFileTimeout = 60 * time.Second
+
 // ReadFile returns a file of the node, read with cat. A missing file is an error wrapping
 // fs.ErrNotExist.
 func (c *Client) ReadFile(ctx context.Context, path string) ([]byte, error) {
@@ -339,18 +344,28 @@ func (c *Client) ReadFile(ctx context.Context, path string) ([]byte, error) {
 	defer sess.Close()
 	var out bytes.Buffer
 	var errOut tailBuffer
-	sess.Stdout, sess.Stderr = &limitedBuffer{b: &out, n: maxReadFile}, &errOut
-	cmd := "cat -- " + shellQuote(path)
+	lb := &limitedBuffer{b: &out, n: maxReadFile}
+	sess.Stdout, sess.Stderr = lb, &errOut
+	// head stops the remote side itself once the limit is passed; what it sends is drained.
+	cmd := fmt.Sprintf("head -c %d -- %s", maxReadFile+1, shellQuote(path))
 	done := make(chan error, 1)
 	if err := sess.Start(cmd); err != nil {
 		return nil, fmt.Errorf("ssh start %q: %w", cmd, err)
 	}
 	go func() { done <- sess.Wait() }()
+	t := time.NewTimer(ReadFileTimeout)
+	defer t.Stop()
 	select {
 	case err = <-done:
 	case <-ctx.Done():
 		sess.Close()
 		return nil, fmt.Errorf("read %s on %s: %w", path, c.Host, ctx.Err())
+	case <-t.C:
+		sess.Close()
+		return nil, fmt.Errorf("read %s on %s: not read within %s", path, c.Host, ReadFileTimeout)
+	}
+	if lb.overflow {
+		return nil, fmt.Errorf("read %s on %s: larger than %d MiB, which no product config file is", path, c.Host, maxReadFile>>20)
 	}
 	var exit *ssh.ExitError
 	if errors.As(err, &exit) {
@@ -366,14 +381,100 @@ func (c *Client) ReadFile(ctx context.Context, path string) ([]byte, error) {
 	return out.Bytes(), nil
 }
 
+// limitedBuffer keeps the first n bytes written to it and discards the rest, noting that it
+// did: it never refuses a write, so the remote side is drained and its command can end.
 type limitedBuffer struct {
-	b *bytes.Buffer
-	n int
+	b        *bytes.Buffer
+	n        int
+	overflow bool
 }
 
 func (l *limitedBuffer) Write(p []byte) (int, error) {
-	if l.b.Len()+len(p) > l.n {
-		return 0, errors.New("file too large")
+	if room := l.n - l.b.Len(); len(p) > room {
+		l.overflow = true
+		if room > 0 {
+			l.b.Write(p[:room])
+		}
+		return len(p), nil
 	}
 	return l.b.Write(p)
+}
+
+// ErrNodeBusy marks a node whose lock another reauth holds.
+var ErrNodeBusy = errors.New("node busy")
+
+// nodeLockHeld is the line the remote side prints once it holds the lock.
+const nodeLockHeld = "reauth-node-lock-held"
+
+// LockTimeout bounds taking a node lock, whatever the context.
+var LockTimeout = 30 * time.Second
+
+// Lock takes an exclusive flock(1) on path on the node, without waiting: another holder (any
+// reauth, from any host or config, as any user who can open the file) makes it fail with
+// ErrNodeBusy. The lock is held by a remote command that reads its standard input: release
+// closes it, and a connection that drops or a reauth that dies releases it as well.
+func (c *Client) Lock(ctx context.Context, path string) (release func(), err error) {
+	sess, err := c.conn.NewSession()
+	if err != nil {
+		return nil, fmt.Errorf("ssh session: %w", err)
+	}
+	stdin, err := sess.StdinPipe()
+	if err != nil {
+		sess.Close()
+		return nil, fmt.Errorf("ssh session: %w", err)
+	}
+	stdout, err := sess.StdoutPipe()
+	if err != nil {
+		sess.Close()
+		return nil, fmt.Errorf("ssh session: %w", err)
+	}
+	var errOut tailBuffer
+	sess.Stderr = &errOut
+	cmd := "command -v flock >/dev/null 2>&1 || { echo 'flock (util-linux) is not installed' >&2; exit 127; }; " +
+		"exec flock -n " + shellQuote(path) + " -c 'echo " + nodeLockHeld + "; exec cat >/dev/null'"
+	if err := sess.Start(cmd); err != nil {
+		sess.Close()
+		return nil, fmt.Errorf("ssh start %q: %w", cmd, err)
+	}
+	first := make(chan string, 1)
+	go func() {
+		line, _ := bufio.NewReader(io.LimitReader(stdout, 256)).ReadString('\n')
+		first <- strings.TrimSpace(line)
+		io.Copy(io.Discard, stdout)
+	}()
+	t := time.NewTimer(LockTimeout)
+	defer t.Stop()
+	var line string
+	select {
+	case line = <-first:
+	case <-ctx.Done():
+		sess.Close()
+		return nil, fmt.Errorf("lock %s on %s: %w", path, c.Host, ctx.Err())
+	case <-t.C:
+		sess.Close()
+		return nil, fmt.Errorf("lock %s on %s: no answer within %s", path, c.Host, LockTimeout)
+	}
+	if line == nodeLockHeld {
+		return func() {
+			stdin.Close()
+			done := make(chan struct{})
+			go func() { sess.Wait(); close(done) }()
+			select {
+			case <-done:
+			case <-time.After(10 * time.Second):
+			}
+			sess.Close()
+		}, nil
+	}
+	err = sess.Wait()
+	sess.Close()
+	var exit *ssh.ExitError
+	if errors.As(err, &exit) && exit.ExitStatus() == 1 && errOut.String() == "" {
+		return nil, fmt.Errorf("%w: %s on %s is held by another reauth, from this or another host or config", ErrNodeBusy, path, c.Host)
+	}
+	msg := lastLine(errOut.String())
+	if err == nil {
+		msg = "the lock command ended without taking the lock"
+	}
+	return nil, fmt.Errorf("lock %s on %s as %s: %s", path, c.Host, c.user, msg)
 }

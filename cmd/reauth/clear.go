@@ -106,26 +106,20 @@ func (a *app) backupOrClear(c *cli.Context, action string) error {
 		fmt.Fprintf(a.out, "\nWill %s %d remember-me rows of %s (target %s, environment %s).\nBackup file: %s\n\n",
 			verb, tp.InScope, tp.Table, tp.Name, p.Environment, path)
 	}
+	h := hold{needs: []runbook.Need{{Target: tp.Name, Table: tp.Conn()}}}
 	if action == "clear" {
+		h.action = "clear the tokens of " + tp.Name
 		if g.json() && !g.yes {
 			// stdout holds only the JSON document: the plan goes to stderr with the prompt.
 			fmt.Fprintf(a.err, "Will back up and then DELETE %d remember-me rows of %s (target %s, environment %s); backup file %s\n",
 				tp.InScope, tp.Table, tp.Name, p.Environment, path)
 		}
-		if err := a.confirm(g, p.Environment, "clear the tokens of "+tp.Name); err != nil {
-			return err
-		}
 	}
-	unlock, err := cfg.Lock(tp.Name, run)
+	release, err := a.acquire(c.Context, g, cfg, run, h)
 	if err != nil {
 		return err
 	}
-	defer unlock()
-	unlockTable, err := a.lockTable(c.Context, tp)
-	if err != nil {
-		return err
-	}
-	defer unlockTable()
+	defer release()
 	pr := a.newProgress()
 	res, err := p.Execute(c.Context, run, tp, action, runbook.ClearOptions{
 		BatchSize: batch, Path: path, Tool: version(), Progress: pr.counter(action+" "+tp.Name, "rows", tp.InScope),
@@ -208,19 +202,44 @@ func plural(n int, one, many string) string {
 	return fmt.Sprintf("%d %s", n, many)
 }
 
-// lockTable takes reauth's lock on a target's token table in its database (runbook.LockTable),
-// where the target has a database connection, and prints why it took none.
-func (a *app) lockTable(ctx context.Context, tp *runbook.TargetPlan) (func(), error) {
-	conn := tp.Conn()
-	if conn == nil {
-		return func() {}, nil
+// hold is what a command that changes something takes before it does (see acquire).
+type hold struct {
+	// action is what the operator confirms ("clear the tokens of jira"); empty asks nothing
+	// (backup, which changes nothing in the product).
+	action string
+	needs  []runbook.Need
+	// show runs once everything is held and before the confirmation: it reads what the locks
+	// protect (a halted run's state, the nodes' preflight) and prints what will happen.
+	show func() error
+}
+
+// acquire takes everything h needs, in one order for every command (runbook.Acquire: this
+// host's lock, the database's table lock, the nodes' locks), then shows and asks for
+// confirmation. Every command that changes anything goes through it, so none can skip a step;
+// release lets go of what was taken.
+func (a *app) acquire(ctx context.Context, g globals, cfg *runbook.Config, run *runbook.Run, h hold) (release func(), err error) {
+	if h.action != "" {
+		if err := a.canConfirm(g, h.action); err != nil {
+			return nil, err
+		}
 	}
-	unlock, note, err := conn.LockTable(ctx)
+	release, err = cfg.Acquire(ctx, run, h.needs, func(msg string) {
+		fmt.Fprintf(a.err, "note: %s\n", a.redact(msg))
+	})
 	if err != nil {
 		return nil, err
 	}
-	if note != "" {
-		fmt.Fprintf(a.err, "note: %s\n", note)
+	if h.show != nil {
+		if err := h.show(); err != nil {
+			release()
+			return nil, err
+		}
 	}
-	return unlock, nil
+	if h.action != "" {
+		if err := a.confirm(g, cfg.Environment, h.action); err != nil {
+			release()
+			return nil, err
+		}
+	}
+	return release, nil
 }

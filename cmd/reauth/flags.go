@@ -149,9 +149,8 @@ func (a *app) confirm(g globals, env, action string) error {
 	if g.yes {
 		return nil
 	}
-	f, ok := a.in.(*os.File)
-	if !ok || !term.IsTerminal(int(f.Fd())) {
-		return usageError("refusing to %s without confirmation: there is no terminal to ask on; read the plan (--dry-run) and pass --yes", action)
+	if err := a.canConfirm(g, action); err != nil {
+		return err
 	}
 	fmt.Fprintf(a.err, "Type the environment name (%s) to %s, anything else to abort: ", env, action)
 	line, err := bufio.NewReader(a.in).ReadString('\n')
@@ -160,6 +159,19 @@ func (a *app) confirm(g globals, env, action string) error {
 	}
 	if strings.TrimSpace(line) != env {
 		return &exitError{code: exitFailed, err: errors.New("aborted: the name typed is not the environment's; nothing was changed")}
+	}
+	return nil
+}
+
+// canConfirm refuses, before anything is taken or written, a change that could not be
+// confirmed: no --yes and no terminal to ask on.
+func (a *app) canConfirm(g globals, action string) error {
+	if g.yes {
+		return nil
+	}
+	f, ok := a.in.(*os.File)
+	if !ok || !term.IsTerminal(int(f.Fd())) {
+		return usageError("refusing to %s without confirmation: there is no terminal to ask on; read the plan (--dry-run) and pass --yes", action)
 	}
 	return nil
 }

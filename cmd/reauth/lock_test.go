@@ -13,8 +13,8 @@ import (
 
 // TestTableLockAcrossConfigs is invariant 8 across hosts and configs: a reauth working on a
 // table from another config (another backup_dir, as on another jump host) holds reauth's lock
-// in the database, and clear and restore from this config refuse, touching nothing, until it
-// is released.
+// in the database, and clear, restore and sessions revoke from this config refuse, touching
+// nothing, until it is released.
 func TestTableLockAcrossConfigs(t *testing.T) {
 	for _, dialect := range dialects {
 		t.Run(dialect, func(t *testing.T) {
@@ -35,6 +35,7 @@ func TestTableLockAcrossConfigs(t *testing.T) {
 			for _, args := range [][]string{
 				{"clear", "--target", "jira", "--yes"},
 				{"restore", "--yes", b.Backup},
+				{"sessions", "revoke", "--target", "jira", "--user", "alice", "--yes"},
 			} {
 				r := e.run(t, args...)
 				if r.code == 0 || !strings.Contains(r.stderr, "another reauth, from another host or another config") {

@@ -1,7 +1,6 @@
 package main
 
 import (
-	"context"
 	"errors"
 	"fmt"
 	"time"
@@ -69,79 +68,95 @@ func (a *app) restartAction(c *cli.Context) error {
 	}
 	resume := c.Bool("resume")
 	run := runbook.NewRun(cfg, g.reason, a.redact)
-	if !g.dryRun {
-		// Before the state is read: a restart under way in another process holds the lock.
-		unlock, err := cfg.Lock(target, run)
-		if err != nil {
-			return err
-		}
-		defer unlock()
-		unlockTable, err := a.lockTableForRestart(c.Context, cfg, target)
-		if err != nil {
-			return err
-		}
-		defer unlockTable()
-	}
-	st, exists, err := cfg.LoadRestartState(target)
-	if err != nil {
-		return err
-	}
 	resumeCmd := fmt.Sprintf("reauth --config %s restart --target %s --resume", cfg.Path, target)
 	for _, h := range only {
 		resumeCmd += " --node " + h
 	}
-	switch {
-	case exists && !resume:
-		return fmt.Errorf("%w: a restart of %s that halted is on record (%d nodes done: %v): continue it with `%s`, or delete %s if its nodes were dealt with by hand",
-			runbook.ErrResumeState, target, len(st.Done), st.Done, resumeCmd, cfg.StatePath(target))
-	case !exists && resume:
-		return fmt.Errorf("%w: there is no halted restart of %s to resume (%s does not exist)", runbook.ErrResumeState, target, cfg.StatePath(target))
-	}
-	pr := a.newProgress()
-	defer pr.done()
-	nodes := pr.counter("restart "+target, "nodes", int64(len(spec.Nodes)))
-	var settled int64
-	roller, err := cfg.Roller(func(e restart.Event) {
-		pr.line("%s  %-20s %-9s %s", e.Time.Format("15:04:05.000"), e.Node, e.Step, a.redact(e.Detail))
-		if e.Step == "settled" {
-			settled++
-			nodes(settled)
+	var (
+		st     *runbook.RestartState
+		roller *restart.Roller
+		pr     *progress
+	)
+	// show reads the halted-restart state and runs the preflight. Without --dry-run it runs
+	// once every lock is held (this host's, the table's, every node's), so that no other
+	// reauth can be restarting these nodes meanwhile.
+	show := func() error {
+		var exists bool
+		var err error
+		st, exists, err = cfg.LoadRestartState(target)
+		if err != nil {
+			return err
 		}
+		switch {
+		case exists && !resume:
+			return fmt.Errorf("%w: a restart of %s that halted is on record (%d nodes done: %v): continue it with `%s`, or delete %s if its nodes were dealt with by hand",
+				runbook.ErrResumeState, target, len(st.Done), st.Done, resumeCmd, cfg.StatePath(target))
+		case !exists && resume:
+			return fmt.Errorf("%w: there is no halted restart of %s to resume (%s does not exist)", runbook.ErrResumeState, target, cfg.StatePath(target))
+		}
+		pr = a.newProgress()
+		nodes := pr.counter("restart "+target, "nodes", int64(len(spec.Nodes)))
+		var settled int64
+		roller, err = cfg.Roller(func(e restart.Event) {
+			pr.line("%s  %-20s %-9s %s", e.Time.Format("15:04:05.000"), e.Node, e.Step, a.redact(e.Detail))
+			if e.Step == "settled" {
+				settled++
+				nodes(settled)
+			}
+		})
+		if err != nil {
+			return err
+		}
+		checks, perr := roller.Preflight(c.Context, spec)
+		if !g.json() {
+			fmt.Fprintf(a.out, "Target %s (%s), environment %s: %d nodes\n", target, spec.Product, cfg.Environment, len(spec.Nodes))
+			for _, ch := range checks {
+				line := string(ch.State)
+				if ch.Error != "" {
+					line += ": " + ch.Error
+				}
+				fmt.Fprintf(a.out, "  %-24s %s\n", ch.Host, a.redact(line))
+				if ch.Persistence != "" {
+					fmt.Fprintf(a.out, "  %-24s Tomcat persists sessions (%s): SESSIONS.ser will be removed while it is stopped\n", "", ch.Persistence)
+				}
+			}
+			if resume {
+				fmt.Fprintf(a.out, "Resuming run %s: already restarted: %v\n", st.RunID, st.Done)
+			}
+		}
+		if perr != nil {
+			return fmt.Errorf("preflight failed, no node was touched: %w", perr)
+		}
+		if g.dryRun {
+			return nil
+		}
+		if !g.json() {
+			fmt.Fprintf(a.out, "\nWill restart the nodes of %s one at a time (settle %s).\n\n", target, spec.Settle)
+		} else if !g.yes {
+			fmt.Fprintf(a.err, "Will restart the nodes of %s one at a time (settle %s)\n", target, spec.Settle)
+		}
+		return nil
+	}
+	defer func() {
+		if pr != nil {
+			pr.done()
+		}
+	}()
+	if g.dryRun {
+		if err := show(); err != nil {
+			return err
+		}
+		return a.printRestartSteps(g, spec, st.DoneSet(), only)
+	}
+	release, err := a.acquire(c.Context, g, cfg, run, hold{
+		action: "restart the nodes of " + target,
+		needs:  []runbook.Need{{Target: target, TableIfReachable: true, Nodes: spec.Nodes}},
+		show:   show,
 	})
 	if err != nil {
 		return err
 	}
-	checks, perr := roller.Preflight(c.Context, spec)
-	if !g.json() {
-		fmt.Fprintf(a.out, "Target %s (%s), environment %s: %d nodes\n", target, spec.Product, cfg.Environment, len(spec.Nodes))
-		for _, ch := range checks {
-			line := string(ch.State)
-			if ch.Error != "" {
-				line += ": " + ch.Error
-			}
-			fmt.Fprintf(a.out, "  %-24s %s\n", ch.Host, a.redact(line))
-			if ch.Persistence != "" {
-				fmt.Fprintf(a.out, "  %-24s Tomcat persists sessions (%s): SESSIONS.ser will be removed while it is stopped\n", "", ch.Persistence)
-			}
-		}
-		if resume {
-			fmt.Fprintf(a.out, "Resuming run %s: already restarted: %v\n", st.RunID, st.Done)
-		}
-	}
-	if perr != nil {
-		return fmt.Errorf("preflight failed, no node was touched: %w", perr)
-	}
-	if g.dryRun {
-		return a.printRestartSteps(g, spec, st.DoneSet(), only)
-	}
-	if !g.json() {
-		fmt.Fprintf(a.out, "\nWill restart the nodes of %s one at a time (settle %s).\n\n", target, spec.Settle)
-	} else if !g.yes {
-		fmt.Fprintf(a.err, "Will restart the nodes of %s one at a time (settle %s)\n", target, spec.Settle)
-	}
-	if err := a.confirm(g, cfg.Environment, "restart the nodes of "+target); err != nil {
-		return err
-	}
+	defer release()
 	res, err := runbook.RollTarget(c.Context, cfg, run, roller, spec, st, only, resumeCmd)
 	if g.json() {
 		if jerr := a.printJSON(res); jerr != nil {
@@ -218,40 +233,4 @@ func faultyNode(h *restart.HaltError) string {
 		return ne.Node
 	}
 	return h.Node
-}
-
-// lockTableForRestart takes reauth's lock on the target's token table in its database, so that
-// a run or restart from another host or config cannot roll the same nodes at the same time. A
-// restart does not need the database otherwise: if it cannot be reached, the restart goes on
-// under the lock in backup_dir alone, and says so.
-func (a *app) lockTableForRestart(ctx context.Context, cfg *runbook.Config, target string) (func(), error) {
-	none := func() {}
-	warn := func(err error) (func(), error) {
-		fmt.Fprintf(a.err, "note: %s; only this host's lock keeps other reauth processes off target %s\n",
-			a.redact(fmt.Sprintf("reauth's lock in the database was not taken (%v)", err)), target)
-		return none, nil
-	}
-	tg, err := cfg.Prepare(ctx, target)
-	if err != nil {
-		return warn(err)
-	}
-	conn, err := tg.Connect(ctx)
-	if err != nil {
-		return warn(err)
-	}
-	unlock, note, err := conn.LockTable(ctx)
-	switch {
-	case errors.Is(err, runbook.ErrBusy):
-		conn.Close()
-		return nil, err
-	case err != nil:
-		conn.Close()
-		return warn(err)
-	case note != "":
-		fmt.Fprintf(a.err, "note: %s\n", note)
-	}
-	return func() {
-		unlock()
-		conn.Close()
-	}, nil
 }

@@ -66,20 +66,15 @@ func (a *app) restoreCommand() *cli.Command {
 				fmt.Fprintf(a.err, "Will restore the %d rows of %s (sha256 %s, verified) into table %s of target %s, skipping keys already there\n",
 					s.Rows, s.Path, s.SHA256, rp.Target.Table, rp.Target.Name)
 			}
-			if err := a.confirm(g, cfg.Environment, "restore into "+rp.Target.Name); err != nil {
-				return err
-			}
 			run := runbook.NewRun(cfg, g.reason, a.redact)
-			unlock, err := cfg.Lock(rp.Target.Name, run)
+			release, err := a.acquire(c.Context, g, cfg, run, hold{
+				action: "restore into " + rp.Target.Name,
+				needs:  []runbook.Need{{Target: rp.Target.Name, Table: rp.Target.Conn()}},
+			})
 			if err != nil {
 				return err
 			}
-			defer unlock()
-			unlockTable, err := a.lockTable(c.Context, rp.Target)
-			if err != nil {
-				return err
-			}
-			defer unlockTable()
+			defer release()
 			pr := a.newProgress()
 			res, err := rp.Execute(c.Context, run, pr.counter("restore", "rows", s.Rows))
 			pr.done()

@@ -69,34 +69,45 @@ func (a *app) runAction(c *cli.Context) error {
 	}
 	resume := c.Bool("resume")
 	run := runbook.NewRun(cfg, g.reason, a.redact)
-	if !g.dryRun {
-		// Every target is locked before anything is read or asked: a second run refuses.
-		for _, t := range p.Targets {
-			unlock, err := cfg.Lock(t.Name, run)
-			if err != nil {
-				return err
-			}
-			defer unlock()
-			unlockTable, err := a.lockTable(c.Context, t)
-			if err != nil {
-				return err
-			}
-			defer unlockTable()
+	// What a second run would race for is held before anything is read or asked: the
+	// halted-run state, the plan shown and the confirmation are then this run's alone.
+	show := func() error {
+		if pending := p.PendingRuns(); len(pending) > 0 && !resume {
+			return fmt.Errorf("%w: a run halted part-way on %v: continue it with `reauth --config %s run --resume`", runbook.ErrResumeState, pending, cfg.Path)
 		}
+		switch {
+		case g.json() && g.dryRun:
+			if err := a.printJSON(p); err != nil {
+				return err
+			}
+		case !g.json():
+			a.printPlan(p)
+		}
+		if !p.Ready() {
+			return planError(p)
+		}
+		if g.dryRun {
+			return nil
+		}
+		if g.json() && !g.yes {
+			fmt.Fprintf(a.err, "Will clear the remember-me tokens in scope and restart the nodes of %d targets in environment %s\n", len(p.Targets), p.Environment)
+		} else if !g.json() {
+			fmt.Fprintf(a.out, "\nWill back up and DELETE the remember-me tokens in scope, then restart each target's nodes one at a time.\n\n")
+		}
+		return nil
 	}
-	if pending := p.PendingRuns(); len(pending) > 0 && !resume {
-		return fmt.Errorf("%w: a run halted part-way on %v: continue it with `reauth --config %s run --resume`", runbook.ErrResumeState, pending, cfg.Path)
-	}
-	switch {
-	case g.json() && g.dryRun:
-		if err := a.printJSON(p); err != nil {
+	if !g.dryRun {
+		var needs []runbook.Need
+		for _, t := range p.Targets {
+			needs = append(needs, runbook.Need{Target: t.Name, Table: t.Conn(), Nodes: cfg.NodesOf(t.Name)})
+		}
+		release, err := a.acquire(c.Context, g, cfg, run, hold{action: "run", needs: needs, show: show})
+		if err != nil {
 			return err
 		}
-	case !g.json():
-		a.printPlan(p)
-	}
-	if !p.Ready() {
-		return planError(p)
+		defer release()
+	} else if err := show(); err != nil {
+		return err
 	}
 	if g.dryRun {
 		fmt.Fprintf(a.out, "\nDry run: nothing was changed. Without --dry-run, reauth would, per target and all targets at once:\n"+
@@ -105,14 +116,6 @@ func (a *app) runAction(c *cli.Context) error {
 			"  3. verify: no token in scope from before the run, every node RUNNING and restarted;\n"+
 			"  4. print and save the report.\n")
 		return nil
-	}
-	if g.json() && !g.yes {
-		fmt.Fprintf(a.err, "Will clear the remember-me tokens in scope and restart the nodes of %d targets in environment %s\n", len(p.Targets), p.Environment)
-	} else if !g.json() {
-		fmt.Fprintf(a.out, "\nWill back up and DELETE the remember-me tokens in scope, then restart each target's nodes one at a time.\n\n")
-	}
-	if err := a.confirm(g, p.Environment, "run"); err != nil {
-		return err
 	}
 	resumeCmd := fmt.Sprintf("reauth --config %s run --resume", cfg.Path)
 	pr := a.newProgress()

@@ -179,15 +179,15 @@ func (a *app) sessionsRevoke(c *cli.Context) error {
 	if g.json() && !g.yes {
 		fmt.Fprintf(a.err, "Will back up and DELETE %d remember-me rows of %s for %d users\n", tp.InScope, tp.Table, len(users))
 	}
-	if err := a.confirm(g, p.Environment, "revoke the sessions of these users"); err != nil {
-		return err
-	}
 	run := runbook.NewRun(cfg, g.reason, a.redact)
-	unlock, err := cfg.Lock(tp.Name, run)
+	release, err := a.acquire(c.Context, g, cfg, run, hold{
+		action: "revoke the sessions of these users",
+		needs:  []runbook.Need{{Target: tp.Name, Table: tp.Conn()}},
+	})
 	if err != nil {
 		return err
 	}
-	defer unlock()
+	defer release()
 	res := runbook.RevokeResult{Users: []runbook.UserRevoke{}}
 	res.Cleared, err = p.Execute(c.Context, run, tp, "clear", runbook.ClearOptions{Tool: version()})
 	if err != nil {
@@ -317,15 +317,15 @@ func (a *app) gitlabRevoke(c *cli.Context, g globals, cfg *runbook.Config, p *ru
 	} else if !g.json() {
 		fmt.Fprintf(a.out, "Will %s (target %s, environment %s). Impersonated sessions are revoked too.\n\n", what, tp.Name, p.Environment)
 	}
-	if err := a.confirm(g, p.Environment, "revoke these GitLab sessions"); err != nil {
-		return err
-	}
 	run := runbook.NewRun(cfg, g.reason, a.redact)
-	unlock, err := cfg.Lock(tp.Name, run)
+	release, err := a.acquire(c.Context, g, cfg, run, hold{
+		action: "revoke these GitLab sessions",
+		needs:  []runbook.Need{{Target: tp.Name}},
+	})
 	if err != nil {
 		return err
 	}
-	defer unlock()
+	defer release()
 	res, err := p.RevokeGitLab(c.Context, run, tp, false)
 	if err != nil {
 		return err
@@ -390,15 +390,15 @@ func (a *app) sessionsPrune(c *cli.Context) error {
 		fmt.Fprintf(a.out, "Dry run: would prune %d sessions of %d users (keep %d per user). Nothing was changed.\n", n, len(dry), max)
 		return nil
 	}
-	if err := a.confirm(g, cfg.Environment, fmt.Sprintf("prune %d sessions", n)); err != nil {
-		return err
-	}
 	run := runbook.NewRun(cfg, g.reason, a.redact)
-	unlock, err := cfg.Lock(target, run)
+	release, err := a.acquire(c.Context, g, cfg, run, hold{
+		action: fmt.Sprintf("prune %d sessions", n),
+		needs:  []runbook.Need{{Target: target}},
+	})
 	if err != nil {
 		return err
 	}
-	defer unlock()
+	defer release()
 	res, err := gc.Store.Prune(c.Context, gc.Users, max, older, false)
 	n = 0
 	for _, r := range res {
