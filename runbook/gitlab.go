@@ -101,21 +101,29 @@ func (c *Config) gitlabConnections(ctx context.Context, tc *TargetConfig, field 
 	r := tc.Redis
 	redisURL, redisDB = r.URL, r.DB
 	if redisURL == "" {
-		var files [3][]byte
-		for i, name := range []string{"resque.yml", "redis.sessions.yml", "redis.shared_state.yml"} {
-			b, err := read(etc + "/" + name)
+		var files gitlab.RedisFiles
+		for _, f := range []struct {
+			name string
+			dst  *[]byte
+		}{{"redis.yml", &files.RedisYML}, {"redis.sessions.yml", &files.Sessions},
+			{"redis.shared_state.yml", &files.SharedState}, {"resque.yml", &files.Resque}} {
+			b, err := read(etc + "/" + f.name)
 			if err != nil && !errors.Is(err, fs.ErrNotExist) {
-				return src, cred, "", "", 0, nil, c.fail(tc, field("redis"), "cannot read %s/%s on %s: %v", etc, name, where, err)
+				return src, cred, "", "", 0, nil, c.fail(tc, field("redis"), "cannot read %s/%s on %s: %v", etc, f.name, where, err)
 			}
-			files[i] = b
+			if err == nil && b == nil {
+				b = []byte{} // present, if empty
+			}
+			*f.dst = b
 		}
-		var which string
-		redisURL, redisPass, redisDB, which, err = gitlab.ParseRedisYML(files[0], files[1], files[2])
+		rs, err := gitlab.ParseRedisYML(files)
 		if err != nil {
 			return src, cred, "", "", 0, nil, c.fail(tc, field("redis.url"), "%v (or give redis.url)", err)
 		}
+		redisURL, redisPass, redisDB = rs.URL, rs.Password, rs.DB
 		c.addSecret(redisPass)
-		notes = append(notes, "redis connection read from "+etc+"/"+path.Base(which)+" on "+where)
+		notes = append(notes, fmt.Sprintf("redis connection read from %s/%s on %s, entry %s: GitLab's %s instance",
+			etc, path.Base(rs.File), where, rs.Entry(), rs.Instance))
 	}
 	if pw, ok, err := c.secretFrom(tc, field("redis"), "", r.PasswordEnv, r.PasswordFile); err != nil {
 		return src, cred, "", "", 0, nil, err

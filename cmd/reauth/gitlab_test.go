@@ -205,6 +205,23 @@ targets:
 	if strings.Contains(r3.stdout+r3.stderr, s.Password) || strings.Contains(r3.stdout+r3.stderr, r.Server.Password) {
 		t.Error("plan printed a password")
 	}
+
+	// redis.yml (Omnibus' redis_yml_override) naming a sessions instance comes first, as in
+	// GitLab: resque.yml now names a Redis that is not there, so only redis.yml can make the
+	// plan ready. Without a sessions entry, redis.yml's shared_state comes before resque.yml.
+	os.WriteFile(filepath.Join(etc, "resque.yml"), []byte("production:\n  url: redis://127.0.0.1:1\n"), 0o600)
+	for _, instance := range []string{"sessions", "shared_state"} {
+		os.WriteFile(filepath.Join(etc, "redis.yml"), []byte(fmt.Sprintf(`production: {"%s": {"url": "redis://%s", "password": "%s", "db": %d}, "cache": {"url": "redis://127.0.0.1:1"}}`+"\n",
+			instance, r.Server.Addr, r.Server.Password, r.Index)), 0o600)
+		r4 := reauth(t, "", "--config", path, "plan", "--output", "json").mustSucceed(t)
+		if want := "redis.yml on this machine, entry production." + instance + ": GitLab's " + instance + " instance"; !strings.Contains(r4.stdout, want) ||
+			!strings.Contains(r4.stdout, `"ready": true`) {
+			t.Errorf("plan with redis.yml's %s entry does not use it, or does not say so (want %q):\n%s", instance, want, r4.stdout)
+		}
+		if strings.Contains(r4.stdout+r4.stderr, r.Server.Password) {
+			t.Error("plan printed a password")
+		}
+	}
 }
 
 // TestGitLabVerify: `reauth verify` on a GitLab target fails, exit 1, naming the key, for
