@@ -101,21 +101,29 @@ func (c *Config) gitlabConnections(ctx context.Context, tc *TargetConfig, field 
 	r := tc.Redis
 	redisURL, redisDB = r.URL, r.DB
 	if redisURL == "" {
-		var files [3][]byte
-		for i, name := range []string{"resque.yml", "redis.sessions.yml", "redis.shared_state.yml"} {
-			b, err := read(etc + "/" + name)
+		var files gitlab.RedisFiles
+		for _, f := range []struct {
+			name string
+			dst  *[]byte
+		}{{"redis.yml", &files.RedisYML}, {"redis.sessions.yml", &files.Sessions},
+			{"redis.shared_state.yml", &files.SharedState}, {"resque.yml", &files.Resque}} {
+			b, err := read(etc + "/" + f.name)
 			if err != nil && !errors.Is(err, fs.ErrNotExist) {
-				return src, cred, "", "", 0, nil, c.fail(tc, field("redis"), "cannot read %s/%s on %s: %v", etc, name, where, err)
+				return src, cred, "", "", 0, nil, c.fail(tc, field("redis"), "cannot read %s/%s on %s: %v", etc, f.name, where, err)
 			}
-			files[i] = b
+			if err == nil && b == nil {
+				b = []byte{} // present, if empty
+			}
+			*f.dst = b
 		}
-		var which string
-		redisURL, redisPass, redisDB, which, err = gitlab.ParseRedisYML(files[0], files[1], files[2])
+		rs, err := gitlab.ParseRedisYML(files)
 		if err != nil {
 			return src, cred, "", "", 0, nil, c.fail(tc, field("redis.url"), "%v (or give redis.url)", err)
 		}
+		redisURL, redisPass, redisDB = rs.URL, rs.Password, rs.DB
 		c.addSecret(redisPass)
-		notes = append(notes, "redis connection read from "+etc+"/"+path.Base(which)+" on "+where)
+		notes = append(notes, fmt.Sprintf("redis connection read from %s/%s on %s, entry %s: GitLab's %s instance",
+			etc, path.Base(rs.File), where, rs.Entry(), rs.Instance))
 	}
 	if pw, ok, err := c.secretFrom(tc, field("redis"), "", r.PasswordEnv, r.PasswordFile); err != nil {
 		return src, cred, "", "", 0, nil, err
@@ -302,21 +310,32 @@ func (r *GitLabResult) tally(revoked []gitlab.Revoked) {
 }
 
 // verifyGitLab checks that the users in scope (every user when none) have no session and no
-// remember-me left.
+// remember-me left from before since. Every leftover, and every value that could not be read,
+// is a problem: nothing of what a GitLab verification examines is merely noted.
 func (p *Plan) verifyGitLab(ctx context.Context, tp *TargetPlan, since time.Time) (VerifyResult, error) {
-	res := VerifyResult{Target: tp.Name, Since: since.UTC(), OldTokens: -1, Nodes: []NodeVerify{}, Problems: []string{}, Backups: []string{}, Notes: []string{}}
-	v, err := tp.gl.Store.Verify(ctx, tp.gl.Users)
+	res := VerifyResult{Target: tp.Name, Since: since.UTC(), OldTokens: 0, Nodes: []NodeVerify{}, Problems: []string{}, Backups: []string{}, Notes: []string{}}
+	v, err := tp.gl.Store.Verify(ctx, tp.gl.Users, since)
 	if err != nil {
-		return res, err
+		return res, fmt.Errorf("verify %s: %w", tp.Name, err)
 	}
-	if v.Records+v.LookupIDs+v.RailsSessions > 0 {
-		res.Problems = append(res.Problems, fmt.Sprintf("%d session records, %d lookup ids and %d Rails sessions of users in scope are left", v.Records, v.LookupIDs, v.RailsSessions))
+	res.GitLab = &v
+	res.OldTokens = int64(v.Left())
+	if !v.All && v.Users == 0 {
+		res.Problems = append(res.Problems, "the scope holds no GitLab user: nothing was examined")
 	}
-	if v.Remember > 0 {
-		res.Problems = append(res.Problems, fmt.Sprintf("%d users in scope still have remember-me", v.Remember))
+	for _, l := range v.Leftovers {
+		who := "owner unknown"
+		if l.UserID != 0 {
+			who = fmt.Sprintf("user %d", l.UserID)
+		}
+		res.Problems = append(res.Problems, fmt.Sprintf("%s %s (%s): %s", l.Kind, l.Key, who, l.Why))
 	}
-	if v.Unattributed > 0 {
-		res.Notes = append(res.Notes, fmt.Sprintf("%d Rails sessions could not be read to tell whose they are", v.Unattributed))
+	if n := v.Left() - len(v.Leftovers); n > 0 {
+		res.Problems = append(res.Problems, fmt.Sprintf("and %d more leftovers not listed (%d session records, %d lookup ids, %d Rails sessions, %d unreadable values, %d users with remember-me in all)",
+			n, v.Records, v.LookupIDs, v.RailsSessions, v.Unreadable, v.Remember))
+	}
+	if v.NewLogins > 0 {
+		res.Notes = append(res.Notes, fmt.Sprintf("%d sessions of users in scope signed in at or after %s: new logins, not leftovers", v.NewLogins, since.UTC().Format(time.RFC3339)))
 	}
 	res.OK = v.OK() && len(res.Problems) == 0
 	return res, nil

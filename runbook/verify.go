@@ -14,6 +14,7 @@ import (
 
 	"github.com/reauth/reauth/backup"
 	"github.com/reauth/reauth/db"
+	"github.com/reauth/reauth/products/gitlab"
 	"github.com/reauth/reauth/restart"
 )
 
@@ -32,6 +33,9 @@ type VerifyResult struct {
 	Nodes       []NodeVerify `json:"nodes"`
 	Problems    []string     `json:"problems"`
 	Notes       []string     `json:"notes"`
+	// GitLab is what a GitLab target's verification found (OldTokens then counts every
+	// leftover from before Since, or of unknown age or owner).
+	GitLab *gitlab.VerifyResult `json:"gitlab,omitempty"`
 }
 
 // NodeVerify is one node's part of a verification.

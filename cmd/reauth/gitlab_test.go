@@ -1,6 +1,7 @@
 package main
 
 import (
+	"context"
 	"encoding/json"
 	"fmt"
 	"net/http"
@@ -203,5 +204,121 @@ targets:
 	}
 	if strings.Contains(r3.stdout+r3.stderr, s.Password) || strings.Contains(r3.stdout+r3.stderr, r.Server.Password) {
 		t.Error("plan printed a password")
+	}
+
+	// redis.yml (Omnibus' redis_yml_override) naming a sessions instance comes first, as in
+	// GitLab: resque.yml now names a Redis that is not there, so only redis.yml can make the
+	// plan ready. Without a sessions entry, redis.yml's shared_state comes before resque.yml.
+	os.WriteFile(filepath.Join(etc, "resque.yml"), []byte("production:\n  url: redis://127.0.0.1:1\n"), 0o600)
+	for _, instance := range []string{"sessions", "shared_state"} {
+		os.WriteFile(filepath.Join(etc, "redis.yml"), []byte(fmt.Sprintf(`production: {"%s": {"url": "redis://%s", "password": "%s", "db": %d}, "cache": {"url": "redis://127.0.0.1:1"}}`+"\n",
+			instance, r.Server.Addr, r.Server.Password, r.Index)), 0o600)
+		r4 := reauth(t, "", "--config", path, "plan", "--output", "json").mustSucceed(t)
+		if want := "redis.yml on this machine, entry production." + instance + ": GitLab's " + instance + " instance"; !strings.Contains(r4.stdout, want) ||
+			!strings.Contains(r4.stdout, `"ready": true`) {
+			t.Errorf("plan with redis.yml's %s entry does not use it, or does not say so (want %q):\n%s", instance, want, r4.stdout)
+		}
+		if strings.Contains(r4.stdout+r4.stderr, r.Server.Password) {
+			t.Error("plan printed a password")
+		}
+	}
+}
+
+// TestGitLabVerify: `reauth verify` on a GitLab target fails, exit 1, naming the key, for
+// each thing of a user that is left from before --since (a session record, a lookup id, a
+// Rails session in each format GitLab stores, remember-me) and for a Rails session value it
+// cannot read; it passes a clean target and a user's new login after --since, and with
+// --user it judges only that user's sessions (an unreadable value still fails: whose it is
+// is unknown). Text and JSON say the same.
+func TestGitLabVerify(t *testing.T) {
+	since := time.Now().Add(-time.Minute).UTC()
+	before := since.Add(-time.Hour)
+	type setup func(t *testing.T, e *gitlabEnv, alice int64) (key string)
+	cases := []struct {
+		name  string
+		setup setup
+		scope []string
+		ok    bool
+	}{
+		{"clean", func(t *testing.T, e *gitlabEnv, alice int64) string { return "" }, nil, true},
+		{"leftover record", func(t *testing.T, e *gitlabEnv, alice int64) string {
+			w := gitlabtest.WriteSession(t, e.redis.Client, gitlabtest.Session{UserID: alice, Format: gitlabtest.V2, NoRack: true, SignedInAt: before})
+			e.redis.Client.Del(context.Background(), gitlabtest.LookupKey(alice))
+			return gitlabtest.RecordKey(alice, w.PrivateID)
+		}, nil, false},
+		{"leftover legacy record", func(t *testing.T, e *gitlabEnv, alice int64) string {
+			w := gitlabtest.WriteSession(t, e.redis.Client, gitlabtest.Session{UserID: alice, Format: gitlabtest.Legacy, NoRack: true, SignedInAt: before})
+			e.redis.Client.Del(context.Background(), gitlabtest.LookupKey(alice))
+			return gitlabtest.LegacyKey(alice, w.PrivateID)
+		}, nil, false},
+		{"leftover lookup id", func(t *testing.T, e *gitlabEnv, alice int64) string {
+			e.redis.Client.SAdd(context.Background(), gitlabtest.LookupKey(alice), gitlabtest.PrivateID("0123456789abcdef0123456789abcdef"))
+			return gitlabtest.LookupKey(alice)
+		}, nil, false},
+		{"remember_created_at set", func(t *testing.T, e *gitlabEnv, alice int64) string {
+			e.gl.AddUser("erin", gitlabtest.UserSpec{Remember: true})
+			return "users.remember_created_at"
+		}, nil, false},
+		{"unreadable value", func(t *testing.T, e *gitlabEnv, alice int64) string {
+			e.redis.Client.Set(context.Background(), gitlabtest.RackKey("2::junk"), "\x04\x08{\x06I\"\x0bbroken", 0)
+			return gitlabtest.RackKey("2::junk")
+		}, []string{"bob"}, false},
+		{"new login after --since", func(t *testing.T, e *gitlabEnv, alice int64) string {
+			e.web.Login(t, "alice", true)
+			return ""
+		}, nil, true},
+		{"another user's leftover, out of scope", func(t *testing.T, e *gitlabEnv, alice int64) string {
+			gitlabtest.WriteSession(t, e.redis.Client, gitlabtest.Session{UserID: alice, SignedInAt: before})
+			return ""
+		}, []string{"bob"}, true},
+	}
+	for _, f := range gitlabtest.RackFormats {
+		cases = append(cases, struct {
+			name  string
+			setup setup
+			scope []string
+			ok    bool
+		}{"leftover Rails session " + string(f), func(t *testing.T, e *gitlabEnv, alice int64) string {
+			k := gitlabtest.RackKey(gitlabtest.PrivateID("feedfacefeedfacefeedfacefeedface"))
+			e.redis.Client.Set(context.Background(), k, gitlabtest.RackSession(t, f, alice, 0), time.Hour)
+			return k
+		}, nil, false})
+	}
+	for _, c := range cases {
+		t.Run(c.name, func(t *testing.T) {
+			e := newGitLabEnv(t, "")
+			alice := e.gl.AddUser("alice", gitlabtest.UserSpec{})
+			e.gl.AddUser("bob", gitlabtest.UserSpec{})
+			key := c.setup(t, e, alice)
+			args := []string{"verify", "--target", "gitlab", "--since", since.Format(time.RFC3339)}
+			for _, u := range c.scope {
+				args = append(args, "--user", u)
+			}
+			r := e.run(t, args...)
+			var v struct {
+				OK       bool
+				Problems []string
+				GitLab   *struct {
+					NewLogins int `json:"new_logins"`
+					Leftovers []struct{ Kind, Key string }
+				}
+			}
+			e.run(t, append(args, "--output", "json")...).decode(t, &v)
+			if c.ok {
+				if r.code != 0 || !strings.Contains(r.stdout, "Verified: users in scope must log in again.") || !v.OK || v.GitLab == nil {
+					t.Errorf("verify: exit %d, JSON %+v; want it to pass\n%s%s", r.code, v, r.stdout, r.stderr)
+				}
+				if c.name == "new login after --since" && (v.GitLab == nil || v.GitLab.NewLogins != 1 || !strings.Contains(r.stdout, "new logins")) {
+					t.Errorf("verify does not count alice's new login: %+v\n%s", v.GitLab, r.stdout)
+				}
+				return
+			}
+			if r.code != 1 || !strings.Contains(r.stdout, "PROBLEM: ") || !strings.Contains(r.stdout, key) || !strings.Contains(r.stderr, key) {
+				t.Errorf("verify: exit %d; want 1, naming %s\nstdout:\n%s\nstderr:\n%s", r.code, key, r.stdout, r.stderr)
+			}
+			if v.OK || v.GitLab == nil || len(v.GitLab.Leftovers) != 1 || v.GitLab.Leftovers[0].Key != key || len(v.Problems) != 1 {
+				t.Errorf("verify JSON = %+v; want not OK, one leftover, %s", v, key)
+			}
+		})
 	}
 }

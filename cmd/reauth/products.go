@@ -122,7 +122,7 @@ func gitlabProduct() gitlabFacts {
 		SessionCookie:    "_gitlab_session",
 		RememberMeCookie: "remember_user_token",
 		Databases:        []string{"postgres (remember-me)", "redis (sessions)"},
-		ConfigFiles:      []string{gitlab.DatabaseYML, gitlab.ResqueYML, gitlab.RedisSessionsYML},
+		ConfigFiles:      []string{gitlab.DatabaseYML, gitlab.RedisYML, gitlab.RedisSessionsYML, gitlab.RedisSharedStateYML, gitlab.ResqueYML},
 		Restart:          "none: a revoked session is refused at its next request",
 		NotRevoked:       "personal, project and group access tokens, deploy tokens, SSH keys, OAuth tokens",
 	}

@@ -200,8 +200,11 @@ func (a *app) verifyCommand() *cli.Command {
 			}
 			defer p.Close()
 			tp := p.Targets[0]
-			if tp.Conn() == nil {
-				return tp.Err()
+			if tp.Conn() == nil && tp.GitLab() == nil {
+				if err := tp.Err(); err != nil {
+					return err
+				}
+				return &exitError{code: exitFailed, err: fmt.Errorf("verify %s: the target could not be opened: nothing was examined", target)}
 			}
 			v, err := p.Verify(c.Context, tp, since)
 			if err != nil {
@@ -224,12 +227,21 @@ func (a *app) verifyCommand() *cli.Command {
 
 func (a *app) printVerify(v runbook.VerifyResult) {
 	fmt.Fprintf(a.out, "Target %s, since %s\n", v.Target, v.Since.Format("2006-01-02T15:04:05Z07:00"))
-	if v.OldTokens >= 0 {
+	if g := v.GitLab; g != nil {
+		fmt.Fprintf(a.out, "  session records from before (or of unknown age): %d\n", g.Records)
+		fmt.Fprintf(a.out, "  lookup ids of no new login:                     %d\n", g.LookupIDs)
+		fmt.Fprintf(a.out, "  Rails sessions of users in scope:               %d\n", g.RailsSessions)
+		fmt.Fprintf(a.out, "  Rails sessions reauth cannot read:              %d\n", g.Unreadable)
+		fmt.Fprintf(a.out, "  users with remember-me from before:             %d\n", g.Remember)
+		fmt.Fprintf(a.out, "  new logins since:                               %d\n", g.NewLogins)
+	} else if v.OldTokens >= 0 {
 		fmt.Fprintf(a.out, "  tokens in scope created before: %d\n", v.OldTokens)
 	} else {
 		fmt.Fprintf(a.out, "  tokens in scope created before: (the table has no creation time)\n")
 	}
-	fmt.Fprintf(a.out, "  cleared rows back in the table: %d (%d backups checked)\n", v.ClearedLeft, len(v.Backups))
+	if v.GitLab == nil {
+		fmt.Fprintf(a.out, "  cleared rows back in the table: %d (%d backups checked)\n", v.ClearedLeft, len(v.Backups))
+	}
 	for _, n := range v.Nodes {
 		restarted := "no restart since"
 		if !n.RestartedAt.IsZero() {

@@ -23,20 +23,32 @@ type seedCmd struct {
 
 // benchData is 100,000 sessions of 20,000 users as GitLab writes them today (Rails session, v2
 // and legacy records, lookup set entry), plus keys that share the Redis: anonymous per-IP
-// lookup sets, OTP sessions, caches and queues.
-func benchData(users, perUser int) (cmds []seedCmd, ipKeys int) {
+// lookup sets, OTP sessions, caches and queues. Ruby writes the Marshal values, in one batch
+// before the benchmark starts: a user's sessions share one Rails session value (its CSRF token
+// aside, GitLab's would be the same), each session has its own legacy record.
+func benchData(tb testing.TB, users, perUser int) (cmds []seedCmd, ipKeys int) {
 	now := time.Now().UTC()
+	uids := make([]int64, users)
+	var ss []gitlabtest.Session
+	var pids []string
 	for u := 1; u <= users; u++ {
+		uids[u-1] = int64(u)
 		for j := range perUser {
 			s := gitlabtest.Session{UserID: int64(u), PublicID: fmt.Sprintf("%08x%08x%016x", u, j, u*7919+j),
 				UpdatedAt: now.Add(-time.Duration(j) * time.Minute), SignedInAt: now.Add(-time.Hour)}
-			pid := gitlabtest.PrivateID(s.PublicID)
-			cmds = append(cmds,
-				seedCmd{key: gitlabtest.RackKey(pid), value: string(gitlabtest.RackSession(s.UserID, 0))},
-				seedCmd{key: gitlabtest.RecordKey(s.UserID, pid), value: gitlabtest.RecordV2(s, pid)},
-				seedCmd{key: gitlabtest.LegacyKey(s.UserID, pid), value: string(gitlabtest.LegacyRecord(s, pid))},
-				seedCmd{key: gitlabtest.LookupKey(s.UserID), value: pid, member: true})
+			ss = append(ss, s)
+			pids = append(pids, gitlabtest.PrivateID(s.PublicID))
 		}
+	}
+	rack := gitlabtest.RackSessions(tb, gitlabtest.RackEntry61, uids)
+	legacy := gitlabtest.LegacyRecords(tb, ss, pids)
+	for i, s := range ss {
+		pid := pids[i]
+		cmds = append(cmds,
+			seedCmd{key: gitlabtest.RackKey(pid), value: string(rack[s.UserID-1])},
+			seedCmd{key: gitlabtest.RecordKey(s.UserID, pid), value: gitlabtest.RecordV2(s, pid)},
+			seedCmd{key: gitlabtest.LegacyKey(s.UserID, pid), value: string(legacy[i])},
+			seedCmd{key: gitlabtest.LookupKey(s.UserID), value: pid, member: true})
 	}
 	for i := range users / 4 {
 		cmds = append(cmds, seedCmd{key: fmt.Sprintf("session:lookup:ip:gitlab2:10.%d.%d.%d", i>>16&255, i>>8&255, i&255),
@@ -97,7 +109,7 @@ func BenchmarkRevokeAll(b *testing.B) {
 		FROM generate_series(1, $1) AS i`, users); err != nil {
 		b.Fatal(err)
 	}
-	cmds, ipKeys := benchData(users, perUser)
+	cmds, ipKeys := benchData(b, users, perUser)
 	rdb := e.redis.Client
 	srv := e.redis.Server
 	naiveScript := fmt.Sprintf("%[1]s -h %[2]s -p %[3]d -n %[4]d --scan --pattern 'session:*gitlab*' | xargs %[1]s -h %[2]s -p %[3]d -n %[4]d del > /dev/null",

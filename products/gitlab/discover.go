@@ -18,6 +18,7 @@ const (
 	OmnibusRailsEtc     = "/var/opt/gitlab/gitlab-rails/etc"
 	DatabaseYML         = OmnibusRailsEtc + "/database.yml"
 	ResqueYML           = OmnibusRailsEtc + "/resque.yml"
+	RedisYML            = OmnibusRailsEtc + "/redis.yml"
 	RedisSessionsYML    = OmnibusRailsEtc + "/redis.sessions.yml"
 	RedisSharedStateYML = OmnibusRailsEtc + "/redis.shared_state.yml"
 )
@@ -147,117 +148,185 @@ func (p *ymlParser) database(data []byte) (*Database, error) {
 	return d, nil
 }
 
-// ParseRedisYML picks the Redis that holds GitLab's sessions from the Rails config files an
-// Omnibus node has in /var/opt/gitlab/gitlab-rails/etc (nil: the file does not exist). The
-// rule is GitLab's own fallback chain (Gitlab::Redis::Sessions.config_fallback is SharedState,
-// whose fallback is the main Redis of resque.yml): redis.sessions.yml when present (Omnibus
-// writes it only when redis_sessions_instance is configured), else redis.shared_state.yml
-// (written when redis_shared_state_instance is), else resque.yml. which names the file used.
-//
-// Each file's production entry is read: a URL string, or a mapping with url (or path, a
-// socket), password and db. password is returned apart from the URL; a password inside the
-// URL stays there (OpenRedis reads it). Sentinel setups are refused: their URL names a master,
-// not a server. Errors are *products.DiscoverError values and never hold a password; one
-// wrapping products.ErrEncryptedPassword (the password is in Omnibus' encrypted secret_file)
-// comes with url and dbIndex filled.
-func ParseRedisYML(resque, sessions, sharedState []byte) (url, password string, dbIndex int, which string, err error) {
-	files := []struct {
-		name string
-		data []byte
-	}{{RedisSessionsYML, sessions}, {RedisSharedStateYML, sharedState}, {ResqueYML, resque}}
-	for _, f := range files {
-		if f.data == nil {
-			continue
-		}
-		p := &ymlParser{file: f.name}
-		url, password, dbIndex, err = p.redis(f.data)
-		if errors.Is(err, products.ErrEncryptedPassword) {
-			return url, "", dbIndex, f.name, p.scrub(err)
-		}
-		if err != nil {
-			return "", "", 0, f.name, p.scrub(err)
-		}
-		return url, password, dbIndex, f.name, nil
-	}
-	return "", "", 0, "", &products.DiscoverError{File: ResqueYML,
-		Msg: "none of resque.yml, redis.sessions.yml, redis.shared_state.yml was given: give redis.url"}
+// RedisFiles are the Rails config files in /var/opt/gitlab/gitlab-rails/etc that can name
+// the Redis holding GitLab's sessions; nil means the file does not exist.
+type RedisFiles struct {
+	RedisYML    []byte // redis.yml: production: {"sessions": {...}, "shared_state": {...}, ...}
+	Sessions    []byte // redis.sessions.yml
+	SharedState []byte // redis.shared_state.yml
+	Resque      []byte // resque.yml (the main Redis)
 }
 
-func (p *ymlParser) redis(data []byte) (url, password string, dbIndex int, err error) {
+// RedisSource is the Redis GitLab's sessions live in, and where that was read.
+type RedisSource struct {
+	URL      string
+	Password string // apart from the URL; a password inside the URL stays there
+	DB       int
+	File     string // the file used (its Omnibus path)
+	Instance string // the instance whose entry was used: "sessions", "shared_state" or "main"
+}
+
+// Entry is the YAML entry used: "production.sessions" in redis.yml, else "production".
+func (r RedisSource) Entry() string {
+	if r.File == RedisYML {
+		return "production." + r.Instance
+	}
+	return "production"
+}
+
+// ParseRedisYML picks the Redis that holds GitLab's sessions in GitLab's own order.
+// Gitlab::Redis::Sessions' config_fallback is SharedState, and Gitlab::Redis::Wrapper (GitLab's
+// lib/gitlab/redis/wrapper.rb, fetch_config and config_file_name) takes the first of:
+//
+//  1. redis.yml's production.sessions entry (Omnibus renders redis.yml from
+//     redis_yml_override);
+//  2. the instance's own file, production entry: redis.sessions.yml if the file exists, else
+//     the fallback's file, redis.shared_state.yml (config_file_name takes the first file that
+//     exists, so redis.shared_state.yml is not read when redis.sessions.yml exists);
+//  3. redis.yml's production.shared_state entry (the fallback instance's);
+//  4. resque.yml's production entry.
+//
+// Each entry is a URL string, or a mapping with url (or path, a socket), password and db.
+// Sentinel and Cluster setups are refused: their URL names no single server. A redis.yml
+// without production (or empty) is skipped, as GitLab reads it as {}; the other files must
+// have a production entry, or reauth says so rather than guess. Errors are
+// *products.DiscoverError values naming the file and never holding a password; one wrapping
+// products.ErrEncryptedPassword (the password is in Omnibus' encrypted secret_file) comes with
+// the source filled but for the password.
+func ParseRedisYML(files RedisFiles) (RedisSource, error) {
+	var redisYML *yaml.Node
+	if len(bytes.TrimSpace(files.RedisYML)) > 0 {
+		p := &ymlParser{file: RedisYML}
+		root, err := p.root(files.RedisYML)
+		if err != nil {
+			return RedisSource{File: RedisYML}, p.scrub(err)
+		}
+		if prod := mapGet(root, "production"); prod != nil && prod.Tag != "!!null" {
+			if prod.Kind != yaml.MappingNode {
+				return RedisSource{File: RedisYML}, p.fail("production", "is not a mapping of instances (sessions:, shared_state:, ...)")
+			}
+			redisYML = prod
+		}
+	}
+	fromRedisYML := func(instance string) (RedisSource, bool, error) {
+		if redisYML == nil {
+			return RedisSource{}, false, nil
+		}
+		entry := mapGet(redisYML, instance)
+		if entry == nil || entry.Tag == "!!null" {
+			return RedisSource{}, false, nil
+		}
+		p := &ymlParser{file: RedisYML}
+		src, err := p.redisEntry(entry, "production."+instance)
+		src.File, src.Instance = RedisYML, instance
+		return src, true, p.scrub(err)
+	}
+	fromFile := func(name string, data []byte, instance string) (RedisSource, error) {
+		p := &ymlParser{file: name}
+		src, err := p.redis(data)
+		src.File, src.Instance = name, instance
+		return src, p.scrub(err)
+	}
+
+	if src, found, err := fromRedisYML("sessions"); found {
+		return src, err
+	}
+	switch {
+	case files.Sessions != nil:
+		return fromFile(RedisSessionsYML, files.Sessions, "sessions")
+	case files.SharedState != nil:
+		return fromFile(RedisSharedStateYML, files.SharedState, "shared_state")
+	}
+	if src, found, err := fromRedisYML("shared_state"); found {
+		return src, err
+	}
+	if files.Resque != nil {
+		return fromFile(ResqueYML, files.Resque, "main")
+	}
+	return RedisSource{}, &products.DiscoverError{File: ResqueYML,
+		Msg: "names no Redis, and neither do redis.yml (sessions, shared_state), redis.sessions.yml or redis.shared_state.yml: give redis.url"}
+}
+
+func (p *ymlParser) redis(data []byte) (RedisSource, error) {
 	root, err := p.root(data)
 	if err != nil {
-		return "", "", 0, err
+		return RedisSource{}, err
 	}
 	prod := mapGet(root, "production")
 	if prod == nil {
-		return "", "", 0, p.fail("production", "is missing: the file names no production Redis")
+		return RedisSource{}, p.fail("production", "is missing: the file names no production Redis")
 	}
-	if prod.Kind == yaml.ScalarNode {
+	return p.redisEntry(prod, "production")
+}
+
+// redisEntry reads one instance's entry: a URL, or a mapping with url or path, password, db.
+func (p *ymlParser) redisEntry(entry *yaml.Node, field string) (src RedisSource, err error) {
+	if entry.Kind == yaml.ScalarNode {
 		// The old format: production: redis://host:6379
-		url, err = p.scalar(root, "production")
-		p.secretsOfURL(url)
-		switch {
-		case err != nil:
-			return "", "", 0, err
-		case url == "":
-			return "", "", 0, p.fail("production", "is empty")
+		src.URL = strings.TrimSpace(entry.Value)
+		if entry.Tag == "!!null" {
+			src.URL = ""
 		}
-		if err := p.checkURL("production", url, ""); err != nil {
-			return "", "", 0, err
+		p.secretsOfURL(src.URL)
+		if src.URL == "" {
+			return RedisSource{}, p.fail(field, "is empty")
 		}
-		return url, "", 0, nil
+		if err := p.checkURL(field, src.URL, ""); err != nil {
+			return RedisSource{}, err
+		}
+		return src, nil
 	}
-	if prod.Kind != yaml.MappingNode {
-		return "", "", 0, p.fail("production", "is neither a URL nor a mapping")
+	if entry.Kind != yaml.MappingNode {
+		return RedisSource{}, p.fail(field, "is neither a URL nor a mapping")
 	}
-	if mapGet(prod, "sentinels") != nil {
-		return "", "", 0, p.fail("production.sentinels", "Redis Sentinel is configured: give redis.url of the current master (redis://host:port), which reauth does not look up")
+	if mapGet(entry, "sentinels") != nil {
+		return RedisSource{}, p.fail(field+".sentinels", "Redis Sentinel is configured: give redis.url of the current master (redis://host:port), which reauth does not look up")
 	}
-	if mapGet(prod, "cluster") != nil {
-		return "", "", 0, p.fail("production.cluster", "Redis Cluster is not supported for GitLab's sessions by reauth: give redis.url of a single server")
+	if mapGet(entry, "cluster") != nil {
+		return RedisSource{}, p.fail(field+".cluster", "Redis Cluster is not supported for GitLab's sessions by reauth: give redis.url of a single server")
 	}
-	if password, err = p.scalar(prod, "production.password"); err != nil {
-		return "", "", 0, err
+	if src.Password, err = p.scalar(entry, field+".password"); err != nil {
+		return RedisSource{}, err
 	}
-	p.secret(password)
-	if url, err = p.scalar(prod, "production.url"); err != nil {
-		return "", "", 0, err
+	p.secret(src.Password)
+	if src.URL, err = p.scalar(entry, field+".url"); err != nil {
+		return RedisSource{}, err
 	}
-	p.secretsOfURL(url)
-	if url == "" {
-		path, err := p.scalar(prod, "production.path")
+	p.secretsOfURL(src.URL)
+	if src.URL == "" {
+		path, err := p.scalar(entry, field+".path")
 		if err != nil {
-			return "", "", 0, err
+			return RedisSource{}, err
 		}
 		if path == "" {
-			return "", "", 0, p.fail("production.url", "is missing or empty")
+			return RedisSource{}, p.fail(field+".url", "is missing or empty")
 		}
-		url = "unix://" + path
+		src.URL = "unix://" + path
 	}
-	if strings.Contains(url, "<%") || strings.Contains(password, "<%") {
-		return "", "", 0, p.fail("production.url", "uses ERB, which reauth does not evaluate: give redis.url and redis.password_env")
+	if strings.Contains(src.URL, "<%") || strings.Contains(src.Password, "<%") {
+		return RedisSource{}, p.fail(field+".url", "uses ERB, which reauth does not evaluate: give redis.url and redis.password_env")
 	}
-	dbText, err := p.scalar(prod, "production.db")
+	dbText, err := p.scalar(entry, field+".db")
 	if err != nil {
-		return "", "", 0, err
+		return RedisSource{}, err
 	}
 	if dbText != "" {
 		n, err := strconv.Atoi(dbText)
 		if err != nil || n < 0 {
-			return "", "", 0, p.fail("production.db", fmt.Sprintf("%q is not a database number", dbText))
+			return RedisSource{}, p.fail(field+".db", fmt.Sprintf("%q is not a database number", dbText))
 		}
-		dbIndex = n
+		src.DB = n
 	}
-	if err := p.checkURL("production.url", url, password); err != nil {
-		return "", "", 0, err
+	if err := p.checkURL(field+".url", src.URL, src.Password); err != nil {
+		return RedisSource{}, err
 	}
-	if password == "" && !isUnixURL(url) {
-		if sf, _ := p.scalar(prod, "production.secret_file"); sf != "" && !urlHasPassword(url) {
-			return url, "", dbIndex, p.failWrap("production.secret_file", products.ErrEncryptedPassword,
+	if src.Password == "" && !isUnixURL(src.URL) {
+		if sf, _ := p.scalar(entry, field+".secret_file"); sf != "" && !urlHasPassword(src.URL) {
+			return src, p.failWrap(field+".secret_file", products.ErrEncryptedPassword,
 				fmt.Sprintf("the Redis password is kept in the encrypted file %s: give it with redis.password_env", sf))
 		}
 	}
-	return url, password, dbIndex, nil
+	return src, nil
 }
 
 // checkURL makes sure OpenRedis will accept the URL.

@@ -110,26 +110,43 @@ func TestParseRedisYML(t *testing.T) {
 	resque := readTestdata(t, "resque-omnibus.yml")
 	sessions := readTestdata(t, "redis.sessions-omnibus.yml")
 	shared := readTestdata(t, "redis.shared_state-omnibus.yml")
+	redisYML := readTestdata(t, "redis-omnibus.yml")               // production: {"sessions": ..., "shared_state": ..., "cache": ...}
+	stateOnly := readTestdata(t, "redis-omnibus-shared_state.yml") // production: {"shared_state": ..., "cache": ...}
+	otherOnly := []byte("production: {\"cache\": {\"url\": \"redis://cache.internal:6379\"}}\n")
+	const (
+		sessURL  = "redis://redis-sessions.example.com:6379"
+		stateURL = "redis://redis-state.example.com:6379"
+	)
 	tests := []struct {
-		name                     string
-		resque, sessions, shared []byte
-		url, password            string
-		db                       int
-		which                    string
+		name          string
+		files         gitlab.RedisFiles
+		url, password string
+		db            int
+		file, inst    string
 	}{
-		{"omnibus default: the main Redis", resque, nil, nil, "unix:/var/opt/gitlab/redis/redis.socket", "", 0, gitlab.ResqueYML},
-		{"sessions instance first", resque, sessions, shared, "redis://:sess-pa55@redis-sessions.internal:6380/2", "", 0, gitlab.RedisSessionsYML},
-		{"shared state before resque", resque, nil, shared, "redis://redis-state.internal:6379", "state-pa55", 3, gitlab.RedisSharedStateYML},
-		{"old string format", []byte("production: redis://redis.example.com:6379\n"), nil, nil, "redis://redis.example.com:6379", "", 0, gitlab.ResqueYML},
-		{"path", []byte("production:\n  path: /run/redis/redis.sock\n  db: 1\n"), nil, nil, "unix:///run/redis/redis.sock", "", 1, gitlab.ResqueYML},
-		{"password in url", []byte("production:\n  url: redis://:p%40ss@10.0.0.5:6379\n  secret_file: /x.enc\n"), nil, nil, "redis://:p%40ss@10.0.0.5:6379", "", 0, gitlab.ResqueYML},
+		{"omnibus default: the main Redis", gitlab.RedisFiles{Resque: resque}, "unix:/var/opt/gitlab/redis/redis.socket", "", 0, gitlab.ResqueYML, "main"},
+		{"redis.yml sessions before every file", gitlab.RedisFiles{RedisYML: redisYML, Sessions: sessions, SharedState: shared, Resque: resque}, sessURL, "sess-yml-pa55", 4, gitlab.RedisYML, "sessions"},
+		{"sessions file next", gitlab.RedisFiles{RedisYML: stateOnly, Sessions: sessions, SharedState: shared, Resque: resque}, "redis://:sess-pa55@redis-sessions.internal:6380/2", "", 0, gitlab.RedisSessionsYML, "sessions"},
+		{"shared state file before redis.yml's shared_state", gitlab.RedisFiles{RedisYML: stateOnly, SharedState: shared, Resque: resque}, "redis://redis-state.internal:6379", "state-pa55", 3, gitlab.RedisSharedStateYML, "shared_state"},
+		{"redis.yml shared_state before resque", gitlab.RedisFiles{RedisYML: stateOnly, Resque: resque}, stateURL, "", 5, gitlab.RedisYML, "shared_state"},
+		{"redis.yml for other instances only", gitlab.RedisFiles{RedisYML: otherOnly, Resque: resque}, "unix:/var/opt/gitlab/redis/redis.socket", "", 0, gitlab.ResqueYML, "main"},
+		{"empty redis.yml", gitlab.RedisFiles{RedisYML: []byte{}, Resque: resque}, "unix:/var/opt/gitlab/redis/redis.socket", "", 0, gitlab.ResqueYML, "main"},
+		{"old string format", gitlab.RedisFiles{Resque: []byte("production: redis://redis.example.com:6379\n")}, "redis://redis.example.com:6379", "", 0, gitlab.ResqueYML, "main"},
+		{"path", gitlab.RedisFiles{Resque: []byte("production:\n  path: /run/redis/redis.sock\n  db: 1\n")}, "unix:///run/redis/redis.sock", "", 1, gitlab.ResqueYML, "main"},
+		{"password in url", gitlab.RedisFiles{Resque: []byte("production:\n  url: redis://:p%40ss@10.0.0.5:6379\n  secret_file: /x.enc\n")}, "redis://:p%40ss@10.0.0.5:6379", "", 0, gitlab.ResqueYML, "main"},
 	}
 	for _, tt := range tests {
-		url, pw, n, which, err := gitlab.ParseRedisYML(tt.resque, tt.sessions, tt.shared)
-		if err != nil || url != tt.url || pw != tt.password || n != tt.db || which != tt.which {
-			t.Errorf("%s: ParseRedisYML = %q, password %v, %d, %q, %v; want %q, password %v, %d, %q", tt.name, url, pw != "", n, which, err,
-				tt.url, tt.password != "", tt.db, tt.which)
+		got, err := gitlab.ParseRedisYML(tt.files)
+		if err != nil || got.URL != tt.url || got.Password != tt.password || got.DB != tt.db || got.File != tt.file || got.Instance != tt.inst {
+			t.Errorf("%s: ParseRedisYML = %q, password %v, db %d, %s %s, %v; want %q, password %v, db %d, %s %s", tt.name,
+				got.URL, got.Password != "", got.DB, got.File, got.Instance, err, tt.url, tt.password != "", tt.db, tt.file, tt.inst)
 		}
+	}
+	// The sessions file is GitLab's instance file when it exists: redis.shared_state.yml is
+	// then not read, even when the sessions file is broken.
+	if got, err := gitlab.ParseRedisYML(gitlab.RedisFiles{Sessions: []byte("nope: 1\n"), SharedState: shared, Resque: resque}); err == nil ||
+		got.File != gitlab.RedisSessionsYML || !strings.Contains(err.Error(), "redis.sessions.yml") {
+		t.Errorf("a broken redis.sessions.yml: %+v, %v; want an error naming it", got, err)
 	}
 }
 
@@ -148,7 +165,8 @@ func TestParseRedisYMLErrors(t *testing.T) {
 		{"password in a bad url", "production:\n  url: \"redis://u:TopSecret1@[::1\"\n", "production.url", "cannot be parsed", nil},
 	}
 	for _, tt := range tests {
-		url, _, _, which, err := gitlab.ParseRedisYML([]byte(tt.yml), nil, nil)
+		got, err := gitlab.ParseRedisYML(gitlab.RedisFiles{Resque: []byte(tt.yml)})
+		url, which := got.URL, got.File
 		var de *products.DiscoverError
 		if !errors.As(err, &de) {
 			t.Errorf("%s: error %v; want a DiscoverError", tt.name, err)
@@ -162,13 +180,26 @@ func TestParseRedisYMLErrors(t *testing.T) {
 			t.Errorf("%s: no URL with the error", tt.name)
 		}
 	}
-	if _, _, _, _, err := gitlab.ParseRedisYML(nil, nil, nil); err == nil {
+	if _, err := gitlab.ParseRedisYML(gitlab.RedisFiles{}); err == nil {
 		t.Error("ParseRedisYML(nothing): no error")
 	}
 	// A broken sessions file is an error, not a silent fall back to the main Redis.
-	if _, _, _, which, err := gitlab.ParseRedisYML([]byte("production:\n  url: redis://r\n"), []byte("nope: 1\n"), nil); err == nil ||
-		which != gitlab.RedisSessionsYML {
-		t.Errorf("a broken redis.sessions.yml: %q, %v; want an error naming it", which, err)
+	if got, err := gitlab.ParseRedisYML(gitlab.RedisFiles{Resque: []byte("production:\n  url: redis://r\n"), Sessions: []byte("nope: 1\n")}); err == nil ||
+		got.File != gitlab.RedisSessionsYML {
+		t.Errorf("a broken redis.sessions.yml: %q, %v; want an error naming it", got.File, err)
+	}
+	// redis.yml's errors name redis.yml and the instance's entry, without the password.
+	for _, tt := range []struct{ yml, field string }{
+		{"production: {\"sessions\": {\"url\": \"http://x\", \"password\": \"TopSecret1\"}}\n", "production.sessions.url"},
+		{"production: {\"sessions\": {\"url\": \"redis://m\", \"password\": \"TopSecret1\", \"sentinels\": [{\"host\": \"s\"}]}}\n", "production.sessions.sentinels"},
+		{"production: [1]\n", "production"},
+		{"production: {\"sessions\": [\"redis://TopSecret1@x\"]}\n", "production.sessions"},
+	} {
+		_, err := gitlab.ParseRedisYML(gitlab.RedisFiles{RedisYML: []byte(tt.yml), Resque: []byte("production: redis://r\n")})
+		var de *products.DiscoverError
+		if !errors.As(err, &de) || de.File != gitlab.RedisYML || de.Field != tt.field || strings.Contains(err.Error(), "TopSecret1") {
+			t.Errorf("redis.yml %q: error %v; want a DiscoverError for redis.yml, field %s, without the password", tt.yml, err, tt.field)
+		}
 	}
 }
 
@@ -243,15 +274,18 @@ func FuzzParseDatabaseYML(f *testing.F) {
 }
 
 func FuzzParseRedisYML(f *testing.F) {
+	redisYML := readTestdata(f, "redis-omnibus.yml")
+	stateOnly := readTestdata(f, "redis-omnibus-shared_state.yml")
 	resque := readTestdata(f, "resque-omnibus.yml")
 	sessions := readTestdata(f, "redis.sessions-omnibus.yml")
 	shared := readTestdata(f, "redis.shared_state-omnibus.yml")
-	f.Add(resque, sessions, shared, uint8(7))
-	f.Add(resque, sessions, shared, uint8(1))
-	f.Add(resque, sessions, shared, uint8(5))
-	f.Add([]byte("production: redis://:pw@h:1/2\n"), []byte{}, []byte{}, uint8(1))
-	f.Add([]byte("production:\n  url: rediss://u:secretpw@h\n  secret_file: /x\n"), []byte{}, []byte{}, uint8(1))
-	f.Fuzz(func(t *testing.T, a, b, c []byte, present uint8) {
+	f.Add(redisYML, resque, sessions, shared, uint8(15))
+	f.Add(stateOnly, resque, sessions, shared, uint8(9))
+	f.Add(stateOnly, resque, sessions, shared, uint8(3))
+	f.Add([]byte{}, resque, sessions, shared, uint8(11))
+	f.Add([]byte("production:\n  sessions: redis://:pw@h:1/2\n"), []byte("production: redis://:pw@h:1/2\n"), []byte{}, []byte{}, uint8(3))
+	f.Add([]byte{}, []byte("production:\n  url: rediss://u:secretpw@h\n  secret_file: /x\n"), []byte{}, []byte{}, uint8(2))
+	f.Fuzz(func(t *testing.T, r, a, b, c []byte, present uint8) {
 		pick := func(data []byte, bit uint8) []byte {
 			if present&bit == 0 {
 				return nil
@@ -261,14 +295,14 @@ func FuzzParseRedisYML(f *testing.F) {
 			}
 			return data
 		}
-		ra, rb, rc := pick(a, 1), pick(b, 2), pick(c, 4)
-		url, pw, n, which, err := gitlab.ParseRedisYML(ra, rb, rc)
+		files := gitlab.RedisFiles{RedisYML: pick(r, 1), Resque: pick(a, 2), Sessions: pick(b, 4), SharedState: pick(c, 8)}
+		got, err := gitlab.ParseRedisYML(files)
 		if err != nil {
 			var de *products.DiscoverError
 			if !errors.As(err, &de) {
 				t.Fatalf("error %T %v; want a DiscoverError", err, err)
 			}
-			for _, data := range [][]byte{ra, rb, rc} {
+			for _, data := range [][]byte{files.RedisYML, files.Resque, files.Sessions, files.SharedState} {
 				for _, s := range secretsIn(data) {
 					if strings.Contains(err.Error(), s) {
 						t.Fatalf("error %q holds a password", err)
@@ -277,10 +311,42 @@ func FuzzParseRedisYML(f *testing.F) {
 			}
 			return
 		}
-		if which == "" || url == "" || n < 0 {
-			t.Fatalf("inconsistent result %q %d %q", url, n, which)
+		if got.File == "" || got.Instance == "" || got.URL == "" || got.DB < 0 {
+			t.Fatalf("inconsistent result %+v", got)
 		}
-		if _, err := gitlab.RedisOptions(url, pw, n); err != nil {
+		if _, err := gitlab.RedisOptions(got.URL, got.Password, got.DB); err != nil {
+			t.Fatalf("the URL found does not open: %v", err)
+		}
+	})
+}
+
+// FuzzParseRedisYMLOverride: redis.yml alone, as Omnibus renders it from redis_yml_override
+// (JSON inside YAML), beside a valid resque.yml.
+func FuzzParseRedisYMLOverride(f *testing.F) {
+	f.Add(readTestdata(f, "redis-omnibus.yml"))
+	f.Add(readTestdata(f, "redis-omnibus-shared_state.yml"))
+	f.Add([]byte("production: {\"sessions\": \"redis://:secretpw@h:1/2\"}\n"))
+	f.Add([]byte("production: {\"sessions\": {\"url\": \"redis://m\", \"password\": \"secretpw\", \"sentinels\": [{\"host\": \"s\"}]}}\n"))
+	f.Add([]byte("a: &a\n  <<: *a\nproduction: *a\n"))
+	resque := []byte("production: redis://main.internal:6379\n")
+	f.Fuzz(func(t *testing.T, data []byte) {
+		got, err := gitlab.ParseRedisYML(gitlab.RedisFiles{RedisYML: data, Resque: resque})
+		if err != nil {
+			var de *products.DiscoverError
+			if !errors.As(err, &de) || de.File != gitlab.RedisYML {
+				t.Fatalf("error %T %v; want a DiscoverError naming redis.yml", err, err)
+			}
+			for _, s := range secretsIn(data) {
+				if strings.Contains(err.Error(), s) {
+					t.Fatalf("error %q holds a password", err)
+				}
+			}
+			return
+		}
+		if got.URL == "" || (got.File == gitlab.ResqueYML) != (got.Instance == "main") {
+			t.Fatalf("inconsistent result %+v", got)
+		}
+		if _, err := gitlab.RedisOptions(got.URL, got.Password, got.DB); err != nil {
 			t.Fatalf("the URL found does not open: %v", err)
 		}
 	})

@@ -233,3 +233,40 @@ func diff(a, b []string) []string {
 	}
 	return out
 }
+
+// A group whose path is a number is found by that path, as GitLab's group script's find_group
+// tries the full path before the id: --group 2024 must not revoke the group whose id is 2024.
+// A number that is no group's path still finds the group by id.
+func TestGroupLookupPathBeforeID(t *testing.T) {
+	e := newEnv(t)
+	ctx := context.Background()
+	gl := e.gl
+	byID := gl.AddGroup("platform", 0)
+	numbered := gl.AddGroup(strconv.FormatInt(byID, 10), 0) // its path is the other group's id
+	alice := gl.AddUser("alice", gitlabtest.UserSpec{})
+	bob := gl.AddUser("bob", gitlabtest.UserSpec{})
+	gl.AddMember(byID, alice, gitlabtest.Developer, gitlabtest.MemberSpec{})
+	gl.AddMember(numbered, bob, gitlabtest.Developer, gitlabtest.MemberSpec{})
+
+	names := func(ident string) []string {
+		t.Helper()
+		members, err := e.store.GroupMembers(ctx, ident)
+		if err != nil {
+			t.Fatalf("GroupMembers(%q): %v", ident, err)
+		}
+		var got []string
+		for _, u := range members {
+			got = append(got, u.Username)
+		}
+		return got
+	}
+	if got := names(strconv.FormatInt(byID, 10)); !slices.Equal(got, []string{"bob"}) {
+		t.Errorf("GroupMembers(%q) = %v; want [bob], the members of the group with that path", strconv.FormatInt(byID, 10), got)
+	}
+	if got := names(strconv.FormatInt(numbered, 10)); !slices.Equal(got, []string{"bob"}) {
+		t.Errorf("GroupMembers(%q) = %v; want [bob], the group with that id (no group has it as path)", strconv.FormatInt(numbered, 10), got)
+	}
+	if got := names("platform"); !slices.Equal(got, []string{"alice"}) {
+		t.Errorf("GroupMembers(platform) = %v; want [alice]", got)
+	}
+}

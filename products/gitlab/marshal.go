@@ -1,16 +1,28 @@
 package gitlab
 
 import (
+	"bytes"
+	"compress/zlib"
 	"errors"
 	"fmt"
+	"io"
 )
 
 // A reader of Ruby's Marshal format (version 4.8), enough to find whose Rails session a
-// session:gitlab:<id> value is: redis-store keeps the session hash Marshal-dumped, and Devise
-// stores the signed-in user under "warden.user.user.key" as [[id], salt]. The reader only
-// builds plain values (nil, bool, int64, string, symbols, arrays, hashes, and opaque objects
-// with their instance variables); it never instantiates anything, and any input that is not
-// well-formed Marshal is an error, never a panic.
+// session:gitlab:<id> value is. GitLab has stored that value in two ways:
+//
+//   - current releases (Gitlab::Sessions::CacheStore with Gitlab::Sessions::CacheStoreCoder,
+//     the Rails 6.1 cache coder): Marshal of an ActiveSupport::Cache::Entry whose @value is
+//     the session hash or, above the compression threshold, @compressed is true and @value
+//     is the zlib-deflated Marshal of the hash. Rails 6.1 and 7.x lay out the Entry's other
+//     instance variables differently (@created_at, @expires_in, @version); only @value and
+//     @compressed are read, so either layout is understood;
+//   - older releases (redis-store): Marshal of the bare session hash.
+//
+// Devise stores the signed-in user under "warden.user.user.key" as [[id], salt]. The reader
+// only builds plain values (nil, bool, int64, string, symbols, arrays, hashes, and opaque
+// objects with their instance variables); it never instantiates anything, and any input that
+// is not one of these forms is an error, never a panic.
 
 var errMarshal = errors.New("not a Ruby Marshal value this reader understands")
 
@@ -24,7 +36,13 @@ type (
 	}
 )
 
-const marshalMaxDepth = 64
+const (
+	marshalMaxDepth = 64
+	// maxInflated bounds a compressed session's inflated size: sessions are kilobytes, and a
+	// forged value must not make verify allocate without limit.
+	maxInflated = 4 << 20
+	cacheEntry  = "ActiveSupport::Cache::Entry"
+)
 
 type marshalReader struct {
 	b     []byte
@@ -34,36 +52,87 @@ type marshalReader struct {
 	objs  []any
 }
 
-// rackSessionUser returns the GitLab user id a Rails session value belongs to: readable
-// reports whether the value is a Marshal-dumped hash this reader understands, and userID is 0
-// when that session has no signed-in user.
-func rackSessionUser(value []byte) (userID int64, readable bool) {
-	v, err := unmarshalRuby(value)
+// rackSessionUser returns the GitLab user id a Rails session value belongs to, 0 when that
+// session has no signed-in user. A value that is none of GitLab's formats, or whose user key
+// is not Devise's [[id], salt], is an error: nobody can tell whose it is.
+func rackSessionUser(value []byte) (int64, error) {
+	h, err := rackSessionHash(value)
 	if err != nil {
-		return 0, false
-	}
-	h, isHash := v.(*rbHash)
-	if !isHash {
-		return 0, false
+		return 0, err
 	}
 	key, found := h.get("warden.user.user.key")
 	if !found {
-		return 0, true
+		return 0, nil
 	}
 	arr, isArr := key.(*rbArray)
 	if !isArr {
-		return 0, false
+		return 0, fmt.Errorf("%w: warden.user.user.key is not an array", errMarshal)
 	}
 	// Devise: [[id], salt]; Devise 1.x: ["User", [id], salt].
 	for _, item := range arr.items {
 		if ids, isArr := item.(*rbArray); isArr && len(ids.items) > 0 {
 			if id, isInt := ids.items[0].(int64); isInt && id > 0 {
-				return id, true
+				return id, nil
 			}
-			return 0, false
+			return 0, fmt.Errorf("%w: warden.user.user.key holds no positive user id", errMarshal)
 		}
 	}
-	return 0, false
+	return 0, fmt.Errorf("%w: warden.user.user.key holds no [id]", errMarshal)
+}
+
+// rackSessionHash unwraps a Rails session value to its session hash.
+func rackSessionHash(value []byte) (*rbHash, error) {
+	v, err := unmarshalRuby(value)
+	if err != nil {
+		return nil, err
+	}
+	switch v := v.(type) {
+	case *rbHash:
+		return v, nil
+	case *rbObject:
+		if v.class != cacheEntry {
+			return nil, fmt.Errorf("%w: an object of class %q, not a session", errMarshal, v.class)
+		}
+		inner, found := v.ivars.get("@value")
+		if !found {
+			return nil, fmt.Errorf("%w: %s without @value", errMarshal, cacheEntry)
+		}
+		if compressed, _ := v.ivars.get("@compressed"); compressed == true {
+			deflated, isStr := inner.(string)
+			if !isStr {
+				return nil, fmt.Errorf("%w: compressed %s whose @value is not a string", errMarshal, cacheEntry)
+			}
+			plain, err := inflate([]byte(deflated))
+			if err != nil {
+				return nil, err
+			}
+			if inner, err = unmarshalRuby(plain); err != nil {
+				return nil, err
+			}
+		}
+		if h, isHash := inner.(*rbHash); isHash {
+			return h, nil
+		}
+		return nil, fmt.Errorf("%w: %s whose value is not a hash", errMarshal, cacheEntry)
+	}
+	return nil, fmt.Errorf("%w: neither a session hash nor a %s", errMarshal, cacheEntry)
+}
+
+// inflate undoes Zlib::Deflate.deflate, refusing output beyond maxInflated.
+func inflate(b []byte) ([]byte, error) {
+	zr, err := zlib.NewReader(bytes.NewReader(b))
+	if err != nil {
+		return nil, fmt.Errorf("%w: compressed value: %v", errMarshal, err)
+	}
+	defer zr.Close()
+	out, err := io.ReadAll(io.LimitReader(zr, maxInflated+1))
+	if err != nil {
+		return nil, fmt.Errorf("%w: compressed value: %v", errMarshal, err)
+	}
+	if len(out) > maxInflated {
+		return nil, fmt.Errorf("%w: compressed value inflates beyond %d bytes", errMarshal, maxInflated)
+	}
+	return out, nil
 }
 
 func (h *rbHash) get(name string) (any, bool) {

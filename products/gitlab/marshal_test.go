@@ -1,52 +1,102 @@
 package gitlab
 
-import "testing"
+import (
+	"bytes"
+	"compress/zlib"
+	"strings"
+	"testing"
 
-// Ruby's own Marshal.dump output (Ruby 3.x), written out byte by byte.
-var marshalCases = []struct {
-	name     string
-	data     string
-	uid      int64
-	readable bool
-}{
-	// {"_csrf_token"=>"tok", "warden.user.user.key"=>[[42], "$2a$10$salt"]}
-	{"devise", "\x04\x08{\x07I\"\x10_csrf_token\x06:\x06ETI\"\x08tok\x06;\x00TI\"\x19warden.user.user.key\x06;\x00T[\x07[\x06i\x2fI\"\x10$2a$10$salt\x06;\x00T", 42, true},
-	// {"warden.user.user.key"=>[[300], "s"]}: a two-byte fixnum
-	{"fixnum 300", "\x04\x08{\x06I\"\x19warden.user.user.key\x06:\x06ET[\x07[\x06i\x02\x2c\x01I\"\x06s\x06;\x00T", 300, true},
-	// {"warden.user.user.key"=>[[70000], "s"]}: three bytes
-	{"fixnum 70000", "\x04\x08{\x06I\"\x19warden.user.user.key\x06:\x06ET[\x07[\x06i\x03\x70\x11\x01I\"\x06s\x06;\x00T", 70000, true},
-	// {:"warden.user.user.key"=>[[7], "s"]}: a symbol key
-	{"symbol key", "\x04\x08{\x06:\x19warden.user.user.key[\x07[\x06i\x0cI\"\x06s\x06:\x06ET", 7, true},
-	// {"warden.user.user.key"=>["User", [9], "s"]}: Devise 1.x
-	{"devise 1.x", "\x04\x08{\x06I\"\x19warden.user.user.key\x06:\x06ET[\x08I\"\x09User\x06;\x00T[\x06i\x0eI\"\x06s\x06;\x00T", 9, true},
-	// {"_csrf_token"=>"x"}: nobody signed in
-	{"anonymous", "\x04\x08{\x06I\"\x10_csrf_token\x06:\x06ETI\"\x06x\x06;\x00T", 0, true},
-	// {"big"=>2**64, "flash"=>nil, "f"=>1.5, "warden.user.user.key"=>[[5], "s"]}
-	{"bignum, nil, float", "\x04\x08{\x09I\"\x08big\x06:\x06ETl+\x0a\x00\x00\x00\x00\x00\x00\x00\x00\x01\x00I\"\x0aflash\x06;\x00T0I\"\x06f\x06;\x00Tf\x081.5I\"\x19warden.user.user.key\x06;\x00T[\x07[\x06i\x0aI\"\x06s\x06;\x00T", 5, true},
-	// {"a"=>s, "b"=>s} with one string object: an object link (@)
-	{"object link", "\x04\x08{\x07I\"\x06a\x06:\x06ETI\"\x06s\x06;\x00TI\"\x06b\x06;\x00T@\x07", 0, true},
-	{"not marshal", "v2:{}", 0, false},
-	{"truncated", "\x04\x08{\x07I\"\x10_csrf_tok", 0, false},
-	{"trailing bytes", "\x04\x08{\x00X", 0, false},
-	{"bad link", "\x04\x08[\x06@\x7f", 0, false},
-	{"huge length", "\x04\x08[\x04\xff\xff\xff\x7f", 0, false},
-	{"not a hash", "\x04\x08[\x00", 0, false},
-	{"negative user", "\x04\x08{\x06I\"\x19warden.user.user.key\x06:\x06ET[\x07[\x06i\xfaI\"\x06s\x06;\x00T", 0, false},
+	"github.com/reauth/reauth/products/gitlab/gitlabtest"
+)
+
+// Values no GitLab writes: each must be an error, never a panic or a user.
+var malformedCases = []struct{ name, data string }{
+	{"not marshal", "v2:{}"},
+	{"empty", ""},
+	{"truncated", "\x04\x08{\x07I\"\x10_csrf_tok"},
+	{"trailing bytes", "\x04\x08{\x00X"},
+	{"bad link", "\x04\x08[\x06@\x7f"},
+	{"huge length", "\x04\x08[\x04\xff\xff\xff\x7f"},
+	{"not a hash", "\x04\x08[\x00"},
+	{"another class", "\x04\x08o:\x0eSomeClass\x06:\x0b@valuei\x06"},
+	{"entry without value", "\x04\x08o: ActiveSupport::Cache::Entry\x00"},
+	{"entry holding a string", "\x04\x08o: ActiveSupport::Cache::Entry\x06:\x0b@value\"\x06x"},
+	{"compressed entry, not zlib", "\x04\x08o: ActiveSupport::Cache::Entry\x07:\x0b@value\"\x06x:\x10@compressedT"},
+	{"user key not an array", "\x04\x08{\x06I\"\x19warden.user.user.key\x06:\x06ETi\x06"},
+	{"negative user", "\x04\x08{\x06I\"\x19warden.user.user.key\x06:\x06ET[\x07[\x06i\xfaI\"\x06s\x06;\x00T"},
 }
 
-func TestRackSessionUser(t *testing.T) {
-	for _, c := range marshalCases {
-		uid, readable := rackSessionUser([]byte(c.data))
-		if uid != c.uid || readable != c.readable {
-			t.Errorf("%s: rackSessionUser = %d, %v; want %d, %v", c.name, uid, readable, c.uid, c.readable)
+// rubyFixture is a Rails session value that real Ruby wrote.
+type rubyFixture struct {
+	format gitlabtest.RackFormat
+	uid    int64
+	value  []byte
+}
+
+func rubyFixtures(t testing.TB) []rubyFixture {
+	t.Helper()
+	var out []rubyFixture
+	for _, f := range gitlabtest.RackFormats {
+		for _, uid := range []int64{42, 300, 70000, 1 << 40, 0} {
+			out = append(out, rubyFixture{f, uid, gitlabtest.RackSession(t, f, uid, 0)})
 		}
 	}
-	deep := "\x04\x08" + string(make([]byte, 0))
+	return out
+}
+
+// Every format GitLab has stored a Rails session in, as Ruby and ActiveSupport write it, reads
+// back as its signed-in user: the bare hash (redis-store), the ActiveSupport::Cache::Entry of
+// the Rails 6.1 cache coder, compressed and not, and the Rails 7.x Entry layout.
+func TestRackSessionUserRubyFormats(t *testing.T) {
+	for _, fx := range rubyFixtures(t) {
+		uid, err := rackSessionUser(fx.value)
+		if uid != fx.uid || err != nil {
+			t.Errorf("%s, user %d: rackSessionUser = %d, %v; want %d", fx.format, fx.uid, uid, err, fx.uid)
+		}
+		// The fixtures are what their names say, or the test proves less than it claims.
+		isEntry := bytes.Contains(fx.value, []byte(cacheEntry))
+		compressed := bytes.Contains(fx.value, []byte("@compressedT"))
+		if isEntry != (fx.format != gitlabtest.RackHash) || compressed != strings.HasSuffix(string(fx.format), "-compressed") {
+			t.Errorf("%s: the fixture is not of its format (entry %v, compressed %v): %q", fx.format, isEntry, compressed, fx.value)
+		}
+	}
+	imp := gitlabtest.RackSession(t, gitlabtest.RackEntry61, 7, 1)
+	if uid, err := rackSessionUser(imp); uid != 7 || err != nil {
+		t.Errorf("an impersonated session: rackSessionUser = %d, %v; want 7", uid, err)
+	}
+}
+
+// Malformed, truncated and unknown values are errors, never a panic or a user: the hand-made
+// cases, and every truncation of every Ruby-written value.
+func TestRackSessionUserMalformed(t *testing.T) {
+	for _, c := range malformedCases {
+		if uid, err := rackSessionUser([]byte(c.data)); err == nil || uid != 0 {
+			t.Errorf("%s: rackSessionUser = %d, %v; want an error", c.name, uid, err)
+		}
+	}
+	for _, fx := range rubyFixtures(t) {
+		for n := range len(fx.value) {
+			if uid, err := rackSessionUser(fx.value[:n]); err == nil || uid != 0 {
+				t.Errorf("%s of user %d cut to %d of %d bytes: rackSessionUser = %d, %v; want an error", fx.format, fx.uid, n, len(fx.value), uid, err)
+				break
+			}
+		}
+	}
+	deep := "\x04\x08"
 	for range 200 {
 		deep += "[\x06"
 	}
-	if _, readable := rackSessionUser([]byte(deep + "0")); readable {
+	if _, err := rackSessionUser([]byte(deep + "0")); err == nil {
 		t.Error("200 nested arrays read; want the depth limit to refuse them")
+	}
+	// A compressed value that inflates without bound is refused.
+	var bomb bytes.Buffer
+	zw := zlib.NewWriter(&bomb)
+	zw.Write(append([]byte("\x04\x08\"\x04\x00\x00\x80\x00"), make([]byte, maxInflated+10)...))
+	zw.Close()
+	entry := "\x04\x08o: ActiveSupport::Cache::Entry\x07:\x0b@value\"\x04" + string([]byte{byte(bomb.Len()), byte(bomb.Len() >> 8), byte(bomb.Len() >> 16), byte(bomb.Len() >> 24)}) + bomb.String() + ":\x10@compressedT"
+	if _, err := rackSessionUser([]byte(entry)); err == nil || !strings.Contains(err.Error(), "beyond") {
+		t.Errorf("a compressed value inflating past %d bytes: %v; want refused", maxInflated, err)
 	}
 }
 
@@ -92,13 +142,16 @@ func TestParseTime(t *testing.T) {
 }
 
 func FuzzRackSessionUser(f *testing.F) {
-	for _, c := range marshalCases {
+	for _, c := range malformedCases {
 		f.Add([]byte(c.data))
 	}
+	for _, fx := range rubyFixtures(f) {
+		f.Add(fx.value)
+	}
 	f.Fuzz(func(t *testing.T, data []byte) {
-		uid, readable := rackSessionUser(data)
-		if uid < 0 || (uid != 0 && !readable) {
-			t.Fatalf("rackSessionUser = %d, %v", uid, readable)
+		uid, err := rackSessionUser(data)
+		if uid < 0 || (uid != 0 && err != nil) {
+			t.Fatalf("rackSessionUser = %d, %v", uid, err)
 		}
 	})
 }

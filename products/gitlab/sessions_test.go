@@ -41,7 +41,7 @@ func TestSessionsAndRevokeEveryFormat(t *testing.T) {
 	if err := rdb.Set(ctx, gitlabtest.RecordKey(alice, bad), "v2:{\"ip_address\":", 0).Err(); err != nil {
 		t.Fatal(err)
 	}
-	rdb.Set(ctx, gitlabtest.RackKey(bad), gitlabtest.RackSession(alice, 0), 0)
+	rdb.Set(ctx, gitlabtest.RackKey(bad), gitlabtest.RackSession(t, gitlabtest.RackEntry61, alice, 0), 0)
 	rdb.SAdd(ctx, gitlabtest.LookupKey(alice), bad)
 	stale := gitlabtest.WriteStale(t, rdb, alice)
 
@@ -153,11 +153,11 @@ func TestSessionsAndRevokeEveryFormat(t *testing.T) {
 		if e.gl.RememberCreatedAt(bob) == nil {
 			t.Error("bob lost remember-me")
 		}
-		v, err := e.store.Verify(ctx, user(t, e, "alice"))
+		v, err := e.store.Verify(ctx, user(t, e, "alice"), time.Now())
 		if err != nil || !v.OK() {
 			t.Errorf("Verify(alice) = %+v, %v; want OK", v, err)
 		}
-		v, err = e.store.Verify(ctx, user(t, e, "bob"))
+		v, err = e.store.Verify(ctx, user(t, e, "bob"), time.Now())
 		if err != nil || v.OK() || v.Records != 3 || v.LookupIDs != 3 || v.RailsSessions != 2 || v.Remember != 1 {
 			t.Errorf("Verify(bob) = %+v, %v; want 3 records, 3 lookup ids, 2 Rails sessions, remember-me", v, err)
 		}

@@ -175,8 +175,10 @@ WHERE u.id IN (SELECT user_id FROM member_ids WHERE user_id IS NOT NULL)
 ORDER BY u.username, u.id`
 
 // GroupMembers returns the users whose sessions GitLab's group script would revoke for the
-// group, given by full path (routes.path, case-insensitively) or, when the identifier is a
-// number, by id. A group GitLab does not know is an error wrapping ErrUnknownGroup.
+// group, given by full path (routes.path, case-insensitively) or by numeric id. The path is
+// tried first, as the script's find_group does: a group whose path is "2024" is that group,
+// not the group with id 2024. A group GitLab does not know is an error wrapping
+// ErrUnknownGroup.
 func (s *Store) GroupMembers(ctx context.Context, group string) ([]User, error) {
 	id, err := s.groupID(ctx, group)
 	if err != nil {
@@ -199,13 +201,11 @@ func (s *Store) groupID(ctx context.Context, group string) (int64, error) {
 		return 0, fmt.Errorf("gitlab: %w: the group is empty", ErrUnknownGroup)
 	}
 	var id int64
-	var err error
-	if n, perr := strconv.ParseInt(ident, 10, 64); perr == nil {
+	err := s.DB.QueryRowContext(ctx, `SELECT n.id FROM routes r JOIN namespaces n ON n.id = r.source_id
+		WHERE r.source_type = 'Namespace' AND lower(r.path) = lower($1) AND n.type = 'Group'
+		ORDER BY n.id LIMIT 1`, ident).Scan(&id)
+	if n, perr := strconv.ParseInt(ident, 10, 64); perr == nil && errors.Is(err, sql.ErrNoRows) {
 		err = s.DB.QueryRowContext(ctx, "SELECT id FROM namespaces WHERE id = $1 AND type = 'Group'", n).Scan(&id)
-	} else {
-		err = s.DB.QueryRowContext(ctx, `SELECT n.id FROM routes r JOIN namespaces n ON n.id = r.source_id
-			WHERE r.source_type = 'Namespace' AND lower(r.path) = lower($1) AND n.type = 'Group'
-			ORDER BY n.id LIMIT 1`, ident).Scan(&id)
 	}
 	if errors.Is(err, sql.ErrNoRows) {
 		return 0, fmt.Errorf("gitlab: %w %q (give its full path, e.g. my-org/my-team, or its numeric id)", ErrUnknownGroup, group)

@@ -4,38 +4,53 @@ import (
 	"context"
 	"fmt"
 	"sort"
+	"time"
 
 	"github.com/redis/go-redis/v9"
 )
 
 // Leftover is one thing Verify found still in place.
 type Leftover struct {
-	UserID int64
-	Kind   string // "record", "lookup", "rails-session" or "remember"
-	Key    string // the Redis key; "users.remember_created_at" for remember
+	UserID int64  `json:"user_id,omitempty"` // 0 when the owner is unknown (an unreadable value)
+	Kind   string `json:"kind"`              // "record", "lookup", "rails-session", "unreadable" or "remember"
+	Key    string `json:"key"`               // the Redis key; "users.remember_created_at" for remember
+	Why    string `json:"why"`
 }
 
 // VerifyResult is what Verify found for the users in scope.
 type VerifyResult struct {
-	All           bool // every user was in scope
-	Users         int  // users in scope (0 with All)
-	Records       int  // session records (v2 or legacy keys)
-	LookupIDs     int  // ids in their lookup sets
-	RailsSessions int  // session:gitlab keys whose value names one of them as the signed-in user
-	Remember      int  // users with remember_created_at set
-	// Unattributed counts session:gitlab keys whose value could not be read, so whose user is
-	// unknown (a format this reader does not know, or compressed). They do not fail Verify.
-	Unattributed int
+	All   bool `json:"all"`   // every user was in scope
+	Users int  `json:"users"` // users in scope (0 with All)
+	// Records counts session records (v2 or legacy) from before since, or of unknown age.
+	Records int `json:"records"`
+	// LookupIDs counts ids in the users' lookup sets that belong to no new login.
+	LookupIDs int `json:"lookup_ids"`
+	// RailsSessions counts session:gitlab keys whose value names a user in scope and that
+	// belong to no new login.
+	RailsSessions int `json:"rails_sessions"`
+	// Unreadable counts session:gitlab keys whose value reauth cannot read: whose they are is
+	// unknown, so each one fails the verification.
+	Unreadable int `json:"unreadable"`
+	// Remember counts users whose remember_created_at is set to a time before since.
+	Remember int `json:"remember"`
+	// NewLogins counts sessions whose record shows a sign-in at or after since.
+	NewLogins int `json:"new_logins"`
 	// Leftovers lists what was found, up to MaxLeftovers entries.
-	Leftovers []Leftover
+	Leftovers []Leftover `json:"leftovers"`
 }
 
 // MaxLeftovers bounds VerifyResult.Leftovers.
 const MaxLeftovers = 200
 
-// OK reports whether nothing of the users' sessions or remember-me is left.
+// OK reports whether nothing of the users' sessions or remember-me from before since is left,
+// and nothing was in the way of telling.
 func (r VerifyResult) OK() bool {
-	return r.Records == 0 && r.LookupIDs == 0 && r.RailsSessions == 0 && r.Remember == 0
+	return r.Left() == 0 && (r.All || r.Users > 0)
+}
+
+// Left is the number of leftovers found (Leftovers lists at most MaxLeftovers of them).
+func (r VerifyResult) Left() int {
+	return r.Records + r.LookupIDs + r.RailsSessions + r.Unreadable + r.Remember
 }
 
 func (r *VerifyResult) leftover(l Leftover) {
@@ -45,12 +60,18 @@ func (r *VerifyResult) leftover(l Leftover) {
 }
 
 // Verify checks, independently of how they were revoked, that the users (nil: every user)
-// have no session record, no id in their lookup set, no Rails session key whose value names
-// them as the signed-in user, and remember_created_at NULL. It scans the whole session
-// keyspace and reads every Rails session's value: a Rails session left behind without a
-// record or lookup entry still keeps a browser signed in, and only its value says whose it is.
-func (s *Store) Verify(ctx context.Context, users []User) (VerifyResult, error) {
-	var res VerifyResult
+// have nothing left from before since: no session record, no id in their lookup set, no
+// Rails session key whose value names them as the signed-in user, and no remember_created_at
+// before since. A session whose v2 record shows a sign-in (created_at) at or after since is a
+// new login and passes, with its Rails session, lookup id and legacy record; anything whose
+// age or owner cannot be established fails: a legacy record alone, a record without a
+// readable created_at, a Rails session value reauth cannot read.
+//
+// It scans the whole session keyspace and reads every Rails session's value: a Rails session
+// left behind without a record or lookup entry still keeps a browser signed in, and only its
+// value says whose it is.
+func (s *Store) Verify(ctx context.Context, users []User, since time.Time) (VerifyResult, error) {
+	res := VerifyResult{Leftovers: []Leftover{}}
 	var scope map[int64]bool
 	if users == nil {
 		res.All = true
@@ -62,12 +83,60 @@ func (s *Store) Verify(ctx context.Context, users []User) (VerifyResult, error) 
 		res.Users = len(scope)
 	}
 	in := func(uid int64) bool { return scope == nil || scope[uid] }
+	sinceText := since.UTC().Format(time.RFC3339)
 
+	// Records: a v2 record dated at or after since is a new login, and every id it names is
+	// that login's. Legacy records are judged once all v2 records are known.
+	newIDs := map[int64]map[string]bool{}
+	type legacy struct {
+		uid      int64
+		id, key  string
+		readable bool
+	}
+	var legacies []legacy
 	err := s.scan(ctx, recordPrefix+"*", func(keys []string) error {
+		var mine []string
 		for _, k := range keys {
 			if uid, _, _, ok := parseRecordKey(k); ok && in(uid) {
+				mine = append(mine, k)
+			}
+		}
+		if len(mine) == 0 {
+			return nil
+		}
+		vals, err := s.Redis.MGet(ctx, mine...).Result()
+		if err != nil {
+			return fmt.Errorf("gitlab: reading session records: %w", err)
+		}
+		for i, k := range mine {
+			str, isStr := vals[i].(string)
+			if !isStr {
+				continue // gone since the scan
+			}
+			uid, id, v2, _ := parseRecordKey(k)
+			if !v2 {
+				legacies = append(legacies, legacy{uid, id, k, true})
+				continue
+			}
+			sess := parseRecord(uid, id, str)
+			switch {
+			case sess.Legacy || sess.Unreadable:
 				res.Records++
-				res.leftover(Leftover{UserID: uid, Kind: "record", Key: k})
+				res.leftover(Leftover{UserID: uid, Kind: "record", Key: k, Why: "its value cannot be read, so its sign-in time is unknown"})
+			case sess.CreatedAt.IsZero():
+				res.Records++
+				res.leftover(Leftover{UserID: uid, Kind: "record", Key: k, Why: "it has no readable created_at, so its sign-in time is unknown"})
+			case sess.CreatedAt.Before(since):
+				res.Records++
+				res.leftover(Leftover{UserID: uid, Kind: "record", Key: k, Why: "signed in at " + sess.CreatedAt.UTC().Format(time.RFC3339) + ", before " + sinceText})
+			default:
+				res.NewLogins++
+				if newIDs[uid] == nil {
+					newIDs[uid] = map[string]bool{}
+				}
+				for _, x := range sess.ids() {
+					newIDs[uid][x] = true
+				}
 			}
 		}
 		return nil
@@ -75,30 +144,41 @@ func (s *Store) Verify(ctx context.Context, users []User) (VerifyResult, error) 
 	if err != nil {
 		return res, err
 	}
+	isNew := func(uid int64, id string) bool { return newIDs[uid][id] }
+	for _, l := range legacies {
+		if !isNew(l.uid, l.id) {
+			res.Records++
+			res.leftover(Leftover{UserID: l.uid, Kind: "record", Key: l.key, Why: "a legacy record with no v2 record dated at or after " + sinceText + ", so its sign-in time is unknown"})
+		}
+	}
 
 	err = s.scan(ctx, lookupPrefix+"*", func(keys []string) error {
 		pipe := s.Redis.Pipeline()
-		type card struct {
+		type members struct {
 			uid int64
 			key string
-			cmd *redis.IntCmd
+			cmd *redis.StringSliceCmd
 		}
-		var cards []card
+		var sets []members
 		for _, k := range keys {
 			if uid, ok := parseLookupKey(k); ok && in(uid) {
-				cards = append(cards, card{uid, k, pipe.SCard(ctx, k)})
+				sets = append(sets, members{uid, k, pipe.SMembers(ctx, k)})
 			}
 		}
-		if len(cards) == 0 {
+		if len(sets) == 0 {
 			return nil
 		}
-		if _, err := pipe.Exec(ctx); err != nil {
+		if _, err := pipe.Exec(ctx); err != nil && err != redis.Nil {
 			return fmt.Errorf("gitlab: reading lookup sets: %w", err)
 		}
-		for _, c := range cards {
-			if n := int(c.cmd.Val()); n > 0 {
-				res.LookupIDs += n
-				res.leftover(Leftover{UserID: c.uid, Kind: "lookup", Key: c.key})
+		for _, m := range sets {
+			ids := m.cmd.Val()
+			sort.Strings(ids)
+			for _, id := range ids {
+				if !isNew(m.uid, id) {
+					res.LookupIDs++
+					res.leftover(Leftover{UserID: m.uid, Kind: "lookup", Key: m.key, Why: "holds " + id + ", a session that is no new login"})
+				}
 			}
 		}
 		return nil
@@ -115,15 +195,16 @@ func (s *Store) Verify(ctx context.Context, users []User) (VerifyResult, error) 
 		for i, v := range vals {
 			str, ok := v.(string)
 			if !ok {
-				continue // gone since the scan, or not a string
+				continue // gone since the scan
 			}
-			uid, readable := rackSessionUser([]byte(str))
+			uid, err := rackSessionUser([]byte(str))
 			switch {
-			case !readable:
-				res.Unattributed++
-			case uid != 0 && in(uid):
+			case err != nil:
+				res.Unreadable++
+				res.leftover(Leftover{Kind: "unreadable", Key: keys[i], Why: "reauth cannot read this Rails session, so whose it is is unknown: " + err.Error()})
+			case uid != 0 && in(uid) && !isNew(uid, keys[i][len(rackPrefix):]):
 				res.RailsSessions++
-				res.leftover(Leftover{UserID: uid, Kind: "rails-session", Key: keys[i]})
+				res.leftover(Leftover{UserID: uid, Kind: "rails-session", Key: keys[i], Why: "keeps a browser signed in, and no record shows a sign-in at or after " + sinceText})
 			}
 		}
 		return nil
@@ -132,14 +213,16 @@ func (s *Store) Verify(ctx context.Context, users []User) (VerifyResult, error) 
 		return res, err
 	}
 
-	q, args := "SELECT id FROM users WHERE remember_created_at IS NOT NULL ORDER BY id", []any(nil)
+	// Devise accepts a remember cookie only if it was generated after remember_created_at:
+	// one set at or after since (a new sign-in with "remember me") rejects every older cookie.
+	q, args := "SELECT id FROM users WHERE remember_created_at < $1 ORDER BY id", []any{since.UTC()}
 	if scope != nil {
 		ids := make([]int64, 0, len(scope))
 		for id := range scope {
 			ids = append(ids, id)
 		}
 		sort.Slice(ids, func(i, j int) bool { return ids[i] < ids[j] })
-		q, args = "SELECT id FROM users WHERE id = ANY($1) AND remember_created_at IS NOT NULL ORDER BY id", []any{ids}
+		q, args = "SELECT id FROM users WHERE id = ANY($2) AND remember_created_at < $1 ORDER BY id", []any{since.UTC(), ids}
 	}
 	remember, err := queryIDs(ctx, s.DB, q, args...)
 	if err != nil {
@@ -147,7 +230,7 @@ func (s *Store) Verify(ctx context.Context, users []User) (VerifyResult, error) 
 	}
 	res.Remember = len(remember)
 	for _, id := range remember {
-		res.leftover(Leftover{UserID: id, Kind: "remember", Key: "users.remember_created_at"})
+		res.leftover(Leftover{UserID: id, Kind: "remember", Key: "users.remember_created_at", Why: "set before " + sinceText + ": the user's remember-me cookies still sign them in"})
 	}
 	return res, nil
 }

@@ -85,6 +85,7 @@ func TestWebRejectsRevokedCookies(t *testing.T) {
 	// during the settle time.
 	finish := web.InFlight(t, aliceSlow.cookies...)
 	users := user(t, e, "alice", "bob")
+	since := time.Now()
 	type result struct {
 		err error
 		n   int
@@ -125,7 +126,7 @@ func TestWebRejectsRevokedCookies(t *testing.T) {
 			check(b, names, !revoked)
 		}
 	}
-	if v, err := e.store.Verify(ctx, users); err != nil || !v.OK() {
+	if v, err := e.store.Verify(ctx, users, since); err != nil || !v.OK() {
 		t.Errorf("Verify(alice, bob) = %+v, %v; want OK", v, err)
 	}
 

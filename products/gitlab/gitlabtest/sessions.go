@@ -1,10 +1,8 @@
 package gitlabtest
 
 import (
-	"bytes"
 	"context"
 	"crypto/sha256"
-	"encoding/base64"
 	"encoding/hex"
 	"encoding/json"
 	"fmt"
@@ -73,6 +71,7 @@ type Session struct {
 	// (session_id), and the Rails session is keyed by the public id.
 	OldEntry bool
 	NoRack   bool          // no Rails session key (it expired or was never written)
+	Rack     RackFormat    // the Rails session's format; RackEntry61 (current GitLab) when empty
 	TTL      time.Duration // 7 days (session_expire_delay's default) when zero
 }
 
@@ -150,6 +149,7 @@ func rubyJSONTime(t time.Time) string { return t.UTC().Format("2006-01-02T15:04:
 // (session:gitlab:<private id>), the record(s), and the id in the user's lookup set.
 func WriteSession(t testing.TB, rdb *redis.Client, s Session) Written {
 	t.Helper()
+	RequireRuby(t)
 	w, err := writeSession(context.Background(), rdb, s)
 	if err != nil {
 		t.Fatalf("gitlabtest: writing a session of user %d: %v", s.UserID, err)
@@ -199,7 +199,11 @@ func writeSession(ctx context.Context, rdb *redis.Client, s Session) (Written, e
 		if s.Impersonated {
 			imp = 1
 		}
-		pipe.Set(ctx, w.RackKey, RackSession(s.UserID, imp), s.TTL)
+		v, err := rackValue(s.Rack, s.UserID, imp)
+		if err != nil {
+			return w, err
+		}
+		pipe.Set(ctx, w.RackKey, v, s.TTL)
 		w.Keys = append(w.Keys, w.RackKey)
 	}
 	if s.Format != Legacy {
@@ -209,7 +213,11 @@ func writeSession(ctx context.Context, rdb *redis.Client, s Session) (Written, e
 	}
 	if s.Format != V2 {
 		k := LegacyKey(s.UserID, w.PrivateID)
-		pipe.Set(ctx, k, LegacyRecord(s, w.PrivateID), s.TTL)
+		v, err := rubyValues([]map[string]any{legacyRequest(s, w.PrivateID)})
+		if err != nil {
+			return w, err
+		}
+		pipe.Set(ctx, k, v[0], s.TTL)
 		w.Keys = append(w.Keys, k)
 	}
 	pipe.SAdd(ctx, LookupKey(s.UserID), w.PrivateID)
@@ -274,89 +282,6 @@ func Dump(t testing.TB, rdb *redis.Client, keys ...string) map[string]string {
 		out[k] = v
 	}
 	return out
-}
-
-// RackSession is a Rails session hash as redis-store keeps it (Ruby Marshal) for a signed-in
-// user: Devise's "warden.user.user.key" => [[id], salt], warden's last request time, the CSRF
-// token and, for an impersonated session, the impersonator's id. userID 0 gives an anonymous
-// session.
-func RackSession(userID, impersonatorID int64) []byte {
-	w := newMarshal()
-	n := 1
-	if userID != 0 {
-		n += 2
-	}
-	if impersonatorID != 0 {
-		n++
-	}
-	w.hash(n)
-	w.str("_csrf_token")
-	w.str(base64.StdEncoding.EncodeToString([]byte(harness.RandomHex(16))))
-	if userID != 0 {
-		w.str("warden.user.user.key")
-		w.array(2)
-		w.array(1)
-		w.int(userID)
-		w.str("$2a$10$0123456789012345678901")
-		w.str("warden.user.user.session")
-		w.hash(1)
-		w.str("last_request_at")
-		w.int(time.Now().Unix())
-	}
-	if impersonatorID != 0 {
-		w.str("impersonator_id")
-		w.int(impersonatorID)
-	}
-	return w.bytes()
-}
-
-// rackSessionUser reads the user id back out of a RackSession value.
-func rackSessionUser(v []byte) int64 {
-	i := bytes.Index(v, []byte("warden.user.user.key"))
-	if i < 0 {
-		return 0
-	}
-	j := bytes.Index(v[i:], []byte("[\x07[\x06i"))
-	if j < 0 {
-		return 0
-	}
-	r := &marshalReader{b: v, i: i + j + 5}
-	n, err := r.long()
-	if err != nil {
-		return 0
-	}
-	return n
-}
-
-// LegacyRecord is a session record in the legacy format: Marshal.dump of the ActiveSession
-// object, its times ActiveSupport::TimeWithZone objects.
-func LegacyRecord(s Session, id string) []byte {
-	fillSession(&s)
-	w := newMarshal()
-	w.object("ActiveSession", 9)
-	w.symbol("@ip_address")
-	w.str(s.IP)
-	w.symbol("@browser")
-	w.str(s.Browser)
-	w.symbol("@os")
-	w.str(s.OS)
-	w.symbol("@device_name")
-	if s.DeviceName == "" {
-		w.nil()
-	} else {
-		w.str(s.DeviceName)
-	}
-	w.symbol("@device_type")
-	w.str(s.DeviceType)
-	w.symbol("@created_at")
-	w.timeWithZone(s.SignedInAt)
-	w.symbol("@updated_at")
-	w.timeWithZone(s.UpdatedAt)
-	w.symbol("@session_id")
-	w.str(id)
-	w.symbol("@is_impersonated")
-	w.bool(s.Impersonated)
-	return w.bytes()
 }
 
 // String is a one-line description of a session, for test messages.

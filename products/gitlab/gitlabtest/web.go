@@ -50,6 +50,9 @@ type Web struct {
 	Redis  *redis.Client
 	DB     *sql.DB
 	Prefix string // session id prefix, e.g. "cell-1-" (GitLab Cells)
+	// Rack is the Rails session format of new sign-ins (RackEntry61 when empty); the node
+	// reads every format, as GitLab's CacheStoreCoder does.
+	Rack RackFormat
 
 	key    []byte
 	srv    *httptest.Server
@@ -70,6 +73,7 @@ func (h *hold) let() { h.once.Do(func() { close(h.release) }) }
 // NewWeb starts a simulated GitLab node on the sessions in rdb and the users in pool.
 func NewWeb(t testing.TB, rdb *redis.Client, pool *sql.DB) *Web {
 	t.Helper()
+	RequireRuby(t)
 	w := &Web{Redis: rdb, DB: pool, key: []byte(harness.RandomHex(32)), holds: map[string]*hold{}}
 	mux := http.NewServeMux()
 	mux.HandleFunc("POST /users/sign_in", w.signIn)
@@ -139,7 +143,12 @@ func (w *Web) signIn(rw http.ResponseWriter, r *http.Request) {
 // newSession writes a new Rails session and ActiveSession for u and returns its cookie.
 func (w *Web) newSession(ctx context.Context, r *http.Request, u webUser) (*http.Cookie, error) {
 	public := w.Prefix + harness.RandomHex(16)
-	s := Session{UserID: u.id, PublicID: public, IP: remoteIP(r), Browser: r.UserAgent(), Format: V2AndLegacy}
+	// Devise's Trackable records the sign-in; ActiveSession.set writes it as created_at.
+	now := time.Now().UTC()
+	if _, err := w.DB.ExecContext(ctx, `UPDATE users SET current_sign_in_at = $1 WHERE id = $2`, now, u.id); err != nil {
+		return nil, err
+	}
+	s := Session{UserID: u.id, PublicID: public, IP: remoteIP(r), Browser: r.UserAgent(), Format: V2AndLegacy, Rack: w.Rack, SignedInAt: now}
 	if _, err := writeSession(ctx, w.Redis, s); err != nil {
 		return nil, err
 	}
@@ -206,7 +215,11 @@ func (w *Web) authenticate(rw http.ResponseWriter, r *http.Request, refresh bool
 		case err != nil:
 			return webUser{}, "", err
 		default:
-			if uid := rackSessionUser(v); uid != 0 {
+			uid, err := rackSessionUser(v)
+			if err != nil {
+				return webUser{}, "", err
+			}
+			if uid != 0 {
 				u, ok, err := w.activeUser(ctx, uid)
 				if err != nil {
 					return webUser{}, "", err
@@ -265,7 +278,13 @@ func (w *Web) activeUser(ctx context.Context, uid int64) (webUser, bool, error) 
 // touch is what a request of a signed-in browser writes: ActiveSession.set (the v2 and legacy
 // records, the lookup entry) and the Rails session's renewed expiry.
 func (w *Web) touch(ctx context.Context, r *http.Request, u webUser, public string, rackValue []byte) error {
-	s := Session{UserID: u.id, PublicID: public, IP: remoteIP(r), Browser: r.UserAgent(), NoRack: true}
+	// ActiveSession.set: created_at is the user's current_sign_in_at, whichever session the
+	// request belongs to.
+	var signedIn sql.NullTime
+	if err := w.DB.QueryRowContext(ctx, `SELECT current_sign_in_at FROM users WHERE id = $1`, u.id).Scan(&signedIn); err != nil {
+		return err
+	}
+	s := Session{UserID: u.id, PublicID: public, IP: remoteIP(r), Browser: r.UserAgent(), NoRack: true, SignedInAt: signedIn.Time}
 	if _, err := writeSession(ctx, w.Redis, s); err != nil {
 		return err
 	}
@@ -306,7 +325,10 @@ func (w *Web) slow(rw http.ResponseWriter, r *http.Request) {
 	}
 	rack := RackKey(PrivateID(c.Value))
 	v, err := w.Redis.Get(r.Context(), rack).Bytes()
-	uid := rackSessionUser(v)
+	var uid int64
+	if err == nil {
+		uid, err = rackSessionUser(v)
+	}
 	if err != nil || uid == 0 {
 		http.Redirect(rw, r, "/users/sign_in", http.StatusFound)
 		close(h.reached)
