@@ -25,7 +25,8 @@ var ErrAuth = errors.New("authentication failed")
 
 // Open connects to src with cred and checks the connection before returning it. The password
 // goes straight into the driver's connector: it is never part of a string that could be
-// printed. ctx bounds the connection check.
+// printed. The check ends when ctx ends, and after ConnectTimeout per address of src in any
+// case: then the error wraps ErrNoAnswer (see ConnectTimeout for every deadline).
 func Open(ctx context.Context, src Source, cred Credentials) (*sql.DB, error) {
 	var (
 		pool *sql.DB
@@ -46,8 +47,16 @@ func Open(ctx context.Context, src Source, cred Credentials) (*sql.DB, error) {
 	if err != nil {
 		return nil, err
 	}
-	if err := pool.PingContext(ctx); err != nil {
+	within := connectDeadline(src)
+	pctx, cancel := context.WithTimeout(ctx, within)
+	defer cancel()
+	if err := pool.PingContext(pctx); err != nil {
 		pool.Close()
+		var netErr net.Error
+		if ctx.Err() == nil && (pctx.Err() != nil || errors.Is(err, context.DeadlineExceeded) ||
+			errors.As(err, &netErr) && netErr.Timeout()) {
+			return nil, noAnswerError(src, within)
+		}
 		return nil, connectError(src, cred, err)
 	}
 	return pool, nil
@@ -112,11 +121,14 @@ func openPostgres(src Source, cred Credentials) (*sql.DB, error) {
 		sslmode = "prefer"
 	}
 	add("sslmode", sslmode)
-	add("connect_timeout", "15")
+	// connect_timeout bounds each host's whole connect in pgx (dial, TLS, authentication), not
+	// only the dial; whole seconds here, the exact value is set below.
+	add("connect_timeout", strconv.Itoa(int(max(time.Second, ConnectTimeout).Seconds())))
 	cfg, err := pgx.ParseConfig(strings.Join(kv, " "))
 	if err != nil {
 		return nil, fmt.Errorf("postgres connection settings for %s: %s", src, OneLine(err.Error()))
 	}
+	cfg.ConnectTimeout = ConnectTimeout
 	cfg.Password = cred.Password
 	cfg.RuntimeParams["application_name"] = "reauth"
 	if src.Schema != "" {
@@ -140,7 +152,12 @@ func openMySQL(src Source, cred Credentials) (*sql.DB, error) {
 	cfg.DBName = src.Database
 	cfg.ParseTime = true
 	cfg.Loc = time.UTC
-	cfg.Timeout = 15 * time.Second
+	// Timeout bounds the dial only; the guard bounds the handshake and login. No ReadTimeout:
+	// it would apply to every packet read, and cut a long batch delete (see ConnectTimeout).
+	cfg.Timeout = ConnectTimeout
+	cfg.WriteTimeout = mysqlWriteTimeout
+	guard := &loginGuard{timeout: ConnectTimeout}
+	cfg.DialFunc = guard.DialContext
 	// Read and write DATETIME/TIMESTAMP in UTC so a backup restores the very same values
 	// whatever the server's or jump host's time zone.
 	cfg.Params = map[string]string{"time_zone": "'+00:00'"}
@@ -151,7 +168,8 @@ func openMySQL(src Source, cred Credentials) (*sql.DB, error) {
 	if err != nil {
 		return nil, fmt.Errorf("mysql connection settings for %s: %s", src, OneLine(err.Error()))
 	}
-	return sql.OpenDB(conn), nil
+	guard.inner = conn
+	return sql.OpenDB(guard), nil
 }
 
 func openSQLServer(src Source, cred Credentials) (*sql.DB, error) {
@@ -168,7 +186,10 @@ func openSQLServer(src Source, cred Credentials) (*sql.DB, error) {
 	q := url.Values{}
 	q.Set("database", src.Database)
 	q.Set("app name", "reauth")
-	q.Set("dial timeout", "15")
+	// go-mssqldb bounds the dial only and reads the pre-login and login answers without
+	// watching the context: the guard bounds them. "connection timeout" would be a deadline
+	// on every read for the connection's life, which would cut long deletes.
+	q.Set("dial timeout", strconv.Itoa(int(max(time.Second, ConnectTimeout).Seconds())))
 	for k, v := range src.Params {
 		q.Set(k, v)
 	}
@@ -177,7 +198,9 @@ func openSQLServer(src Source, cred Credentials) (*sql.DB, error) {
 	if err != nil {
 		return nil, fmt.Errorf("sqlserver connection settings for %s: %s", src, OneLine(strings.ReplaceAll(err.Error(), cred.Password, "xxxxx")))
 	}
-	return sql.OpenDB(conn), nil
+	guard := &loginGuard{inner: conn, timeout: ConnectTimeout}
+	conn.Dialer = guard
+	return sql.OpenDB(guard), nil
 }
 
 func openOracle(src Source, cred Credentials) (*sql.DB, error) {
@@ -195,7 +218,15 @@ func openOracle(src Source, cred Credentials) (*sql.DB, error) {
 	default:
 		return nil, fmt.Errorf("oracle connection settings for %s: no host", src)
 	}
-	return sql.OpenDB(goora.NewConnector(dsn)), nil
+	// go-ora's TIMEOUT option is a deadline on every read for the connection's life; the guard
+	// bounds the connect alone.
+	conn, ok := goora.NewConnector(dsn).(*goora.OracleConnector)
+	if !ok {
+		return nil, fmt.Errorf("oracle connection settings for %s: unexpected go-ora connector", src)
+	}
+	guard := &loginGuard{inner: conn, timeout: ConnectTimeout}
+	conn.Dialer(guard)
+	return sql.OpenDB(guard), nil
 }
 
 // Retryable reports an error from a transaction that the database aborted because of a
