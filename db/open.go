@@ -121,6 +121,11 @@ func openPostgres(src Source, cred Credentials) (*sql.DB, error) {
 		sslmode = "prefer"
 	}
 	add("sslmode", sslmode)
+	for _, k := range []string{"sslrootcert", "sslcert", "sslkey"} {
+		if v := src.Params[k]; v != "" {
+			add(k, v)
+		}
+	}
 	// connect_timeout bounds each host's whole connect in pgx (dial, TLS, authentication), not
 	// only the dial; whole seconds here, the exact value is set below.
 	add("connect_timeout", strconv.Itoa(int(max(time.Second, ConnectTimeout).Seconds())))
@@ -161,8 +166,18 @@ func openMySQL(src Source, cred Credentials) (*sql.DB, error) {
 	// Read and write DATETIME/TIMESTAMP in UTC so a backup restores the very same values
 	// whatever the server's or jump host's time zone.
 	cfg.Params = map[string]string{"time_zone": "'+00:00'"}
-	if tls := src.Params["tls"]; tls != "" {
-		cfg.TLSConfig = tls
+	// See Source.Transport: no TLS option means preferred, never plain text.
+	switch t := src.Params["tls"]; t {
+	case "true":
+		tlsCfg, err := mysqlTLSConfig(src)
+		if err != nil {
+			return nil, err
+		}
+		cfg.TLS = tlsCfg // a config of its own, not a name in go-sql-driver's global registry
+	case "":
+		cfg.TLSConfig = "preferred"
+	default:
+		cfg.TLSConfig = t
 	}
 	conn, err := mysql.NewConnector(cfg)
 	if err != nil {
@@ -190,8 +205,24 @@ func openSQLServer(src Source, cred Credentials) (*sql.DB, error) {
 	// watching the context: the guard bounds them. "connection timeout" would be a deadline
 	// on every read for the connection's life, which would cut long deletes.
 	q.Set("dial timeout", strconv.Itoa(int(max(time.Second, ConnectTimeout).Seconds())))
-	for k, v := range src.Params {
-		q.Set(k, v)
+	// See Source.Transport. No encrypt option: mssql-jdbc's default since 10.2, encrypt=true
+	// with the certificate checked (go-mssqldb's own default trusts any certificate).
+	// encrypt=false: mssql-jdbc encrypts the login alone and does not check the certificate.
+	encrypt := src.Params["encrypt"]
+	trust := src.Params["TrustServerCertificate"]
+	if encrypt == "" {
+		encrypt = "true"
+	} else if trust == "" && isFalse(encrypt) || strings.EqualFold(encrypt, "optional") {
+		trust = "true"
+	}
+	q.Set("encrypt", encrypt)
+	if trust != "" {
+		q.Set("TrustServerCertificate", trust)
+	}
+	for _, k := range []string{"hostNameInCertificate", "certificate"} {
+		if v := src.Params[k]; v != "" {
+			q.Set(k, v)
+		}
 	}
 	u.RawQuery = q.Encode()
 	conn, err := mssql.NewConnector(u.String())
