@@ -191,6 +191,17 @@ func openSQLServer(src Source, cred Credentials) (*sql.DB, error) {
 	if len(src.Hosts) == 0 {
 		return nil, fmt.Errorf("sqlserver connection settings for %s: no host", src)
 	}
+	conn, err := mssql.NewConnector(sqlserverDSN(src, cred))
+	if err != nil {
+		return nil, fmt.Errorf("sqlserver connection settings for %s: %s", src, OneLine(strings.ReplaceAll(err.Error(), cred.Password, "xxxxx")))
+	}
+	guard := &loginGuard{inner: conn, timeout: ConnectTimeout}
+	conn.Dialer = guard
+	return sql.OpenDB(guard), nil
+}
+
+// sqlserverDSN is go-mssqldb's URL for src; it holds the password, and is never shown.
+func sqlserverDSN(src Source, cred Credentials) string {
 	h := src.Hosts[0]
 	u := &url.URL{Scheme: "sqlserver", User: url.UserPassword(cred.User, cred.Password)}
 	u.Host = net.JoinHostPort(h.Name, strconv.Itoa(h.Port))
@@ -205,14 +216,16 @@ func openSQLServer(src Source, cred Credentials) (*sql.DB, error) {
 	// watching the context: the guard bounds them. "connection timeout" would be a deadline
 	// on every read for the connection's life, which would cut long deletes.
 	q.Set("dial timeout", strconv.Itoa(int(max(time.Second, ConnectTimeout).Seconds())))
-	// See Source.Transport. No encrypt option: mssql-jdbc's default since 10.2, encrypt=true
-	// with the certificate checked (go-mssqldb's own default trusts any certificate).
-	// encrypt=false: mssql-jdbc encrypts the login alone and does not check the certificate.
+	// See Source.Transport. No encrypt option: mssql-jdbc's default since 10.2 (10.1 preview),
+	// encrypt=true with the certificate checked unless trustServerCertificate=true (maintainers
+	// in microsoft/mssql-jdbc#1775; "JDBC Driver 10.2 for SQL Server released", Microsoft SQL
+	// Server blog); go-mssqldb's own default would trust any certificate. encrypt=false:
+	// mssql-jdbc encrypts the login alone and does not check the certificate.
 	encrypt := src.Params["encrypt"]
 	trust := src.Params["TrustServerCertificate"]
 	if encrypt == "" {
 		encrypt = "true"
-	} else if trust == "" && isFalse(encrypt) || strings.EqualFold(encrypt, "optional") {
+	} else if trust == "" && (isFalse(encrypt) || strings.EqualFold(encrypt, "optional")) {
 		trust = "true"
 	}
 	q.Set("encrypt", encrypt)
@@ -225,13 +238,7 @@ func openSQLServer(src Source, cred Credentials) (*sql.DB, error) {
 		}
 	}
 	u.RawQuery = q.Encode()
-	conn, err := mssql.NewConnector(u.String())
-	if err != nil {
-		return nil, fmt.Errorf("sqlserver connection settings for %s: %s", src, OneLine(strings.ReplaceAll(err.Error(), cred.Password, "xxxxx")))
-	}
-	guard := &loginGuard{inner: conn, timeout: ConnectTimeout}
-	conn.Dialer = guard
-	return sql.OpenDB(guard), nil
+	return u.String()
 }
 
 func openOracle(src Source, cred Credentials) (*sql.DB, error) {
