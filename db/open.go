@@ -175,7 +175,9 @@ func openMySQL(src Source, cred Credentials) (*sql.DB, error) {
 		}
 		cfg.TLS = tlsCfg // a config of its own, not a name in go-sql-driver's global registry
 	case "":
-		cfg.TLSConfig = "preferred"
+		if src.Socket == "" { // a unix socket stays on this machine: plain, as before
+			cfg.TLSConfig = "preferred"
+		}
 	default:
 		cfg.TLSConfig = t
 	}
