@@ -403,6 +403,20 @@ func FuzzParseURL(f *testing.F) {
 		if shows(raw, pw, src.String(), str) {
 			t.Fatalf("ParseURL(%q).String() = %q shows the password %q", raw, src.String(), pw)
 		}
+		// A plan prints the TLS note: it must say something, and never the password.
+		note := func(raw string) string {
+			s, err := ParseURL(raw)
+			if err != nil {
+				return ""
+			}
+			return s.TLSNote()
+		}
+		if src.TLSNote() == "" {
+			t.Fatalf("ParseURL(%q) = %+v has no TLS note", raw, src)
+		}
+		if shows(raw, pw, src.TLSNote(), note) {
+			t.Fatalf("ParseURL(%q).TLSNote() = %q shows the password %q", raw, src.TLSNote(), pw)
+		}
 		// The same URL with any error in it would be quoted like this: it must hide the
 		// password that the parser found.
 		redacted := func(raw string) string { return newURLParser(raw).redacted() }
