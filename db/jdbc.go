@@ -663,9 +663,18 @@ func (p *urlParser) postgresJDBC(rest string) (Source, error) {
 		return Source{}, err
 	}
 	if _, ok := opts["sslmode"]; !ok {
-		// pgjdbc: a bare "ssl" or "ssl=true" turns TLS on.
+		// pgjdbc ≥ 42.2.5: a bare "ssl" or "ssl=true" without sslmode means verify-full,
+		// certificate and host name checked ("ssl=true implies sslmode=verify-full", 42.2.5
+		// changelog; pgjdbc docs, "Configuring the client": "the same as verify-full").
+		// Without either, pgjdbc's default is prefer, as libpq's. The one exception is the
+		// NonValidatingFactory, which accepts any certificate: that is require.
 		if v, ok := opts["ssl"]; ok && (v == "" || isTrue(v)) {
-			setParam(&src, "sslmode", "require")
+			setParam(&src, "ssl", "true")
+			setParam(&src, "sslmode", "verify-full")
+			if f := opts["sslfactory"]; strings.HasSuffix(strings.TrimSpace(f), ".NonValidatingFactory") {
+				setParam(&src, "sslfactory", "NonValidatingFactory")
+				setParam(&src, "sslmode", "require")
+			}
 		}
 	}
 	return src, nil
@@ -693,6 +702,16 @@ func (p *urlParser) postgresOptions(src *Source, opts map[string]string, schemaK
 			setParam(src, "sslmode", mode)
 		default:
 			return p.errorf("sslmode %s is not one of disable, allow, prefer, require, verify-ca, verify-full", p.q(v))
+		}
+	}
+	// Certificate files, as both pgjdbc and libpq name them. They are read on this machine
+	// when connecting: a path from the product's node must exist here too, or the connect fails.
+	for _, k := range []string{"sslrootcert", "sslcert", "sslkey"} {
+		if v, ok := opts[k]; ok && strings.TrimSpace(v) != "" {
+			if hasControl(v) {
+				return p.errorf("%s holds a control character", k)
+			}
+			setParam(src, k, strings.TrimSpace(v))
 		}
 	}
 	return nil
@@ -1046,53 +1065,71 @@ func (p *urlParser) mysqlOptions(src *Source, opts map[string]string) error {
 	if hasControl(src.User) {
 		return p.errorf("the user name holds a control character")
 	}
-	tls, err := p.mysqlTLS(opts)
+	tls, from, err := p.mysqlTLS(opts)
 	if err != nil {
 		return err
 	}
 	if tls != "" {
 		setParam(src, "tls", tls)
+		setParam(src, "tls-from", from)
+	}
+	// MariaDB Connector/J's serverSslCert: the server's certificate or its CA, as a file
+	// path, used when the certificate is verified. A classpath: resource cannot be read here.
+	if v := strings.TrimSpace(opts["serversslcert"]); v != "" && tls == "true" {
+		if hasControl(v) {
+			return p.errorf("serverSslCert must be a file path here, without control characters")
+		}
+		if strings.HasPrefix(v, "classpath:") {
+			return p.unsupported("serverSslCert %s is inside the product's classpath, which reauth cannot read: give the file's path", p.q(v))
+		}
+		setParam(src, "tls-ca", strings.TrimPrefix(v, "file:"))
 	}
 	return nil
 }
 
-// mysqlTLS maps Connector/J's and MariaDB's TLS options onto go-sql-driver's tls value.
-// Verification is on unless the URL turns it off: stricter than Connector/J's REQUIRED,
-// which encrypts without checking the certificate.
-func (p *urlParser) mysqlTLS(opts map[string]string) (string, error) {
+// mysqlTLS maps Connector/J's and MariaDB's TLS options onto go-sql-driver's tls value, and
+// says which option decided it. Verification is on unless the URL turns it off: stricter
+// than Connector/J's REQUIRED and VERIFY_CA, which do not check the host name. No option
+// at all gives "", which Open takes as preferred: Connector/J's default (sslMode=PREFERRED),
+// and never weaker than MariaDB Connector/J's default, which is no TLS.
+func (p *urlParser) mysqlTLS(opts map[string]string) (tls, from string, err error) {
 	verify := true
+	noVerify := ""
 	if v, ok := opts["verifyservercertificate"]; ok && isFalse(v) {
-		verify = false
+		verify, noVerify = false, "verifyServerCertificate="+strings.TrimSpace(v)
 	}
 	if v, ok := opts["trustservercertificate"]; ok && isTrue(v) { // MariaDB
-		verify = false
+		verify, noVerify = false, "trustServerCertificate="+strings.TrimSpace(v)
 	}
-	required := "true"
-	if !verify {
-		required = "skip-verify"
+	required := func(opt string) (string, string, error) {
+		if !verify {
+			return "skip-verify", opt + ", " + noVerify, nil
+		}
+		return "true", opt, nil
 	}
 	if v, ok := opts["tls"]; ok { // go-sql-driver's own option, in native DSNs
 		switch t := strings.ToLower(strings.TrimSpace(v)); t {
 		case "true", "false", "skip-verify", "preferred":
-			return t, nil
+			return t, "tls=" + t, nil
 		default:
-			return "", p.errorf("tls %s is not one of true, false, skip-verify, preferred", p.q(v))
+			return "", "", p.errorf("tls %s is not one of true, false, skip-verify, preferred", p.q(v))
 		}
 	}
 	if v, ok := opts["sslmode"]; ok {
+		opt := "sslMode=" + strings.TrimSpace(v)
 		switch strings.ToUpper(strings.ReplaceAll(strings.TrimSpace(v), "-", "_")) {
 		case "DISABLED", "DISABLE":
-			return "false", nil
+			return "false", opt, nil
 		case "PREFERRED":
-			return "preferred", nil
+			return "preferred", opt, nil
 		case "REQUIRED":
-			return required, nil
+			return required(opt)
 		case "TRUST": // MariaDB: encrypt, trust any certificate
-			return "skip-verify", nil
+			return "skip-verify", opt, nil
 		case "VERIFY_CA", "VERIFY_IDENTITY", "VERIFY_FULL":
-			return "true", nil
+			return "true", opt, nil
 		default:
-			return "", p.errorf("sslMode %s is not one of DISABLED, PREFERRED, REQUIRED, VERIFY_CA, VERIFY_IDENTITY", p.q(v))
+			return "", "", p.errorf("sslMode %s is not one of DISABLED, PREFERRED, REQUIRED, VERIFY_CA, VERIFY_IDENTITY", p.q(v))
 		}
 	}
 	for _, k := range []string{"useSSL", "requireSSL"} {
@@ -1100,16 +1137,16 @@ func (p *urlParser) mysqlTLS(opts map[string]string) (string, error) {
 		switch {
 		case !ok:
 		case isTrue(v):
-			return required, nil
+			return required(k + "=" + strings.TrimSpace(v))
 		case isFalse(v):
 			if k == "useSSL" {
-				return "false", nil
+				return "false", k + "=" + strings.TrimSpace(v), nil
 			}
 		default:
-			return "", p.errorf("%s %s is not true or false", k, p.q(v))
+			return "", "", p.errorf("%s %s is not true or false", k, p.q(v))
 		}
 	}
-	return "", nil
+	return "", "", nil
 }
 
 func (p *urlParser) mysqlSocket(src *Source, path string) error {
@@ -1224,6 +1261,18 @@ func (p *urlParser) sqlserverJDBC(rest string) (Source, error) {
 	}
 	if v := strings.ToLower(strings.TrimSpace(props["authentication"])); strings.HasPrefix(v, "activedirectory") {
 		return Source{}, p.unsupported("authentication %s is Entra ID (Azure AD) authentication, which reauth does not support: use SQL Server authentication with database.user and password_env", p.q(props["authentication"]))
+	}
+	// trustStore is a Java keystore, which go-mssqldb cannot read; a PEM or DER certificate
+	// file given there (or as serverCertificate, mssql-jdbc 11.2) is used as the CA.
+	for _, k := range []string{"truststore", "servercertificate"} {
+		v := strings.TrimSpace(props[k])
+		switch strings.ToLower(filepathExt(v)) {
+		case ".pem", ".crt", ".cer", ".der":
+			if hasControl(v) {
+				return Source{}, p.errorf("%s holds a control character", k)
+			}
+			setParam(&src, "certificate", v)
+		}
 	}
 	for k, param := range map[string]string{
 		"encrypt":                "encrypt",
@@ -1415,14 +1464,26 @@ func (p *urlParser) jtds(rest string) (Source, error) {
 	if isTrue(props["namedpipe"]) {
 		return Source{}, p.unsupported("namedPipe=true is not supported: reauth connects over tcp")
 	}
-	// jTDS's ssl=require encrypts without checking the certificate; authenticate checks it.
+	// jTDS's ssl=off (its default) uses no TLS; request and require encrypt without checking
+	// the certificate (request falls back to plain text, which go-mssqldb cannot: it requires
+	// TLS, stricter); authenticate checks it. go-mssqldb's encrypt=false still encrypts the
+	// login packet, at least as much as jTDS's off.
 	switch v := strings.ToLower(strings.TrimSpace(props["ssl"])); v {
-	case "", "off", "request":
-	case "require":
+	case "", "off":
+		setParam(&src, "encrypt", "false")
+		setParam(&src, "TrustServerCertificate", "true")
+		if v == "" {
+			setParam(&src, "tls-from", "no jTDS ssl option (its default, off)")
+		} else {
+			setParam(&src, "tls-from", "jTDS ssl="+props["ssl"])
+		}
+	case "request", "require":
 		setParam(&src, "encrypt", "true")
 		setParam(&src, "TrustServerCertificate", "true")
+		setParam(&src, "tls-from", "jTDS ssl="+props["ssl"])
 	case "authenticate":
 		setParam(&src, "encrypt", "true")
+		setParam(&src, "tls-from", "jTDS ssl="+props["ssl"])
 	default:
 		return Source{}, p.errorf("ssl %s is not one of off, request, require, authenticate", p.q(props["ssl"]))
 	}
@@ -1533,12 +1594,22 @@ func (p *urlParser) sqlserverNative(rest string) (Source, error) {
 		"encrypt":                "encrypt",
 		"trustservercertificate": "TrustServerCertificate",
 		"hostnameincertificate":  "hostNameInCertificate",
+		"certificate":            "certificate",
 	} {
 		if v, ok := opts[k]; ok {
 			setParam(&src, param, v)
 		}
 	}
 	return p.sqlserverFinish(src, name, instance, port)
+}
+
+// filepathExt is the extension of a path or file: URL, "" when there is none.
+func filepathExt(p string) string {
+	i := strings.LastIndexAny(p, "./\\")
+	if i < 0 || p[i] != '.' {
+		return ""
+	}
+	return p[i:]
 }
 
 // ---- Oracle ----

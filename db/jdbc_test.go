@@ -33,8 +33,8 @@ var parseURLTests = []struct {
 		Source{Dialect: "postgres", Hosts: []Host{{"db", 5432}}, Database: "jira db"}},
 	{"jdbc:postgresql://db:5432/jiradb?currentSchema=jira,public&user=jira&password=s3cr%26t&ApplicationName=x",
 		Source{Dialect: "postgres", Hosts: []Host{{"db", 5432}}, Database: "jiradb", Schema: "jira", User: "jira", URLPassword: "s3cr&t"}},
-	{"jdbc:postgresql://db/jiradb?ssl=true",
-		Source{Dialect: "postgres", Hosts: []Host{{"db", 5432}}, Database: "jiradb", Params: map[string]string{"sslmode": "require"}}},
+	{"jdbc:postgresql://db/jiradb?ssl=true", // pgjdbc ≥ 42.2.5: verify-full, not require
+		Source{Dialect: "postgres", Hosts: []Host{{"db", 5432}}, Database: "jiradb", Params: map[string]string{"sslmode": "verify-full", "ssl": "true"}}},
 	{"jdbc:postgresql://db/jiradb?ssl=true&sslmode=verify-full",
 		Source{Dialect: "postgres", Hosts: []Host{{"db", 5432}}, Database: "jiradb", Params: map[string]string{"sslmode": "verify-full"}}},
 	{"jdbc:postgresql://db/jiradb?sslmode=disable&currentSchema=public",
@@ -76,21 +76,21 @@ var parseURLTests = []struct {
 	{"jdbc:mysql:replication://primary:3306,replica:3306/jiradb",
 		Source{Dialect: "mysql", Hosts: []Host{{"primary", 3306}, {"replica", 3306}}, Database: "jiradb"}},
 	{"jdbc:mysql://db/jiradb?user=jira&password=pw%2Bx&useSSL=true",
-		Source{Dialect: "mysql", Hosts: []Host{{"db", 3306}}, Database: "jiradb", User: "jira", URLPassword: "pw+x", Params: map[string]string{"tls": "true"}}},
+		Source{Dialect: "mysql", Hosts: []Host{{"db", 3306}}, Database: "jiradb", User: "jira", URLPassword: "pw+x", Params: map[string]string{"tls": "true", "tls-from": "useSSL=true"}}},
 	{"jdbc:mysql://db/jiradb?useSSL=true&verifyServerCertificate=false",
-		Source{Dialect: "mysql", Hosts: []Host{{"db", 3306}}, Database: "jiradb", Params: map[string]string{"tls": "skip-verify"}}},
+		Source{Dialect: "mysql", Hosts: []Host{{"db", 3306}}, Database: "jiradb", Params: map[string]string{"tls": "skip-verify", "tls-from": "useSSL=true, verifyServerCertificate=false"}}},
 	{"jdbc:mysql://db/jiradb?sslMode=VERIFY_IDENTITY",
-		Source{Dialect: "mysql", Hosts: []Host{{"db", 3306}}, Database: "jiradb", Params: map[string]string{"tls": "true"}}},
+		Source{Dialect: "mysql", Hosts: []Host{{"db", 3306}}, Database: "jiradb", Params: map[string]string{"tls": "true", "tls-from": "sslMode=VERIFY_IDENTITY"}}},
 	{"jdbc:mysql://db/jiradb?sslMode=VERIFY_CA&verifyServerCertificate=false",
-		Source{Dialect: "mysql", Hosts: []Host{{"db", 3306}}, Database: "jiradb", Params: map[string]string{"tls": "true"}}},
+		Source{Dialect: "mysql", Hosts: []Host{{"db", 3306}}, Database: "jiradb", Params: map[string]string{"tls": "true", "tls-from": "sslMode=VERIFY_CA"}}},
 	{"jdbc:mysql://db/jiradb?sslMode=REQUIRED&verifyServerCertificate=false",
-		Source{Dialect: "mysql", Hosts: []Host{{"db", 3306}}, Database: "jiradb", Params: map[string]string{"tls": "skip-verify"}}},
+		Source{Dialect: "mysql", Hosts: []Host{{"db", 3306}}, Database: "jiradb", Params: map[string]string{"tls": "skip-verify", "tls-from": "sslMode=REQUIRED, verifyServerCertificate=false"}}},
 	{"jdbc:mysql://db/jiradb?sslMode=required",
-		Source{Dialect: "mysql", Hosts: []Host{{"db", 3306}}, Database: "jiradb", Params: map[string]string{"tls": "true"}}},
+		Source{Dialect: "mysql", Hosts: []Host{{"db", 3306}}, Database: "jiradb", Params: map[string]string{"tls": "true", "tls-from": "sslMode=required"}}},
 	{"jdbc:mysql://db/jiradb?sslMode=DISABLED",
-		Source{Dialect: "mysql", Hosts: []Host{{"db", 3306}}, Database: "jiradb", Params: map[string]string{"tls": "false"}}},
+		Source{Dialect: "mysql", Hosts: []Host{{"db", 3306}}, Database: "jiradb", Params: map[string]string{"tls": "false", "tls-from": "sslMode=DISABLED"}}},
 	{"jdbc:mariadb://db/jiradb?useSsl=false",
-		Source{Dialect: "mysql", Hosts: []Host{{"db", 3306}}, Database: "jiradb", Params: map[string]string{"tls": "false"}}},
+		Source{Dialect: "mysql", Hosts: []Host{{"db", 3306}}, Database: "jiradb", Params: map[string]string{"tls": "false", "tls-from": "useSSL=false"}}},
 	{"jdbc:mysql://jira:s%3Acret@[::1]:3306/jiradb",
 		Source{Dialect: "mysql", Hosts: []Host{{"::1", 3306}}, Database: "jiradb", User: "jira", URLPassword: "s:cret"}},
 	{"jdbc:mariadb://localhost/jiradb?localSocket=/run/mysqld/mysqld.sock",
@@ -100,7 +100,7 @@ var parseURLTests = []struct {
 	{"mysql://jira:pw@localhost:3306/jiradb?socket=/run/mysqld/mysqld.sock",
 		Source{Dialect: "mysql", Socket: "/run/mysqld/mysqld.sock", Database: "jiradb", User: "jira", URLPassword: "pw"}},
 	{"mysql://jira@db:3307/jiradb?tls=skip-verify",
-		Source{Dialect: "mysql", Hosts: []Host{{"db", 3307}}, Database: "jiradb", User: "jira", Params: map[string]string{"tls": "skip-verify"}}},
+		Source{Dialect: "mysql", Hosts: []Host{{"db", 3307}}, Database: "jiradb", User: "jira", Params: map[string]string{"tls": "skip-verify", "tls-from": "tls=skip-verify"}}},
 
 	// SQL Server, Microsoft driver
 	{"jdbc:sqlserver://sql.example.com:1433;databaseName=jiradb;encrypt=true;trustServerCertificate=true",
@@ -118,9 +118,10 @@ var parseURLTests = []struct {
 
 	// SQL Server, jTDS
 	{"jdbc:jtds:sqlserver://sqlhost:1433/jiradb;instance=JIRA;user=jira;password=pw",
-		Source{Dialect: "sqlserver", Hosts: []Host{{"sqlhost", 1433}}, Instance: "JIRA", Database: "jiradb", User: "jira", URLPassword: "pw"}},
+		Source{Dialect: "sqlserver", Hosts: []Host{{"sqlhost", 1433}}, Instance: "JIRA", Database: "jiradb", User: "jira", URLPassword: "pw",
+			Params: map[string]string{"encrypt": "false", "TrustServerCertificate": "true", "tls-from": "no jTDS ssl option (its default, off)"}}},
 	{"jdbc:jtds:sqlserver://sqlhost/jiradb;ssl=require",
-		Source{Dialect: "sqlserver", Hosts: []Host{{"sqlhost", 1433}}, Database: "jiradb", Params: map[string]string{"encrypt": "true", "TrustServerCertificate": "true"}}},
+		Source{Dialect: "sqlserver", Hosts: []Host{{"sqlhost", 1433}}, Database: "jiradb", Params: map[string]string{"encrypt": "true", "TrustServerCertificate": "true", "tls-from": "jTDS ssl=require"}}},
 
 	// SQL Server, go-mssqldb URLs
 	{"sqlserver://jira:pw@sqlhost:1433?database=jiradb&encrypt=true",
@@ -401,6 +402,20 @@ func FuzzParseURL(f *testing.F) {
 		}
 		if shows(raw, pw, src.String(), str) {
 			t.Fatalf("ParseURL(%q).String() = %q shows the password %q", raw, src.String(), pw)
+		}
+		// A plan prints the TLS note: it must say something, and never the password.
+		note := func(raw string) string {
+			s, err := ParseURL(raw)
+			if err != nil {
+				return ""
+			}
+			return s.TLSNote()
+		}
+		if src.TLSNote() == "" {
+			t.Fatalf("ParseURL(%q) = %+v has no TLS note", raw, src)
+		}
+		if shows(raw, pw, src.TLSNote(), note) {
+			t.Fatalf("ParseURL(%q).TLSNote() = %q shows the password %q", raw, src.TLSNote(), pw)
 		}
 		// The same URL with any error in it would be quoted like this: it must hide the
 		// password that the parser found.

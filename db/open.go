@@ -25,7 +25,8 @@ var ErrAuth = errors.New("authentication failed")
 
 // Open connects to src with cred and checks the connection before returning it. The password
 // goes straight into the driver's connector: it is never part of a string that could be
-// printed. ctx bounds the connection check.
+// printed. The check ends when ctx ends, and after ConnectTimeout per address of src in any
+// case: then the error wraps ErrNoAnswer (see ConnectTimeout for every deadline).
 func Open(ctx context.Context, src Source, cred Credentials) (*sql.DB, error) {
 	var (
 		pool *sql.DB
@@ -46,8 +47,16 @@ func Open(ctx context.Context, src Source, cred Credentials) (*sql.DB, error) {
 	if err != nil {
 		return nil, err
 	}
-	if err := pool.PingContext(ctx); err != nil {
+	within := connectDeadline(src)
+	pctx, cancel := context.WithTimeout(ctx, within)
+	defer cancel()
+	if err := pool.PingContext(pctx); err != nil {
 		pool.Close()
+		var netErr net.Error
+		if ctx.Err() == nil && (pctx.Err() != nil || errors.Is(err, context.DeadlineExceeded) ||
+			errors.As(err, &netErr) && netErr.Timeout()) {
+			return nil, noAnswerError(src, within)
+		}
 		return nil, connectError(src, cred, err)
 	}
 	return pool, nil
@@ -112,11 +121,19 @@ func openPostgres(src Source, cred Credentials) (*sql.DB, error) {
 		sslmode = "prefer"
 	}
 	add("sslmode", sslmode)
-	add("connect_timeout", "15")
+	for _, k := range []string{"sslrootcert", "sslcert", "sslkey"} {
+		if v := src.Params[k]; v != "" {
+			add(k, v)
+		}
+	}
+	// connect_timeout bounds each host's whole connect in pgx (dial, TLS, authentication), not
+	// only the dial; whole seconds here, the exact value is set below.
+	add("connect_timeout", strconv.Itoa(int(max(time.Second, ConnectTimeout).Seconds())))
 	cfg, err := pgx.ParseConfig(strings.Join(kv, " "))
 	if err != nil {
 		return nil, fmt.Errorf("postgres connection settings for %s: %s", src, OneLine(err.Error()))
 	}
+	cfg.ConnectTimeout = ConnectTimeout
 	cfg.Password = cred.Password
 	cfg.RuntimeParams["application_name"] = "reauth"
 	if src.Schema != "" {
@@ -140,24 +157,53 @@ func openMySQL(src Source, cred Credentials) (*sql.DB, error) {
 	cfg.DBName = src.Database
 	cfg.ParseTime = true
 	cfg.Loc = time.UTC
-	cfg.Timeout = 15 * time.Second
+	// Timeout bounds the dial only; the guard bounds the handshake and login. No ReadTimeout:
+	// it would apply to every packet read, and cut a long batch delete (see ConnectTimeout).
+	cfg.Timeout = ConnectTimeout
+	cfg.WriteTimeout = mysqlWriteTimeout
+	guard := &loginGuard{timeout: ConnectTimeout}
+	cfg.DialFunc = guard.DialContext
 	// Read and write DATETIME/TIMESTAMP in UTC so a backup restores the very same values
 	// whatever the server's or jump host's time zone.
 	cfg.Params = map[string]string{"time_zone": "'+00:00'"}
-	if tls := src.Params["tls"]; tls != "" {
-		cfg.TLSConfig = tls
+	// See Source.Transport: no TLS option means preferred, never plain text.
+	switch t := src.Params["tls"]; t {
+	case "true":
+		tlsCfg, err := mysqlTLSConfig(src)
+		if err != nil {
+			return nil, err
+		}
+		cfg.TLS = tlsCfg // a config of its own, not a name in go-sql-driver's global registry
+	case "":
+		if src.Socket == "" { // a unix socket stays on this machine: plain, as before
+			cfg.TLSConfig = "preferred"
+		}
+	default:
+		cfg.TLSConfig = t
 	}
 	conn, err := mysql.NewConnector(cfg)
 	if err != nil {
 		return nil, fmt.Errorf("mysql connection settings for %s: %s", src, OneLine(err.Error()))
 	}
-	return sql.OpenDB(conn), nil
+	guard.inner = conn
+	return sql.OpenDB(guard), nil
 }
 
 func openSQLServer(src Source, cred Credentials) (*sql.DB, error) {
 	if len(src.Hosts) == 0 {
 		return nil, fmt.Errorf("sqlserver connection settings for %s: no host", src)
 	}
+	conn, err := mssql.NewConnector(sqlserverDSN(src, cred))
+	if err != nil {
+		return nil, fmt.Errorf("sqlserver connection settings for %s: %s", src, OneLine(strings.ReplaceAll(err.Error(), cred.Password, "xxxxx")))
+	}
+	guard := &loginGuard{inner: conn, timeout: ConnectTimeout}
+	conn.Dialer = guard
+	return sql.OpenDB(guard), nil
+}
+
+// sqlserverDSN is go-mssqldb's URL for src; it holds the password, and is never shown.
+func sqlserverDSN(src Source, cred Credentials) string {
 	h := src.Hosts[0]
 	u := &url.URL{Scheme: "sqlserver", User: url.UserPassword(cred.User, cred.Password)}
 	u.Host = net.JoinHostPort(h.Name, strconv.Itoa(h.Port))
@@ -168,16 +214,33 @@ func openSQLServer(src Source, cred Credentials) (*sql.DB, error) {
 	q := url.Values{}
 	q.Set("database", src.Database)
 	q.Set("app name", "reauth")
-	q.Set("dial timeout", "15")
-	for k, v := range src.Params {
-		q.Set(k, v)
+	// go-mssqldb bounds the dial only and reads the pre-login and login answers without
+	// watching the context: the guard bounds them. "connection timeout" would be a deadline
+	// on every read for the connection's life, which would cut long deletes.
+	q.Set("dial timeout", strconv.Itoa(int(max(time.Second, ConnectTimeout).Seconds())))
+	// See Source.Transport. No encrypt option: mssql-jdbc's default since 10.2 (10.1 preview),
+	// encrypt=true with the certificate checked unless trustServerCertificate=true (maintainers
+	// in microsoft/mssql-jdbc#1775; "JDBC Driver 10.2 for SQL Server released", Microsoft SQL
+	// Server blog); go-mssqldb's own default would trust any certificate. encrypt=false:
+	// mssql-jdbc encrypts the login alone and does not check the certificate.
+	encrypt := src.Params["encrypt"]
+	trust := src.Params["TrustServerCertificate"]
+	if encrypt == "" {
+		encrypt = "true"
+	} else if trust == "" && (isFalse(encrypt) || strings.EqualFold(encrypt, "optional")) {
+		trust = "true"
+	}
+	q.Set("encrypt", encrypt)
+	if trust != "" {
+		q.Set("TrustServerCertificate", trust)
+	}
+	for _, k := range []string{"hostNameInCertificate", "certificate"} {
+		if v := src.Params[k]; v != "" {
+			q.Set(k, v)
+		}
 	}
 	u.RawQuery = q.Encode()
-	conn, err := mssql.NewConnector(u.String())
-	if err != nil {
-		return nil, fmt.Errorf("sqlserver connection settings for %s: %s", src, OneLine(strings.ReplaceAll(err.Error(), cred.Password, "xxxxx")))
-	}
-	return sql.OpenDB(conn), nil
+	return u.String()
 }
 
 func openOracle(src Source, cred Credentials) (*sql.DB, error) {
@@ -195,7 +258,15 @@ func openOracle(src Source, cred Credentials) (*sql.DB, error) {
 	default:
 		return nil, fmt.Errorf("oracle connection settings for %s: no host", src)
 	}
-	return sql.OpenDB(goora.NewConnector(dsn)), nil
+	// go-ora's TIMEOUT option is a deadline on every read for the connection's life; the guard
+	// bounds the connect alone.
+	conn, ok := goora.NewConnector(dsn).(*goora.OracleConnector)
+	if !ok {
+		return nil, fmt.Errorf("oracle connection settings for %s: unexpected go-ora connector", src)
+	}
+	guard := &loginGuard{inner: conn, timeout: ConnectTimeout}
+	conn.Dialer(guard)
+	return sql.OpenDB(guard), nil
 }
 
 // Retryable reports an error from a transaction that the database aborted because of a

@@ -52,6 +52,9 @@ type Server struct {
 	Version  string // the server's version string, e.g. "15.20 (Debian 15.20-0+deb12u1)"
 	// StartTime is how long the start took (initdb / mariadb-install-db included).
 	StartTime time.Duration
+	// CAFile is the PEM file of the test CA that signed the server's certificate, for the
+	// servers of PostgresTLS and MariaDBTLS; empty for servers without TLS.
+	CAFile string
 
 	name     string // "PostgreSQL" or "MariaDB", for messages
 	base     string // private temp dir: data, socket, logs
@@ -87,6 +90,8 @@ var (
 	regMu   sync.Mutex
 	running []*Server
 	pg, my  lazyServer
+	// The TLS servers, started only by the tests that need them.
+	pgTLS, myTLS lazyServer
 )
 
 type lazyServer struct {
@@ -133,14 +138,46 @@ func stopAll(keep bool) error {
 // installed the test is skipped (fails with CI=true).
 func Postgres(t testing.TB) *Server {
 	t.Helper()
-	return get(t, &pg, "PostgreSQL", startPostgres)
+	return get(t, &pg, "PostgreSQL", func() (*Server, error) { return startPostgres(false) })
 }
 
 // MariaDB returns the test binary's private MariaDB server (the "mysql" dialect), starting it on
 // first use, like Postgres.
 func MariaDB(t testing.TB) *Server {
 	t.Helper()
-	return get(t, &my, "MariaDB", startMariaDB)
+	return get(t, &my, "MariaDB", func() (*Server, error) { return startMariaDB(false) })
+}
+
+// PostgresTLS returns a second private PostgreSQL server, like Postgres, that also accepts TLS
+// (ssl=on) with a certificate for 127.0.0.1 and localhost signed by a CA made for this test
+// binary (Server.CAFile). Plain-text connections are still accepted.
+func PostgresTLS(t testing.TB) *Server {
+	t.Helper()
+	return get(t, &pgTLS, "PostgreSQL with TLS", func() (*Server, error) { return startPostgres(true) })
+}
+
+// MariaDBTLS returns a second private MariaDB server, like MariaDB, with TLS as PostgresTLS.
+func MariaDBTLS(t testing.TB) *Server {
+	t.Helper()
+	return get(t, &myTLS, "MariaDB with TLS", func() (*Server, error) { return startMariaDB(true) })
+}
+
+// serverCert makes a CA and a server certificate for the loopback address in base:
+// ca.pem, server.crt, server.key.
+func serverCert(base string) (caFile, certFile, keyFile string, err error) {
+	ca, err := harness.NewCA("reauth dbtest CA " + harness.RandomHex(4))
+	if err != nil {
+		return "", "", "", err
+	}
+	caFile = filepath.Join(base, "ca.pem")
+	certFile, keyFile = filepath.Join(base, "server.crt"), filepath.Join(base, "server.key")
+	if err := os.WriteFile(caFile, ca.CertPEM, 0o644); err != nil {
+		return "", "", "", err
+	}
+	if err := ca.Issue(certFile, keyFile, Loopback, "localhost"); err != nil {
+		return "", "", "", err
+	}
+	return caFile, certFile, keyFile, nil
 }
 
 func get(t testing.TB, l *lazyServer, name string, start func() (*Server, error)) *Server {
@@ -407,7 +444,7 @@ func waitReady(ctx context.Context, s *Server, db *sql.DB) error {
 // ---------------------------------------------------------------------------------------------
 // PostgreSQL
 
-func startPostgres() (*Server, error) {
+func startPostgres(withTLS bool) (*Server, error) {
 	t0 := time.Now()
 	postgres, err := lookup("postgres", "postgresql")
 	if err != nil {
@@ -438,7 +475,11 @@ func startPostgres() (*Server, error) {
 		cred = &syscall.Credential{Uid: uint32(uid), Gid: uint32(gid)}
 	}
 
-	base, err := newBase("pg")
+	kind := "pg"
+	if withTLS {
+		kind = "pgtls"
+	}
+	base, err := newBase(kind)
 	if err != nil {
 		return nil, err
 	}
@@ -492,6 +533,19 @@ func startPostgres() (*Server, error) {
 		return fail(err)
 	}
 	_, err = conf.WriteString("\nfsync = off\nfull_page_writes = off\nsynchronous_commit = off\n")
+	if err == nil && withTLS {
+		var certFile, keyFile string
+		if s.CAFile, certFile, keyFile, err = serverCert(base); err == nil {
+			for _, f := range []string{certFile, keyFile} {
+				if cred != nil && err == nil {
+					err = os.Chown(f, uid, gid)
+				}
+			}
+		}
+		if err == nil {
+			_, err = fmt.Fprintf(conf, "ssl = on\nssl_cert_file = %s\nssl_key_file = %s\n", sqlString(certFile), sqlString(keyFile))
+		}
+	}
 	if cerr := conf.Close(); err == nil {
 		err = cerr
 	}
@@ -574,7 +628,7 @@ func sqlString(s string) string { return "'" + strings.ReplaceAll(s, "'", "''") 
 // ---------------------------------------------------------------------------------------------
 // MariaDB
 
-func startMariaDB() (*Server, error) {
+func startMariaDB(withTLS bool) (*Server, error) {
 	t0 := time.Now()
 	mariadbd, err := lookup("mariadbd", "mariadb-server")
 	if err != nil {
@@ -592,7 +646,11 @@ func startMariaDB() (*Server, error) {
 	if client, err := lookup("mariadb", "mariadb-client"); err == nil {
 		binDir = filepath.Dir(client)
 	}
-	base, err := newBase("my")
+	kind := "my"
+	if withTLS {
+		kind = "mytls"
+	}
+	base, err := newBase(kind)
 	if err != nil {
 		return nil, err
 	}
@@ -619,6 +677,14 @@ func startMariaDB() (*Server, error) {
 	var asRoot []string
 	if os.Geteuid() == 0 {
 		asRoot = []string{"--user=root"} // mariadbd refuses to run as root without it
+	}
+	var tlsArgs []string
+	if withTLS {
+		var certFile, keyFile string
+		if s.CAFile, certFile, keyFile, err = serverCert(base); err != nil {
+			return fail(err)
+		}
+		tlsArgs = []string{"--ssl-cert=" + certFile, "--ssl-key=" + keyFile, "--ssl-ca=" + s.CAFile}
 	}
 
 	// --no-defaults must come first. Root gets a password-less login over the socket only
@@ -648,7 +714,7 @@ func startMariaDB() (*Server, error) {
 			"--skip-name-resolve", "--innodb-flush-log-at-trx-commit=0",
 			"--innodb-buffer-pool-size=256M", "--skip-innodb-doublewrite",
 			"--character-set-server=utf8mb4", "--collation-server=utf8mb4_bin",
-			"--default-time-zone=+00:00"}, asRoot...)
+			"--default-time-zone=+00:00"}, append(asRoot, tlsArgs...)...)
 		cmd := exec.Command(mariadbd, args...)
 		cmd.Dir, cmd.Env, cmd.SysProcAttr = base, childEnv(), sysProcAttr(nil)
 		// mariadbd writes to --log-error; early failures go to stderr.
