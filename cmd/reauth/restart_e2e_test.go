@@ -266,10 +266,21 @@ func TestRestartFaults(t *testing.T) {
 	})
 	t.Run("SSH connection drops during a stop: halt with a clear state", func(t *testing.T) {
 		t.Parallel()
-		c := newCluster(t, "jira", clusterOpts{nodes: 2, stopCmd: "sleep 2"})
+		mark := filepath.Join(t.TempDir(), "stopping")
+		c := newCluster(t, "jira", clusterOpts{nodes: 2, stopCmd: "touch " + mark + " && sleep 2"})
 		done := make(chan result)
 		go func() { done <- c.env.run(t, "restart", "--target", "jira", "--yes") }()
-		time.Sleep(1200 * time.Millisecond) // inside the first node's stop command
+		// Wait until the first node's stop command runs (preflight and the node locks come
+		// first, and take longer on a busy machine), then drop the connection inside it.
+		for deadline := time.Now().Add(60 * time.Second); ; time.Sleep(20 * time.Millisecond) {
+			if _, err := os.Stat(mark); err == nil {
+				break
+			}
+			if time.Now().After(deadline) {
+				t.Fatal("the stop command never ran")
+			}
+		}
+		time.Sleep(200 * time.Millisecond)
 		c.ssh.Kill(t)
 		r := <-done
 		if r.code != 3 || !strings.Contains(r.stderr, "connection lost") || !strings.Contains(r.stderr, "--resume") {
