@@ -18,7 +18,7 @@ import (
 
 	"go.yaml.in/yaml/v3"
 
-	"github.com/reauth/reauth/db"
+	"github.com/reauth/reauth/internal/secrets"
 	"github.com/reauth/reauth/products"
 )
 
@@ -32,9 +32,9 @@ type Config struct {
 
 	// Path is the file the config was read from; relative paths in it are relative to its
 	// directory, so a run does not depend on the shell's working directory.
-	Path  string   `yaml:"-"`
-	file  string   // the path as given, for messages
-	found []string // passwords found while running (discovery), for Secrets
+	Path string `yaml:"-"`
+	file string // the path as given, for messages
+	pwState
 }
 
 // SSHConfig is how reauth reaches the nodes.
@@ -85,6 +85,10 @@ type DatabaseConfig struct {
 // DiscoverConfig asks reauth to read the connection from the product's own config file.
 type DiscoverConfig struct {
 	Home string `yaml:"home"`
+	// ExpectHost names the database server(s) the discovered connection may point at. It is
+	// required when the password comes from the config rather than from the product's file:
+	// a node whose file was rewritten must not be able to send the password elsewhere.
+	ExpectHost HostList `yaml:"expect_host"`
 }
 
 // ColumnsConfig names the token table's key, user and creation-time columns.
@@ -125,6 +129,9 @@ type RedisConfig struct {
 	PasswordEnv  string `yaml:"password_env"`
 	PasswordFile string `yaml:"password_file"`
 	DB           int    `yaml:"db"`
+	// ExpectHost names the Redis server(s) a discovered Redis connection may point at; it is
+	// required when the Redis password comes from the config (password_env, password_file).
+	ExpectHost HostList `yaml:"expect_host"`
 }
 
 // minNodeTimeout is the least stop_timeout or start_timeout a config may give.
@@ -252,6 +259,7 @@ func parse(path string, data []byte, needTargets bool) (*Config, error) {
 		return nil, err
 	}
 	cfg := &Config{Path: path, file: path}
+	cfg.secrets = &secrets.Set{}
 	if abs, err := filepath.Abs(path); err == nil {
 		// Backup paths printed in undo commands must work from any directory.
 		cfg.Path = abs
@@ -273,6 +281,8 @@ func parse(path string, data []byte, needTargets bool) (*Config, error) {
 	if err := cfg.validate(needTargets); err != nil {
 		return nil, err
 	}
+	cfg.recordSecrets()
+	cfg.exposure()
 	return cfg, nil
 }
 
@@ -361,7 +371,7 @@ func checkKeys(path string, n *yaml.Node, t reflect.Type, field string, seen map
 		}
 	case reflect.Slice:
 		if n.Kind != yaml.SequenceNode {
-			if n.Tag == "!!null" {
+			if n.Tag == "!!null" || (t == reflect.TypeOf(HostList{}) && n.Kind == yaml.ScalarNode) {
 				return nil
 			}
 			return &ConfigError{File: path, Line: n.Line, Field: field, Msg: "expected a list"}
@@ -469,6 +479,9 @@ func (c *Config) validate(needTargets bool) error {
 		}
 		if t.Admin.PasswordFile != "" {
 			t.Admin.PasswordFile = c.resolvePath(t.Admin.PasswordFile)
+		}
+		if t.Redis.PasswordFile != "" {
+			t.Redis.PasswordFile = c.resolvePath(t.Redis.PasswordFile)
 		}
 		if t.BaseURL != "" {
 			if u, err := url.Parse(t.BaseURL); err != nil || (u.Scheme != "http" && u.Scheme != "https") || u.Host == "" {
@@ -578,46 +591,4 @@ func (c *Config) Target(name string) (*TargetConfig, error) {
 		names = append(names, c.Targets[i].Name)
 	}
 	return nil, &ConfigError{File: c.file, Field: "--target", Msg: fmt.Sprintf("no target named %q (targets: %s)", name, strings.Join(names, ", "))}
-}
-
-// Secrets returns every password the config gives or points at (inline, environment
-// variables, password files), so that callers can scrub them from anything they print.
-// Unreadable or unset ones are skipped: Prepare reports those.
-func (c *Config) Secrets() []string {
-	secretsMu.Lock()
-	out := append([]string(nil), c.found...)
-	secretsMu.Unlock()
-	add := func(s string) {
-		// Shorter values would be scrubbed from ordinary words of the output too.
-		if s = strings.TrimRight(s, "\r\n"); len(s) >= 6 {
-			out = append(out, s)
-		}
-	}
-	for _, t := range c.Targets {
-		d := t.Database
-		add(d.Password)
-		if src, err := db.ParseURL(d.URL); err == nil {
-			add(src.URLPassword)
-		}
-		if d.PasswordEnv != "" {
-			add(os.Getenv(d.PasswordEnv))
-		}
-		if d.PasswordFile != "" {
-			if b, err := os.ReadFile(d.PasswordFile); err == nil {
-				add(string(b))
-			}
-		}
-		if t.Redis.PasswordEnv != "" {
-			add(os.Getenv(t.Redis.PasswordEnv))
-		}
-		if t.Admin.PasswordEnv != "" {
-			add(os.Getenv(t.Admin.PasswordEnv))
-		}
-		if t.Admin.PasswordFile != "" {
-			if b, err := os.ReadFile(t.Admin.PasswordFile); err == nil {
-				add(string(b))
-			}
-		}
-	}
-	return out
 }

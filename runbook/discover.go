@@ -3,8 +3,6 @@ package runbook
 import (
 	"context"
 	"os"
-	"strings"
-	"sync"
 
 	"github.com/reauth/reauth/products"
 )
@@ -32,16 +30,4 @@ func (c *Config) Discover(ctx context.Context, p *products.Product, home, host, 
 		where = d.File + " on " + where
 	}
 	return d, where, err
-}
-
-var secretsMu sync.Mutex
-
-// addSecret remembers a password found while running (a discovered one), for Secrets.
-func (c *Config) addSecret(s string) {
-	if s = strings.TrimSpace(s); len(s) < 6 {
-		return
-	}
-	secretsMu.Lock()
-	c.found = append(c.found, s)
-	secretsMu.Unlock()
 }

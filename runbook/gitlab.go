@@ -98,8 +98,14 @@ func (c *Config) gitlabConnections(ctx context.Context, tc *TargetConfig, field 
 	} else if ok {
 		cred.Password = pw
 	}
+	if d.Discover != nil && (d.Password != "" || d.PasswordEnv != "" || d.PasswordFile != "" || len(d.Discover.ExpectHost) > 0) {
+		if err := pinned(sourceEndpoints(src), d.Discover.ExpectHost); err != nil {
+			return src, cred, "", "", 0, nil, c.fail(tc, field("database.discover.expect_host"), "the connection read from %s/database.yml on %s %v: the password comes from the config, so reauth will not send it there (if that server is the right one, add it to expect_host)", etc, where, err)
+		}
+	}
 	r := tc.Redis
 	redisURL, redisDB = r.URL, r.DB
+	redisFrom := ""
 	if redisURL == "" {
 		var files gitlab.RedisFiles
 		for _, f := range []struct {
@@ -121,6 +127,7 @@ func (c *Config) gitlabConnections(ctx context.Context, tc *TargetConfig, field 
 			return src, cred, "", "", 0, nil, c.fail(tc, field("redis.url"), "%v (or give redis.url)", err)
 		}
 		redisURL, redisPass, redisDB = rs.URL, rs.Password, rs.DB
+		redisFrom = etc + "/" + path.Base(rs.File) + " on " + where
 		c.addSecret(redisPass)
 		notes = append(notes, fmt.Sprintf("redis connection read from %s/%s on %s, entry %s: GitLab's %s instance",
 			etc, path.Base(rs.File), where, rs.Entry(), rs.Instance))
@@ -130,28 +137,24 @@ func (c *Config) gitlabConnections(ctx context.Context, tc *TargetConfig, field 
 	} else if ok {
 		redisPass = pw
 	}
-	return src, cred, redisURL, redisPass, redisDB, notes, nil
-}
-
-// secretFrom reads a password given inline, in an environment variable or in a file.
-func (c *Config) secretFrom(tc *TargetConfig, field, inline, env, file string) (string, bool, error) {
-	switch {
-	case env != "":
-		v, ok := os.LookupEnv(env)
-		if !ok {
-			return "", false, c.fail(tc, field+".password_env", "environment variable %s is not set", env)
+	if redisFrom != "" && (r.PasswordEnv != "" || r.PasswordFile != "" || len(r.ExpectHost) > 0) {
+		eps, err := redisEndpoint(redisURL)
+		if err == nil {
+			err = pinned(eps, r.ExpectHost)
 		}
-		return v, true, nil
-	case file != "":
-		b, err := os.ReadFile(file)
 		if err != nil {
-			return "", false, c.fail(tc, field+".password_file", "%v", err)
+			return src, cred, "", "", 0, nil, c.fail(tc, field("redis.expect_host"), "the Redis connection read from %s %v: the password comes from the config, so reauth will not send it there (if that server is the right one, add it to redis.expect_host)", redisFrom, err)
 		}
-		return strings.TrimRight(string(b), "\r\n"), true, nil
-	case inline != "":
-		return inline, true, nil
 	}
-	return "", false, nil
+	notes = append(notes, c.exposed[tc.Name]...)
+	// The callers connect next: say where credentials read from a node's files are sent.
+	if d.Discover != nil {
+		c.announce(tc.Name, src.String(), etc+"/database.yml on "+where)
+	}
+	if redisFrom != "" {
+		c.announce(tc.Name, "redis "+gitlab.RedactRedisURL(redisURL), redisFrom)
+	}
+	return src, cred, redisURL, redisPass, redisDB, notes, nil
 }
 
 // prepareGitLab opens a GitLab target and counts its sessions, all and in scope.
@@ -163,6 +166,8 @@ func (p *Plan) prepareGitLab(ctx context.Context, tp *TargetPlan, tc *TargetConf
 	}
 	tp.Warnings = append(tp.Warnings, notes...)
 	tp.Database = src.String()
+	tp.transport("database", src.Transport())
+	tp.transport("redis", redisTransport(rurl))
 	pool, err := db.Open(ctx, src, cred)
 	if err != nil {
 		return fmt.Errorf("target %s: %w", tp.Name, err)
@@ -339,4 +344,19 @@ func (p *Plan) verifyGitLab(ctx context.Context, tp *TargetPlan, since time.Time
 	}
 	res.OK = v.OK() && len(res.Problems) == 0
 	return res, nil
+}
+
+// redisTransport says how connections to a Redis URL are protected, as gitlab.OpenRedis
+// makes them.
+func redisTransport(rawURL string) db.Transport {
+	eps, err := redisEndpoint(rawURL)
+	switch {
+	case err != nil:
+		return db.Transport{Note: "unknown: the URL cannot be parsed"}
+	case len(eps) == 1 && eps[0].socket != "":
+		return db.Transport{Note: "local socket: " + eps[0].socket + " is a unix socket on this machine; nothing crosses the network"}
+	case strings.HasPrefix(strings.ToLower(strings.TrimSpace(rawURL)), "rediss:"):
+		return db.Transport{Encrypted: true, Verified: true, Note: "encrypted and verified (rediss://: TLS, the certificate checked against the system's CAs)"}
+	}
+	return db.Transport{Note: "unencrypted: redis:// sends the password and the session data in plain text (rediss:// would encrypt)"}
 }

@@ -44,16 +44,19 @@ type Plan struct {
 
 // TargetPlan is one target's part of a plan.
 type TargetPlan struct {
-	Name     string      `json:"name"`
-	Product  string      `json:"product"`
-	Database string      `json:"database,omitempty"`
-	Table    string      `json:"table"`
-	Tokens   int64       `json:"tokens"`
-	InScope  int64       `json:"in_scope"`
-	Ready    bool        `json:"ready"`
-	Nodes    []NodeState `json:"nodes"`
-	Warnings []string    `json:"warnings"`
-	Error    string      `json:"error,omitempty"`
+	Name     string `json:"name"`
+	Product  string `json:"product"`
+	Database string `json:"database,omitempty"`
+	// Transport says how the connections are protected on the network (database, and Redis
+	// for GitLab); each unencrypted or unchecked one is also a warning.
+	Transport []string    `json:"transport,omitempty"`
+	Table     string      `json:"table"`
+	Tokens    int64       `json:"tokens"`
+	InScope   int64       `json:"in_scope"`
+	Ready     bool        `json:"ready"`
+	Nodes     []NodeState `json:"nodes"`
+	Warnings  []string    `json:"warnings"`
+	Error     string      `json:"error,omitempty"`
 
 	conn *Conn
 	gl   *GitLabConn
@@ -64,6 +67,15 @@ type TargetPlan struct {
 type NodeState struct {
 	Host  string `json:"host"`
 	State string `json:"state"`
+}
+
+// transport records how one connection is protected, with a warning when it is not both
+// encrypted and verified over the network.
+func (tp *TargetPlan) transport(what string, tr db.Transport) {
+	tp.Transport = append(tp.Transport, what+": "+tr.Note)
+	if !tr.Verified && !strings.HasPrefix(tr.Note, "local socket") {
+		tp.Warnings = append(tp.Warnings, what+" connection "+tr.Note)
+	}
 }
 
 // Err is why the target is not ready, if it is not.
@@ -119,6 +131,7 @@ func (p *Plan) prepare(ctx context.Context, tp *TargetPlan) error {
 	}
 	tp.Database = t.Source.String()
 	tp.Warnings = append(tp.Warnings, t.Warnings...)
+	tp.transport("database", t.Source.Transport())
 	conn, err := t.Connect(ctx)
 	if err != nil {
 		return err

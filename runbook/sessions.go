@@ -7,7 +7,6 @@ import (
 	"fmt"
 	"net/http"
 	"net/url"
-	"os"
 	"sort"
 	"strings"
 	"time"
@@ -247,20 +246,11 @@ func (c *Config) sessionAPI(name string) (base, user, pass string, err error) {
 	case tc.BaseURL == "" || tc.Admin.User == "":
 		return "", "", "", fmt.Errorf("%w: target %s has no base_url and admin: user", ErrNoSessionAPI, name)
 	}
+	pass, given, err := c.secretFrom(tc, "admin", "", tc.Admin.PasswordEnv, tc.Admin.PasswordFile)
 	switch {
-	case tc.Admin.PasswordEnv != "":
-		v, ok := os.LookupEnv(tc.Admin.PasswordEnv)
-		if !ok {
-			return "", "", "", c.fail(tc, "admin.password_env", "environment variable %s is not set", tc.Admin.PasswordEnv)
-		}
-		pass = v
-	case tc.Admin.PasswordFile != "":
-		b, err := os.ReadFile(tc.Admin.PasswordFile)
-		if err != nil {
-			return "", "", "", c.fail(tc, "admin.password_file", "%v", err)
-		}
-		pass = strings.TrimRight(string(b), "\r\n")
-	default:
+	case err != nil:
+		return "", "", "", err
+	case !given:
 		return "", "", "", c.fail(tc, "admin", "give password_env or password_file")
 	}
 	return strings.TrimRight(tc.BaseURL, "/") + path, tc.Admin.User, pass, nil

@@ -5,7 +5,6 @@ import (
 	"database/sql"
 	"errors"
 	"fmt"
-	"os"
 	"strings"
 
 	"github.com/reauth/reauth/db"
@@ -28,6 +27,9 @@ type Target struct {
 	Warnings []string
 
 	cred db.Credentials
+	// announce, for a discovered connection, tells the operator where it goes before the
+	// first connection sends credentials there.
+	announce func()
 }
 
 // Secret is the database password, for callers that must keep it out of output.
@@ -75,6 +77,11 @@ func (c *Config) Prepare(ctx context.Context, name string) (*Target, error) {
 		}
 		src = discovered.Source
 		c.addSecret(discovered.Password)
+		if override || len(d.Discover.ExpectHost) > 0 {
+			if err := pinned(sourceEndpoints(src), d.Discover.ExpectHost); err != nil {
+				return nil, c.fail(tc, field("database.discover.expect_host"), "the connection read from %s %v: the password comes from the config, so reauth will not send it there (if that server is the right one, add it to expect_host)", where, err)
+			}
+		}
 	} else {
 		var err error
 		if src, err = db.ParseURL(d.URL); err != nil {
@@ -97,36 +104,29 @@ func (c *Config) Prepare(ctx context.Context, name string) (*Target, error) {
 			t.cred.User = discovered.User
 		}
 		t.Warnings = append(t.Warnings, "database connection read from "+where)
+		t.announce = func() { c.announce(t.Name, src.String(), where) }
 		t.Warnings = append(t.Warnings, discovered.Notes...)
 	}
 	if t.cred.User == "" {
 		return nil, c.fail(tc, field("database.user"), "is required")
 	}
+	pw, given, err := c.secretFrom(tc, field("database"), d.Password, d.PasswordEnv, d.PasswordFile)
+	if err != nil {
+		return nil, err
+	}
 	switch {
-	case d.PasswordEnv != "":
-		v, ok := os.LookupEnv(d.PasswordEnv)
-		if !ok {
-			return nil, c.fail(tc, field("database.password_env"), "environment variable %s is not set", d.PasswordEnv)
+	case given:
+		t.cred.Password = pw
+		if d.Password != "" {
+			t.Warnings = append(t.Warnings, "the database password is written in the config file: prefer password_env or password_file")
 		}
-		t.cred.Password = v
-	case d.PasswordFile != "":
-		b, err := os.ReadFile(d.PasswordFile)
-		if err != nil {
-			return nil, c.fail(tc, field("database.password_file"), "%v", err)
-		}
-		t.cred.Password = strings.TrimRight(string(b), "\r\n")
-		if st, err := os.Stat(d.PasswordFile); err == nil && st.Mode().Perm()&0o077 != 0 {
-			t.Warnings = append(t.Warnings, fmt.Sprintf("password file %s is readable by other users (mode %04o): chmod 600 it", d.PasswordFile, st.Mode().Perm()))
-		}
-	case d.Password != "":
-		t.cred.Password = d.Password
-		t.Warnings = append(t.Warnings, "the database password is written in the config file: prefer password_env or password_file")
 	case discovered != nil:
 		t.cred.Password = discovered.Password
 	case src.URLPassword != "":
 		t.cred.Password = src.URLPassword
 		t.Warnings = append(t.Warnings, "the database password is written in the database URL: prefer password_env or password_file")
 	}
+	t.Warnings = append(t.Warnings, c.exposed[tc.Name]...)
 	return t, nil
 }
 
@@ -176,6 +176,9 @@ func (tt *TokenTable) ColumnNames() []string {
 
 // Connect opens the target's database and finds its token table.
 func (t *Target) Connect(ctx context.Context) (*Conn, error) {
+	if t.announce != nil {
+		t.announce()
+	}
 	pool, err := db.Open(ctx, t.Source, t.cred)
 	if err != nil {
 		return nil, fmt.Errorf("target %s: %w", t.Name, err)

@@ -14,6 +14,7 @@ import (
 	"github.com/urfave/cli/v2"
 
 	"github.com/reauth/reauth/db"
+	"github.com/reauth/reauth/internal/secrets"
 	"github.com/reauth/reauth/internal/termtext"
 	"github.com/reauth/reauth/runbook"
 )
@@ -30,9 +31,13 @@ const (
 type app struct {
 	in       io.Reader
 	out, err io.Writer
-	// cfg, once read, knows the values that must never be printed (passwords given or found),
-	// so that even a driver's error message is scrubbed.
+	// errFile is stderr itself, for telling whether it is a terminal (err wraps it).
+	errFile io.Writer
+	// cfg, once read, knows the values that must never be printed (passwords given or found):
+	// out and err scrub them from everything written, a driver's error message included.
 	cfg *runbook.Config
+	// planning is set by plan, which shows the config's warnings with each target's.
+	planning bool
 }
 
 // exitError carries an exit code other than the default for its error.
@@ -59,7 +64,18 @@ func version() string {
 func run(args []string, stdin io.Reader, stdout, stderr io.Writer) int {
 	// Everything printed may quote remote text (node replies, product files, driver errors):
 	// control characters are stripped at this edge, whatever path the text took.
-	a := &app{in: stdin, out: termtext.Writer(stdout), err: stderr}
+	a := &app{in: stdin}
+	// Passwords are scrubbed at the same edge, from whatever is written to stdout or stderr.
+	known := func() *secrets.Set {
+		if a.cfg == nil {
+			return nil
+		}
+		return a.cfg.SecretSet()
+	}
+	out, errOut := secrets.NewWriter(termtext.Writer(stdout), known), secrets.NewWriter(stderr, known)
+	defer out.Flush()
+	defer errOut.Flush()
+	a.out, a.err, a.errFile = out, errOut, stderr
 	ctx, stop := interruptible(context.Background(), stderr)
 	defer stop()
 	cliApp := a.newCLI()
@@ -67,7 +83,8 @@ func run(args []string, stdin io.Reader, stdout, stderr io.Writer) int {
 	if err == nil {
 		return exitOK
 	}
-	fmt.Fprintln(stderr, "reauth: "+termtext.Line(a.redact(db.OneLine(err.Error()))))
+	out.Flush()
+	fmt.Fprintln(a.err, "reauth: "+termtext.Line(db.OneLine(err.Error())))
 	return exitCode(err)
 }
 
@@ -82,16 +99,13 @@ func exitCode(err error) int {
 	return exitFailed
 }
 
+// redact masks the passwords this invocation knows in text bound for a file (the report);
+// stdout and stderr are scrubbed as they are written.
 func (a *app) redact(s string) string {
 	if a.cfg == nil {
 		return s
 	}
-	for _, sec := range a.cfg.Secrets() {
-		if len(sec) > 0 {
-			s = strings.ReplaceAll(s, sec, "xxxxx")
-		}
-	}
-	return s
+	return a.cfg.Scrub(s)
 }
 
 // interruptible cancels the context on the first SIGINT or SIGTERM, so that work in progress

@@ -224,7 +224,7 @@ func (a *app) acquire(ctx context.Context, g globals, cfg *runbook.Config, run *
 		}
 	}
 	release, err = cfg.Acquire(ctx, run, h.needs, func(msg string) {
-		fmt.Fprintf(a.err, "note: %s\n", a.redact(msg))
+		fmt.Fprintf(a.err, "note: %s\n", msg)
 	})
 	if err != nil {
 		return nil, err

@@ -74,7 +74,7 @@ func (a *app) discoverCommand() *cli.Command {
 				}
 				fmt.Fprintf(a.out, "User:      %s\nPassword:  %s\n", d.User, password)
 				for _, n := range d.Notes {
-					fmt.Fprintf(a.out, "Note:      %s\n", a.redact(n))
+					fmt.Fprintf(a.out, "Note:      %s\n", n)
 				}
 				fmt.Fprintf(a.out, "\nIn reauth.yaml:\n    database:\n      discover: { home: %s }\n", c.String("home"))
 			}

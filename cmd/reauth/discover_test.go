@@ -5,6 +5,7 @@ import (
 	"fmt"
 	"os"
 	"path/filepath"
+	"regexp"
 	"strings"
 	"testing"
 )
@@ -108,8 +109,28 @@ func TestDiscovery(t *testing.T) {
 	}
 	pw := filepath.Join(c.dir, "given.pw")
 	os.WriteFile(pw, []byte(secret), 0o600)
+	// The password now comes from the config, not from the file that names the server: the
+	// server must be one the config names too.
 	useDiscovery(t, c, home, "      password_file: "+yamlQuote(pw)+"\n")
-	c.env.run(t, "plan").mustSucceed(t)
+	if r := c.env.run(t, "plan"); r.code != 2 || !strings.Contains(r.stderr, "expect_host") {
+		t.Errorf("plan with a discovered, unpinned server and password_file: exit %d, %q; want 2 naming expect_host", r.code, r.stderr)
+	}
+	pinDiscovery(t, c.env.config, "127.0.0.1")
+	r = c.env.run(t, "plan").mustSucceed(t)
+	if !strings.Contains(r.stderr, "connecting to postgres://127.0.0.1:") {
+		t.Errorf("plan does not say where it sends the password first:\n%s", r.stderr)
+	}
+}
+
+// pinDiscovery adds expect_host to a config's database.discover.
+func pinDiscovery(t testing.TB, config, hosts string) {
+	t.Helper()
+	data, _ := os.ReadFile(config)
+	re := regexp.MustCompile(`discover: \{ home: ([^}]*?)(, expect_host: [^}]*)? \}`)
+	s := re.ReplaceAllString(string(data), "discover: { home: $1, expect_host: "+hosts+" }")
+	if err := os.WriteFile(config, []byte(s), 0o600); err != nil {
+		t.Fatal(err)
+	}
 }
 
 // TestDiscoverBeforeTargets: discover is what an admin runs while writing the config, so it

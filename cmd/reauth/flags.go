@@ -6,6 +6,7 @@ import (
 	"errors"
 	"fmt"
 	"os"
+	"sort"
 	"strings"
 	"time"
 
@@ -24,6 +25,7 @@ func globalFlags() []cli.Flag {
 		&cli.BoolFlag{Name: "dry-run", Usage: "change nothing anywhere; print exactly what would be done", EnvVars: []string{"REAUTH_DRY_RUN"}},
 		&cli.StringFlag{Name: "reason", Usage: "why (e.g. a ticket id): goes into the audit log and report", EnvVars: []string{"REAUTH_REASON"}},
 		&cli.BoolFlag{Name: "verbose", Usage: "print progress details on stderr", EnvVars: []string{"REAUTH_VERBOSE"}},
+		&cli.BoolFlag{Name: "strict", Usage: "refuse to run when a password file, or a config file holding a password, can be read by other users", EnvVars: []string{"REAUTH_STRICT"}},
 	}
 }
 
@@ -35,6 +37,7 @@ type globals struct {
 	dryRun  bool
 	reason  string
 	verbose bool
+	strict  bool
 }
 
 func (g globals) json() bool { return g.output == "json" }
@@ -60,7 +63,7 @@ func readGlobals(c *cli.Context) (globals, error) {
 	}
 	g := globals{
 		config: str("config"), output: str("output"), reason: str("reason"),
-		yes: boolean("yes"), dryRun: boolean("dry-run"), verbose: boolean("verbose"),
+		yes: boolean("yes"), dryRun: boolean("dry-run"), verbose: boolean("verbose"), strict: boolean("strict"),
 	}
 	if g.output != "text" && g.output != "json" {
 		return g, usageError("--output %q: use text or json", g.output)
@@ -75,6 +78,23 @@ func (a *app) loadConfig(g globals) (*runbook.Config, error) {
 		return nil, err
 	}
 	a.cfg = cfg
+	cfg.Announce = func(msg string) { fmt.Fprintln(a.err, "reauth: "+msg) }
+	exposed := cfg.Exposed()
+	names := make([]string, 0, len(exposed))
+	for name := range exposed {
+		names = append(names, name)
+	}
+	sort.Strings(names)
+	for _, name := range names {
+		for _, w := range exposed[name] {
+			if g.strict {
+				return nil, usageError("target %s: %s (refused: --strict)", name, w)
+			}
+			if !a.planning { // plan lists it with the target's other warnings
+				fmt.Fprintf(a.err, "reauth: warning: target %s: %s\n", name, w)
+			}
+		}
+	}
 	return cfg, nil
 }
 
@@ -176,14 +196,14 @@ func (a *app) canConfirm(g globals, action string) error {
 	return nil
 }
 
-// printJSON writes v as the command's one JSON document on stdout, scrubbed of secrets like
-// every other output (a driver's error text, a remote command's output).
+// printJSON writes v as the command's one JSON document on stdout (scrubbed of secrets there,
+// like every other output).
 func (a *app) printJSON(v any) error {
 	b, err := json.MarshalIndent(v, "", "  ")
 	if err != nil {
 		return err
 	}
-	_, err = fmt.Fprintln(a.out, a.redact(string(b)))
+	_, err = fmt.Fprintln(a.out, string(b))
 	return err
 }
 

@@ -33,6 +33,7 @@ func (a *app) planCommand() *cli.Command {
 			if err != nil {
 				return err
 			}
+			a.planning = true
 			cfg, err := a.loadConfig(g)
 			if err != nil {
 				return err
@@ -43,9 +44,6 @@ func (a *app) planCommand() *cli.Command {
 			}
 			defer p.Close()
 			p.CheckNodes(c.Context)
-			for _, t := range p.Targets {
-				t.Error = a.redact(t.Error)
-			}
 			if g.json() {
 				if err := a.printJSON(p); err != nil {
 					return err
@@ -91,6 +89,9 @@ func (a *app) printPlan(p *runbook.Plan) {
 		fmt.Fprintf(a.out, "\n%s (%s): %s\n", t.Name, t.Product, state)
 		if t.Database != "" {
 			fmt.Fprintf(a.out, "  database:  %s\n", t.Database)
+			for _, tr := range t.Transport {
+				fmt.Fprintf(a.out, "  network:   %s\n", tr)
+			}
 		}
 		if t.Table != "" {
 			fmt.Fprintf(a.out, "  table:     %s\n", t.Table)
@@ -100,10 +101,10 @@ func (a *app) printPlan(p *runbook.Plan) {
 			fmt.Fprintf(a.out, "  node:      %-24s %s\n", n.Host, n.State)
 		}
 		for _, w := range t.Warnings {
-			fmt.Fprintf(a.out, "  warning:   %s\n", a.redact(w))
+			fmt.Fprintf(a.out, "  warning:   %s\n", w)
 		}
 		if t.Error != "" {
-			fmt.Fprintf(a.out, "  error:     %s\n", a.redact(t.Error))
+			fmt.Fprintf(a.out, "  error:     %s\n", t.Error)
 		}
 	}
 }

@@ -24,7 +24,7 @@ type progress struct {
 
 func (a *app) newProgress() *progress {
 	p := &progress{out: a.err}
-	if f, ok := a.err.(*os.File); ok && term.IsTerminal(int(f.Fd())) {
+	if f, ok := a.errFile.(*os.File); ok && term.IsTerminal(int(f.Fd())) {
 		p.bars = mpb.New(mpb.WithOutput(a.err), mpb.WithWidth(40), mpb.WithRefreshRate(150*time.Millisecond))
 	}
 	return p

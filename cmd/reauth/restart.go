@@ -98,7 +98,7 @@ func (a *app) restartAction(c *cli.Context) error {
 		nodes := pr.counter("restart "+target, "nodes", int64(len(spec.Nodes)))
 		var settled int64
 		roller, err = cfg.Roller(func(e restart.Event) {
-			pr.line("%s  %-20s %-9s %s", e.Time.Format("15:04:05.000"), e.Node, e.Step, a.redact(e.Detail))
+			pr.line("%s  %-20s %-9s %s", e.Time.Format("15:04:05.000"), e.Node, e.Step, e.Detail)
 			if e.Step == "settled" {
 				settled++
 				nodes(settled)
@@ -115,7 +115,7 @@ func (a *app) restartAction(c *cli.Context) error {
 				if ch.Error != "" {
 					line += ": " + ch.Error
 				}
-				fmt.Fprintf(a.out, "  %-24s %s\n", ch.Host, a.redact(line))
+				fmt.Fprintf(a.out, "  %-24s %s\n", ch.Host, line)
 				if ch.Persistence != "" {
 					fmt.Fprintf(a.out, "  %-24s Tomcat persists sessions (%s): SESSIONS.ser will be removed while it is stopped\n", "", ch.Persistence)
 				}

@@ -127,7 +127,7 @@ func (a *app) runAction(c *cli.Context) error {
 		BatchSize: batch, Tool: version(), Resume: resume, ResumeCmd: resumeCmd,
 		Progress: func(target string, done int64) { clears[target](done) },
 		Event: func(target string, e restart.Event) {
-			pr.line("%s  %-12s %-20s %-9s %s", e.Time.Format("15:04:05.000"), target, e.Node, e.Step, a.redact(e.Detail))
+			pr.line("%s  %-12s %-20s %-9s %s", e.Time.Format("15:04:05.000"), target, e.Node, e.Step, e.Detail)
 		},
 	})
 	pr.done()
