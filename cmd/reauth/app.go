@@ -53,11 +53,45 @@ func usageError(format string, a ...any) error {
 	return &exitError{code: exitUsage, err: fmt.Errorf(format, a...)}
 }
 
+// version is the module version and, for a build from a checkout, the VCS revision it was
+// built from (with "+dirty" when the checkout had changes): what a backup manifest and the
+// audit log record as the tool, and what --version prints.
 func version() string {
-	if bi, ok := debug.ReadBuildInfo(); ok && bi.Main.Version != "" && bi.Main.Version != "(devel)" {
-		return bi.Main.Version
+	bi, ok := debug.ReadBuildInfo()
+	if !ok {
+		return "dev"
 	}
-	return "dev"
+	return versionOf(bi)
+}
+
+func versionOf(bi *debug.BuildInfo) string {
+	v := bi.Main.Version
+	if v == "" || v == "(devel)" {
+		v = "dev"
+	}
+	var rev, when string
+	dirty := false
+	for _, s := range bi.Settings {
+		switch s.Key {
+		case "vcs.revision":
+			rev = s.Value
+		case "vcs.time":
+			when = s.Value
+		case "vcs.modified":
+			dirty = s.Value == "true"
+		}
+	}
+	if rev == "" {
+		return v
+	}
+	v += " (revision " + rev
+	if when != "" {
+		v += ", committed " + when
+	}
+	if dirty {
+		v += ", with uncommitted changes"
+	}
+	return v + ")"
 }
 
 // run runs reauth with the given arguments and streams and returns the exit code.
