@@ -186,7 +186,13 @@ type ConfigError struct {
 	Line  int
 	Field string
 	Msg   string
+	// Err is the cause, when there is one (an unreadable password file, a bad URL), so that
+	// errors.Is and errors.As see through the config error.
+	Err error
 }
+
+// Unwrap returns the cause.
+func (e *ConfigError) Unwrap() error { return e.Err }
 
 func (e *ConfigError) Error() string {
 	where := e.File
@@ -401,7 +407,8 @@ func (c *Config) fail(t *TargetConfig, field, format string, a ...any) error {
 	if t != nil {
 		line = t.line
 	}
-	return &ConfigError{File: c.file, Line: line, Field: field, Msg: fmt.Sprintf(format, a...)}
+	err := fmt.Errorf(format, a...)
+	return &ConfigError{File: c.file, Line: line, Field: field, Msg: err.Error(), Err: errors.Unwrap(err)}
 }
 
 func (c *Config) validate(needTargets bool) error {

@@ -66,21 +66,21 @@ func (c *Config) gitlabConnections(ctx context.Context, tc *TargetConfig, field 
 	if d.Discover != nil {
 		data, err := read(etc + "/database.yml")
 		if err != nil {
-			return src, cred, "", "", 0, nil, c.fail(tc, field("database.discover"), "cannot read %s/database.yml on %s: %v", etc, where, err)
+			return src, cred, "", "", 0, nil, c.fail(tc, field("database.discover"), "cannot read %s/database.yml on %s: %w", etc, where, err)
 		}
 		gdb, err := gitlab.ParseDatabaseYML(data)
 		if err != nil {
-			return src, cred, "", "", 0, nil, c.fail(tc, field("database.discover"), "%v", err)
+			return src, cred, "", "", 0, nil, c.fail(tc, field("database.discover"), "%w", err)
 		}
 		if src, err = gdb.Source(); err != nil {
-			return src, cred, "", "", 0, nil, c.fail(tc, field("database.discover"), "%v", err)
+			return src, cred, "", "", 0, nil, c.fail(tc, field("database.discover"), "%w", err)
 		}
 		cred = gdb.Credentials()
 		c.addSecret(cred.Password)
 		notes = append(notes, "database connection read from "+etc+"/database.yml on "+where)
 	} else {
 		if src, err = db.ParseURL(d.URL); err != nil {
-			return src, cred, "", "", 0, nil, c.fail(tc, field("database.url"), "%v", err)
+			return src, cred, "", "", 0, nil, c.fail(tc, field("database.url"), "%w", err)
 		}
 		cred = db.Credentials{User: src.User, Password: src.URLPassword}
 	}
@@ -100,7 +100,7 @@ func (c *Config) gitlabConnections(ctx context.Context, tc *TargetConfig, field 
 	}
 	if d.Discover != nil && (d.Password != "" || d.PasswordEnv != "" || d.PasswordFile != "" || len(d.Discover.ExpectHost) > 0) {
 		if err := pinned(sourceEndpoints(src), d.Discover.ExpectHost); err != nil {
-			return src, cred, "", "", 0, nil, c.fail(tc, field("database.discover.expect_host"), "the connection read from %s/database.yml on %s %v: the password comes from the config, so reauth will not send it there (if that server is the right one, add it to expect_host)", etc, where, err)
+			return src, cred, "", "", 0, nil, c.fail(tc, field("database.discover.expect_host"), "the connection read from %s/database.yml on %s %w: the password comes from the config, so reauth will not send it there (if that server is the right one, add it to expect_host)", etc, where, err)
 		}
 	}
 	r := tc.Redis
@@ -115,7 +115,7 @@ func (c *Config) gitlabConnections(ctx context.Context, tc *TargetConfig, field 
 			{"redis.shared_state.yml", &files.SharedState}, {"resque.yml", &files.Resque}} {
 			b, err := read(etc + "/" + f.name)
 			if err != nil && !errors.Is(err, fs.ErrNotExist) {
-				return src, cred, "", "", 0, nil, c.fail(tc, field("redis"), "cannot read %s/%s on %s: %v", etc, f.name, where, err)
+				return src, cred, "", "", 0, nil, c.fail(tc, field("redis"), "cannot read %s/%s on %s: %w", etc, f.name, where, err)
 			}
 			if err == nil && b == nil {
 				b = []byte{} // present, if empty
@@ -124,7 +124,7 @@ func (c *Config) gitlabConnections(ctx context.Context, tc *TargetConfig, field 
 		}
 		rs, err := gitlab.ParseRedisYML(files)
 		if err != nil {
-			return src, cred, "", "", 0, nil, c.fail(tc, field("redis.url"), "%v (or give redis.url)", err)
+			return src, cred, "", "", 0, nil, c.fail(tc, field("redis.url"), "%w (or give redis.url)", err)
 		}
 		redisURL, redisPass, redisDB = rs.URL, rs.Password, rs.DB
 		redisFrom = etc + "/" + path.Base(rs.File) + " on " + where
@@ -143,7 +143,7 @@ func (c *Config) gitlabConnections(ctx context.Context, tc *TargetConfig, field 
 			err = pinned(eps, r.ExpectHost)
 		}
 		if err != nil {
-			return src, cred, "", "", 0, nil, c.fail(tc, field("redis.expect_host"), "the Redis connection read from %s %v: the password comes from the config, so reauth will not send it there (if that server is the right one, add it to redis.expect_host)", redisFrom, err)
+			return src, cred, "", "", 0, nil, c.fail(tc, field("redis.expect_host"), "the Redis connection read from %s %w: the password comes from the config, so reauth will not send it there (if that server is the right one, add it to redis.expect_host)", redisFrom, err)
 		}
 	}
 	notes = append(notes, c.exposed[tc.Name]...)

@@ -44,7 +44,7 @@ func (c *Config) RestartSpec(name string) (restart.Spec, error) {
 	}
 	p, err := products.Lookup(tc.Product)
 	if err != nil {
-		return restart.Spec{}, c.fail(tc, "product", "%v", err)
+		return restart.Spec{}, c.fail(tc, "product", "%w", err)
 	}
 	r := tc.Restart
 	s := restart.Spec{

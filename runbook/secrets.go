@@ -77,7 +77,7 @@ func (c *Config) readPassword(inline, env, file string) passwordRead {
 func (c *Config) secretFrom(tc *TargetConfig, field, inline, env, file string) (string, bool, error) {
 	r := c.readPassword(inline, env, file)
 	if r.err != nil {
-		return "", false, c.fail(tc, field+"."+r.sub, "%v", r.err)
+		return "", false, c.fail(tc, field+"."+r.sub, "%w", r.err)
 	}
 	return r.value, r.ok, nil
 }

@@ -1,6 +1,9 @@
 package runbook
 
 import (
+	"context"
+	"errors"
+	"io/fs"
 	"os"
 	"path/filepath"
 	"strings"
@@ -58,5 +61,28 @@ targets:
 	os.Chmod(filepath.Join(dir, "admin.pw"), 0o600)
 	if cfg, err = LoadConfig(cfgPath); err != nil || len(cfg.Exposed()) != 0 {
 		t.Errorf("private files still reported: %v %v", cfg.Exposed(), err)
+	}
+}
+
+// TestConfigErrorKeepsCause: a config error names the field and still carries its cause.
+func TestConfigErrorKeepsCause(t *testing.T) {
+	dir := t.TempDir()
+	home := filepath.Join(dir, "home")
+	os.MkdirAll(home, 0o700)
+	os.WriteFile(filepath.Join(home, "dbconfig.xml"), []byte(`<jira-database-config><database-type>postgres72</database-type><jdbc-datasource><url>jdbc:postgresql://evil.example.com/j</url><username>j</username><password>{ATL_SECURED}</password></jdbc-datasource></jira-database-config>`), 0o600)
+	cfg, err := ParseConfig(filepath.Join(dir, "c.yaml"), []byte(`environment: p
+targets:
+  - {name: missing, product: jira, database: {url: "jdbc:postgresql://h/db", user: u, password_file: nope.pw}}
+  - {name: unpinned, product: jira, database: {discover: {home: `+home+`, expect_host: db.example.com}, password_file: nope.pw}}
+`))
+	if err != nil {
+		t.Fatal(err)
+	}
+	var ce *ConfigError
+	if _, err := cfg.Prepare(context.Background(), "missing"); !errors.As(err, &ce) || !errors.Is(err, fs.ErrNotExist) || ce.Field != "targets[0].database.password_file" {
+		t.Errorf("missing password file: %v", err)
+	}
+	if _, err := cfg.Prepare(context.Background(), "unpinned"); !errors.As(err, &ce) || !errors.Is(err, ErrUnpinned) || !strings.Contains(err.Error(), "evil.example.com:5432") {
+		t.Errorf("unpinned server: %v", err)
 	}
 }

@@ -56,7 +56,7 @@ func (c *Config) Prepare(ctx context.Context, name string) (*Target, error) {
 	}
 	p, err := products.Lookup(tc.Product)
 	if err != nil {
-		return nil, c.fail(tc, field("product"), "%v", err)
+		return nil, c.fail(tc, field("product"), "%w", err)
 	}
 	var (
 		src        db.Source
@@ -73,19 +73,19 @@ func (c *Config) Prepare(ctx context.Context, name string) (*Target, error) {
 		discovered, where, err = c.Discover(ctx, p, d.Discover.Home, host, tc.Restart.InstallDir)
 		override := d.Password != "" || d.PasswordEnv != "" || d.PasswordFile != ""
 		if err != nil && !(errors.Is(err, products.ErrEncryptedPassword) && discovered != nil && override) {
-			return nil, c.fail(tc, field("database.discover"), "%v", err)
+			return nil, c.fail(tc, field("database.discover"), "%w", err)
 		}
 		src = discovered.Source
 		c.addSecret(discovered.Password)
 		if override || len(d.Discover.ExpectHost) > 0 {
 			if err := pinned(sourceEndpoints(src), d.Discover.ExpectHost); err != nil {
-				return nil, c.fail(tc, field("database.discover.expect_host"), "the connection read from %s %v: the password comes from the config, so reauth will not send it there (if that server is the right one, add it to expect_host)", where, err)
+				return nil, c.fail(tc, field("database.discover.expect_host"), "the connection read from %s %w: the password comes from the config, so reauth will not send it there (if that server is the right one, add it to expect_host)", where, err)
 			}
 		}
 	} else {
 		var err error
 		if src, err = db.ParseURL(d.URL); err != nil {
-			return nil, c.fail(tc, field("database.url"), "%v", err)
+			return nil, c.fail(tc, field("database.url"), "%w", err)
 		}
 	}
 	if tc.Database.Schema != "" {
