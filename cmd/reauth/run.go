@@ -136,8 +136,10 @@ func (a *app) runAction(c *cli.Context) error {
 	if err := os.WriteFile(base+".md", []byte(md), 0o600); err != nil {
 		fmt.Fprintf(a.err, "reauth: could not save the report: %v\n", err)
 	}
-	if js, err := jsonBytes(rep); err == nil {
-		os.WriteFile(base+".json", []byte(a.redact(string(js))), 0o600)
+	if js, err := jsonBytes(rep); err != nil {
+		fmt.Fprintf(a.err, "reauth: could not save the JSON report: %v\n", err)
+	} else if err := os.WriteFile(base+".json", []byte(a.redact(string(js))), 0o600); err != nil {
+		fmt.Fprintf(a.err, "reauth: could not save the JSON report: %v\n", err)
 	}
 	if g.json() {
 		if err := a.printJSON(rep); err != nil {
