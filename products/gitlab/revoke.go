@@ -10,6 +10,7 @@ import (
 	"time"
 
 	"github.com/redis/go-redis/v9"
+	"golang.org/x/sync/errgroup"
 )
 
 // Revoked is what revoking (or pruning) did, or in a dry run would do, to one user.
@@ -473,17 +474,13 @@ func (t *tally) add(keys []string) {
 // unlinkers, which pipeline several UNLINKs per round trip while the scan goes on.
 func (s *Store) sweepAll(ctx context.Context, del bool) (*tally, error) {
 	t := &tally{users: map[int64]bool{}, sessions: map[string]bool{}}
-	ctx, cancel := context.WithCancel(ctx)
-	defer cancel()
 	const unlinkers = 2
-	errs := make(chan error, 1+unlinkers)
 	batches := make(chan []string, 16)
-	var wg sync.WaitGroup
-	wg.Add(1)
-	go func() {
-		defer wg.Done()
+	// The first error (the scan's or an unlinker's) cancels the others, and is returned.
+	g, ctx := errgroup.WithContext(ctx)
+	g.Go(func() error {
 		defer close(batches)
-		err := s.scanFiltered(ctx, sweepPattern, isSessionKey, func(keys []string) error {
+		return s.scanFiltered(ctx, sweepPattern, isSessionKey, func(keys []string) error {
 			t.add(keys)
 			if del {
 				select {
@@ -494,31 +491,17 @@ func (s *Store) sweepAll(ctx context.Context, del bool) (*tally, error) {
 			}
 			return nil
 		})
-		if err != nil {
-			errs <- err
-			cancel()
-		}
-	}()
+	})
 	for range unlinkers {
-		wg.Add(1)
-		go func() {
-			defer wg.Done()
+		g.Go(func() error {
 			n, err := s.unlink(ctx, batches)
 			t.mu.Lock()
 			t.deleted += n
 			t.mu.Unlock()
-			if err != nil {
-				errs <- err
-				cancel()
-			}
-		}()
+			return err
+		})
 	}
-	wg.Wait()
-	close(errs)
-	if err := <-errs; err != nil {
-		return t, err
-	}
-	return t, nil
+	return t, g.Wait()
 }
 
 // isSessionKey reports whether key is in one of the three session namespaces.
