@@ -1,7 +1,6 @@
 package main
 
 import (
-	"context"
 	"errors"
 	"fmt"
 
@@ -30,19 +29,6 @@ func (a *app) clearCommand() *cli.Command {
 			&cli.IntFlag{Name: "batch-size", Usage: "rows per backup-and-delete transaction (default: 50000 on PostgreSQL and MySQL/MariaDB, 10000 on Oracle, 4000 on SQL Server)"},
 		}, scopeFlags()...),
 		Action: func(c *cli.Context) error { return a.backupOrClear(c, "clear") },
-	}
-}
-
-func (a *app) backupCommand() *cli.Command {
-	return &cli.Command{
-		Name:      "backup",
-		Usage:     "write a backup of the remember-me tokens in scope; deletes nothing",
-		ArgsUsage: " ",
-		Description: "Writes the rows in scope to a private (0600) backup file in backup_dir, with a manifest\n" +
-			"and a SHA-256 checksum, from one consistent read.\n\n" +
-			"Example: reauth backup --target jira",
-		Flags:  append([]cli.Flag{targetFlag()}, scopeFlags()...),
-		Action: func(c *cli.Context) error { return a.backupOrClear(c, "backup") },
 	}
 }
 
@@ -157,89 +143,9 @@ func (a *app) backupOrClear(c *cli.Context, action string) error {
 	return nil
 }
 
-// dryRunResult is the JSON a --dry-run of backup or clear prints.
-type dryRunResult struct {
-	DryRun    bool     `json:"dry_run"`
-	Action    string   `json:"action"`
-	Target    string   `json:"target"`
-	Table     string   `json:"table"`
-	Scope     string   `json:"scope"`
-	InScope   int64    `json:"in_scope"`
-	BackedUp  int64    `json:"backed_up"`
-	Deleted   int64    `json:"deleted"`
-	Backup    string   `json:"backup"`
-	BatchSize int      `json:"batch_size,omitempty"`
-	Warnings  []string `json:"warnings"`
-}
-
-func (a *app) printDryRun(g globals, p *runbook.Plan, tp *runbook.TargetPlan, action, path string, batch int) error {
-	r := dryRunResult{DryRun: true, Action: action, Target: tp.Name, Table: tp.Table, Scope: p.Scope,
-		InScope: tp.InScope, Backup: path, Warnings: tp.Warnings}
-	if action == "clear" {
-		r.BatchSize = batch
-	}
-	if g.json() {
-		return a.printJSON(r)
-	}
-	a.printPlan(p)
-	fmt.Fprintf(a.out, "\nDry run: nothing was changed. Without --dry-run, reauth would:\n")
-	fmt.Fprintf(a.out, "  1. append a line to the audit log %s\n", "(action "+action+", outcome started)")
-	if action == "clear" {
-		batches := (tp.InScope + int64(batch) - 1) / int64(batch)
-		fmt.Fprintf(a.out, "  2. in %d transaction(s) of up to %d rows: write the rows in scope to %s, fsync, then delete exactly those rows\n", batches, batch, path)
-		fmt.Fprintf(a.out, "     (%d rows of %s now in scope)\n", tp.InScope, tp.Table)
-	} else {
-		fmt.Fprintf(a.out, "  2. write the %d rows in scope of %s to %s\n", tp.InScope, tp.Table, path)
-	}
-	fmt.Fprintf(a.out, "  3. append the outcome to the audit log\n")
-	return nil
-}
-
 func plural(n int, one, many string) string {
 	if n == 1 {
 		return "1 " + one
 	}
 	return fmt.Sprintf("%d %s", n, many)
-}
-
-// hold is what a command that changes something takes before it does (see acquire).
-type hold struct {
-	// action is what the operator confirms ("clear the tokens of jira"); empty asks nothing
-	// (backup, which changes nothing in the product).
-	action string
-	needs  []runbook.Need
-	// show runs once everything is held and before the confirmation: it reads what the locks
-	// protect (a halted run's state, the nodes' preflight) and prints what will happen.
-	show func() error
-}
-
-// acquire takes everything h needs, in one order for every command (runbook.Acquire: this
-// host's lock, the database's table lock, the nodes' locks), then shows and asks for
-// confirmation. Every command that changes anything goes through it, so none can skip a step;
-// release lets go of what was taken.
-func (a *app) acquire(ctx context.Context, g globals, cfg *runbook.Config, run *runbook.Run, h hold) (release func(), err error) {
-	if h.action != "" {
-		if err := a.canConfirm(g, h.action); err != nil {
-			return nil, err
-		}
-	}
-	release, err = cfg.Acquire(ctx, run, h.needs, func(msg string) {
-		fmt.Fprintf(a.err, "note: %s\n", msg)
-	})
-	if err != nil {
-		return nil, err
-	}
-	if h.show != nil {
-		if err := h.show(); err != nil {
-			release()
-			return nil, err
-		}
-	}
-	if h.action != "" {
-		if err := a.confirm(g, cfg.Environment, h.action); err != nil {
-			release()
-			return nil, err
-		}
-	}
-	return release, nil
 }
