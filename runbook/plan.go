@@ -14,7 +14,6 @@ import (
 
 	"github.com/reauth/reauth/backup"
 	"github.com/reauth/reauth/db"
-	"github.com/reauth/reauth/restart"
 )
 
 // ErrAudit marks work that was done but whose outcome could not be written to the audit log.
@@ -313,20 +312,4 @@ func (rp *RestorePlan) Execute(ctx context.Context, run *Run, progress func(int6
 	}
 	err = withAudit(err, run.Audit(entry))
 	return res, err
-}
-
-// InputError reports whether err is the operator's to fix (config, flags, names, a backup file)
-// rather than a failure of the environment: such errors exit 2.
-func InputError(err error) bool {
-	var (
-		ce *ConfigError
-		te *TableError
-		fe *backup.FileError
-		ue *db.URLError
-	)
-	var hk *restart.HostKeyError
-	return errors.As(err, &ce) || errors.As(err, &te) || errors.As(err, &fe) || errors.As(err, &ue) ||
-		errors.As(err, &hk) || errors.Is(err, restart.ErrSSHSetup) ||
-		errors.Is(err, ErrScope) || errors.Is(err, ErrManifest) || errors.Is(err, ErrUnlogged) || errors.Is(err, ErrUnconfirmed) ||
-		errors.Is(err, ErrNoNodes) || errors.Is(err, ErrResumeState) || errors.Is(err, db.ErrAuth)
 }

@@ -13,9 +13,11 @@ import (
 
 	"github.com/urfave/cli/v2"
 
+	"github.com/reauth/reauth/backup"
 	"github.com/reauth/reauth/db"
 	"github.com/reauth/reauth/internal/secrets"
 	"github.com/reauth/reauth/internal/termtext"
+	"github.com/reauth/reauth/restart"
 	"github.com/reauth/reauth/runbook"
 )
 
@@ -127,13 +129,29 @@ func exitCode(err error) int {
 	switch {
 	case errors.As(err, &ee):
 		return ee.code
-	case runbook.InputError(err):
+	case inputError(err):
 		return exitUsage
 	}
 	return exitFailed
 }
 
 // redact masks the passwords this invocation knows in text bound for a file (the report);
+// inputError reports whether err is the operator's to fix (config, flags, names, a backup file)
+// rather than a failure of the environment: such errors exit 2.
+func inputError(err error) bool {
+	var (
+		ce *runbook.ConfigError
+		te *runbook.TableError
+		fe *backup.FileError
+		ue *db.URLError
+	)
+	var hk *restart.HostKeyError
+	return errors.As(err, &ce) || errors.As(err, &te) || errors.As(err, &fe) || errors.As(err, &ue) ||
+		errors.As(err, &hk) || errors.Is(err, restart.ErrSSHSetup) ||
+		errors.Is(err, runbook.ErrScope) || errors.Is(err, runbook.ErrManifest) || errors.Is(err, runbook.ErrUnlogged) || errors.Is(err, runbook.ErrUnconfirmed) ||
+		errors.Is(err, runbook.ErrNoNodes) || errors.Is(err, runbook.ErrResumeState) || errors.Is(err, db.ErrAuth)
+}
+
 // stdout and stderr are scrubbed as they are written.
 func (a *app) redact(s string) string {
 	if a.cfg == nil {

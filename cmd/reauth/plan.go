@@ -68,7 +68,7 @@ func planError(p *runbook.Plan) error {
 		if t.Ready {
 			continue
 		}
-		if !runbook.InputError(t.Err()) {
+		if !inputError(t.Err()) {
 			code = exitFailed
 		}
 		why = append(why, t.Err().Error())
