@@ -15,7 +15,7 @@ import (
 // credentials) and a 404 (a version without the endpoint) say that a restart is needed.
 func TestSessionsAtlassian(t *testing.T) {
 	admin := secretscan.Register("sessions: the nodes' admin password", "s3cret-admin")
-	short := secretscan.Register("sessions: a short admin password", "Tq4x")
+	short := secretscan.Register("sessions: a short admin password", "q!7z")
 	wrong := secretscan.Register("sessions: a wrong admin password", "wrong-admin")
 	for _, tc := range []struct {
 		name, product       string

@@ -18,6 +18,9 @@
 // either side of it, if any, are not letters or digits ("abc" is found in `pw=abc;` and "abc", not
 // in "abcd" or "xabc").
 //
+// A literal secret in a test must be one that no output holds by chance: not a word, and when
+// short, with a character that hex and base64 never use (outputs carry much of both).
+//
 // The registry is per test binary: secrets registered by one package's tests are looked for in
 // that package's outputs.
 package secretscan
@@ -304,4 +307,27 @@ func CheckAtCleanup(t testing.TB, where, path string) {
 	}
 	watched[t][path] = true
 	t.Cleanup(func() { CheckPath(t, where, path) })
+}
+
+// Recorder stands in for a test to collect what a check reports, for tests that plant a secret
+// on purpose: Errorf is recorded, everything else goes to the test.
+type Recorder struct {
+	testing.TB
+	mu     sync.Mutex
+	errors []string
+}
+
+func (r *Recorder) Helper() {}
+
+func (r *Recorder) Errorf(format string, args ...any) {
+	r.mu.Lock()
+	defer r.mu.Unlock()
+	r.errors = append(r.errors, fmt.Sprintf(format, args...))
+}
+
+// Errors returns what Errorf recorded, one message a line.
+func (r *Recorder) Errors() string {
+	r.mu.Lock()
+	defer r.mu.Unlock()
+	return strings.Join(r.errors, "\n")
 }

@@ -1,7 +1,6 @@
 package secretscan
 
 import (
-	"fmt"
 	"os"
 	"path/filepath"
 	"strings"
@@ -75,9 +74,9 @@ func TestCheckFails(t *testing.T) {
 		{"clean file", func(tb testing.TB) { CheckPath(tb, "file", clean) }, nil},
 		{"missing", func(tb testing.TB) { CheckPath(tb, "audit log", filepath.Join(dir, "none.jsonl")) }, nil},
 	} {
-		r := &recorder{TB: t}
+		r := &Recorder{TB: t}
 		tt.check(r)
-		msg := strings.Join(r.errors, "\n")
+		msg := r.Errors()
 		if (len(tt.want) == 0) != (msg == "") {
 			t.Errorf("%s: errors %q; want %q", tt.name, msg, tt.want)
 		}
@@ -90,15 +89,4 @@ func TestCheckFails(t *testing.T) {
 			t.Errorf("%s: the error shows the secret: %q", tt.name, msg)
 		}
 	}
-}
-
-// recorder collects Errorf's messages instead of failing the test.
-type recorder struct {
-	testing.TB
-	errors []string
-}
-
-func (r *recorder) Helper() {}
-func (r *recorder) Errorf(format string, args ...any) {
-	r.errors = append(r.errors, strings.TrimSpace(fmt.Sprintf(format, args...)))
 }

@@ -238,9 +238,9 @@ func TestServer(t *testing.T) {
 func TestCommandLog(t *testing.T) {
 	const label = "sshtest: planted in a remote command"
 	pw := secretscan.Register(label, harness.RandomHex(12))
-	rec := &errRecorder{TB: t}
+	rec := &secretscan.Recorder{TB: t}
 	t.Cleanup(func() { // runs after the server's cleanup, which scans the log
-		msg := strings.Join(rec.errs, "\n")
+		msg := rec.Errors()
 		if !strings.Contains(msg, label) || !strings.Contains(msg, "PGPASSWORD=<SECRET> true") {
 			t.Errorf("cleanup reported %q; want the secret's label and the command, masked", msg)
 		}
@@ -263,16 +263,6 @@ func TestCommandLog(t *testing.T) {
 	if got := s.Commands(); strings.Join(got, "|") != strings.Join(cmds, "|") {
 		t.Errorf("Commands() = %q; want %q", got, cmds)
 	}
-}
-
-// errRecorder passes everything to the test but Errorf, which it records.
-type errRecorder struct {
-	testing.TB
-	errs []string
-}
-
-func (r *errRecorder) Errorf(format string, args ...any) {
-	r.errs = append(r.errs, fmt.Sprintf(format, args...))
 }
 
 func TestRestartPortTaken(t *testing.T) {
