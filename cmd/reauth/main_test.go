@@ -39,10 +39,10 @@ func reauth(t testing.TB, stdin string, args ...string) result {
 // Every helper that runs reauth, in this process or as a binary, calls it.
 func watch(t testing.TB, args []string, stdout, stderr string) {
 	t.Helper()
-	cmd := "reauth"
+	cmd := "reauth" // and the command's name, for the message
 	for _, a := range args {
-		if !strings.HasPrefix(a, "-") && !strings.Contains(a, "/") {
-			cmd += " " + a // the command's name, for the message
+		if commandNames[a] {
+			cmd += " " + a
 			break
 		}
 	}
@@ -52,6 +52,9 @@ func watch(t testing.TB, args []string, stdout, stderr string) {
 		secretscan.CheckAtCleanup(t, where, path)
 	}
 }
+
+var commandNames = map[string]bool{"products": true, "discover": true, "plan": true, "backup": true,
+	"clear": true, "restore": true, "restart": true, "run": true, "verify": true, "sessions": true}
 
 // writtenBy returns where reauth run with args writes: backup_dir and audit_log of its config
 // file, found as reauth finds them (--config, REAUTH_CONFIG, reauth.yaml; paths relative to the
