@@ -8,6 +8,7 @@ import (
 	"os"
 	"os/exec"
 	"path/filepath"
+	"slices"
 	"strings"
 	"testing"
 	"time"
@@ -269,7 +270,17 @@ func TestRestartFaults(t *testing.T) {
 		c := newCluster(t, "jira", clusterOpts{nodes: 2, stopCmd: "sleep 2"})
 		done := make(chan result)
 		go func() { done <- c.env.run(t, "restart", "--target", "jira", "--yes") }()
-		time.Sleep(1200 * time.Millisecond) // inside the first node's stop command
+		// Inside the first node's stop command: once sshd has been asked to run it, however long
+		// the preflight took on a busy machine.
+		for deadline := time.Now().Add(30 * time.Second); ; time.Sleep(10 * time.Millisecond) {
+			if slices.ContainsFunc(c.ssh.Commands(), func(cmd string) bool { return strings.Contains(cmd, "sleep 2") }) {
+				break
+			}
+			if time.Now().After(deadline) {
+				t.Fatalf("reauth sent no stop command within 30 s; commands: %q", c.ssh.Commands())
+			}
+		}
+		time.Sleep(200 * time.Millisecond)
 		c.ssh.Kill(t)
 		r := <-done
 		if r.code != 3 || !strings.Contains(r.stderr, "connection lost") || !strings.Contains(r.stderr, "--resume") {
