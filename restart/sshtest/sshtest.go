@@ -138,6 +138,8 @@ func Start(t testing.TB, hosts ...string) *Server {
 	if err != nil {
 		t.Fatalf("sshtest: user key: %v", err)
 	}
+	registerKey("sshtest: the host's private key", hostPriv)
+	registerKey("sshtest: the user's private key", userPriv)
 	files := []struct {
 		name string
 		data []byte
@@ -760,6 +762,20 @@ func newKey() ([]byte, ssh.PublicKey, error) {
 		return nil, nil, err
 	}
 	return pem.EncodeToMemory(block), sshPub, nil
+}
+
+// registerKey registers a line of a private key's PEM body with secretscan: one that holds
+// private bytes (the first lines are the format's fixed header and the public key), so that a
+// key printed or sent anywhere is found.
+func registerKey(label string, pemKey []byte) {
+	block, _ := pem.Decode(pemKey)
+	if block == nil {
+		return
+	}
+	lines := strings.Split(strings.TrimSpace(string(pem.EncodeToMemory(&pem.Block{Type: block.Type, Bytes: block.Bytes}))), "\n")
+	if len(lines) > 4 {
+		secretscan.Register(label, lines[4])
+	}
 }
 
 func writeFile(path string, data []byte, mode os.FileMode) error {
