@@ -16,6 +16,7 @@ import (
 	"unicode/utf8"
 
 	"github.com/reauth/reauth/db"
+	"github.com/reauth/reauth/internal/secretscan"
 )
 
 func product(t testing.TB, name string) *Product {
@@ -281,6 +282,7 @@ func checkDiscovery(t *testing.T, tc discoverCase, d *Discovered, err error) {
 	}
 	secrets := append([]string(nil), tc.secrets...)
 	if tc.want != nil && tc.want.password != "" {
+		secretscan.Register("products: password in the "+tc.name+" sample", tc.want.password)
 		secrets = append(secrets, tc.want.password, base64.StdEncoding.EncodeToString([]byte(tc.want.password)))
 	}
 	var texts []string
@@ -290,6 +292,7 @@ func checkDiscovery(t *testing.T, tc discoverCase, d *Discovered, err error) {
 	if d != nil {
 		texts = append(texts, d.Notes...)
 	}
+	secretscan.Check(t, "the error and notes of discovery", strings.Join(texts, "\n"))
 	for _, s := range secrets {
 		for _, text := range texts {
 			if strings.Contains(text, s) {

@@ -8,6 +8,8 @@ import (
 	"strings"
 	"testing"
 	"time"
+
+	"github.com/reauth/reauth/internal/secretscan"
 )
 
 // designExample is the config file of DESIGN.md, verbatim: it must load.
@@ -137,8 +139,9 @@ func TestParseDuration(t *testing.T) {
 func TestPrepareCredentials(t *testing.T) {
 	dir := t.TempDir()
 	pw := filepath.Join(dir, "pw")
-	os.WriteFile(pw, []byte("from-file\n"), 0o644)
-	t.Setenv("REAUTH_TEST_PW", "from-env")
+	os.WriteFile(pw, []byte(secretscan.Register("config: password in a password_file", "from-file")+"\n"), 0o644)
+	t.Setenv("REAUTH_TEST_PW", secretscan.Register("config: password in password_env", "from-env"))
+	secretscan.Register("config: inline password", "inline-pw")
 	cfg, err := ParseConfig(filepath.Join(dir, "c.yaml"), []byte(`environment: p
 targets:
   - {name: env, product: jira, database: {url: "jdbc:postgresql://h/db", user: u, password_env: REAUTH_TEST_PW}}
@@ -153,6 +156,9 @@ targets:
 		tg, err := cfg.Prepare(context.Background(), name)
 		if err != nil || tg.Secret() != want {
 			t.Errorf("Prepare(%s) password = %q, %v; want %q", name, tg.Secret(), err, want)
+		}
+		if err == nil {
+			secretscan.Check(t, "Prepare("+name+")'s warnings", strings.Join(tg.Warnings, "\n"))
 		}
 	}
 	if tg, _ := cfg.Prepare(context.Background(), "inline"); len(tg.Warnings) == 0 {

@@ -14,6 +14,8 @@ import (
 	"time"
 
 	_ "github.com/go-sql-driver/mysql"
+
+	"github.com/reauth/reauth/internal/secretscan"
 )
 
 // rows returns every remember-me row of the embedded database, one line per row, by key.
@@ -48,10 +50,19 @@ func TestDemo(t *testing.T) {
 	var before map[string]string
 	o := options{Nodes: 3, Users: 10,
 		BeforeRun: func(ctx context.Context, e *env) (err error) {
+			secretscan.Register("reauth-demo: jira database password", e.DB.Password)
 			before, err = rows(ctx, e)
 			return err
 		},
 		Inspect: func(ctx context.Context, e *env) error {
+			// Before the demo removes its working folder: what reauth wrote and sent.
+			secretscan.CheckPath(t, "the demo's backup_dir", filepath.Join(e.Dir, "backups"))
+			secretscan.CheckPath(t, "the demo's audit log", filepath.Join(e.Dir, "audit.jsonl"))
+			cmds := e.SSH.Commands()
+			if len(cmds) == 0 {
+				return errors.New("the SSH server recorded no command: the scan of remote commands saw nothing")
+			}
+			secretscan.Check(t, "the demo's remote commands", strings.Join(cmds, "\n"))
 			backups, _ := filepath.Glob(filepath.Join(e.Dir, "backups", "jira-*.backup.jsonl"))
 			if len(backups) != 1 {
 				return fmt.Errorf("backups: %v; want one", backups)
@@ -78,6 +89,7 @@ func TestDemo(t *testing.T) {
 	err := demo(context.Background(), &out, o)
 	took := time.Since(start)
 	t.Logf("demo took %v (building reauth and simnode included)", took.Round(100*time.Millisecond))
+	secretscan.Check(t, "the demo's output (reauth's stdout and stderr)", out.String())
 	if err != nil {
 		t.Fatalf("demo: %v\n%s", err, out.String())
 	}
@@ -128,6 +140,7 @@ func TestDemoInterrupted(t *testing.T) {
 	var simnode string
 	interrupted := make(chan struct{})
 	o := options{Nodes: 2, Users: 2, BeforeRun: func(_ context.Context, e *env) error {
+		secretscan.Register("reauth-demo: jira database password", e.DB.Password)
 		simnode = filepath.Join(e.Dir, "bin", "simnode")
 		events := filepath.Join(e.Dir, "events.jsonl")
 		// Interrupt as soon as the first node has stopped: reauth is about to start it again.
@@ -143,6 +156,7 @@ func TestDemoInterrupted(t *testing.T) {
 		return nil
 	}}
 	err := demo(ctx, &out, o)
+	secretscan.Check(t, "the demo's output (reauth's stdout and stderr)", out.String())
 	if !errors.Is(err, context.Canceled) {
 		t.Fatalf("demo: %v; want context.Canceled\n%s", err, out.String())
 	}

@@ -36,10 +36,18 @@ type sshServer struct {
 	listeners []net.Listener
 	wg        sync.WaitGroup
 
-	mu     sync.Mutex
-	conns  map[net.Conn]bool
-	procs  map[*os.Process]bool
-	closed bool
+	mu       sync.Mutex
+	conns    map[net.Conn]bool
+	procs    map[*os.Process]bool
+	closed   bool
+	commands []string // every exec request's command, for the tests' secret scan
+}
+
+// Commands returns every command a client ran so far, oldest first.
+func (s *sshServer) Commands() []string {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	return append([]string(nil), s.commands...)
 }
 
 // startSSH generates a host key and a client key in dir and listens on one free port on every
@@ -224,6 +232,9 @@ func (s *sshServer) session(ch ssh.Channel, reqs <-chan *ssh.Request, sshConn st
 					req.Reply(false, nil)
 					continue
 				}
+				s.mu.Lock()
+				s.commands = append(s.commands, payload.Command)
+				s.mu.Unlock()
 				cmd = s.command(payload.Command, sshConn, ch)
 				if err := s.start(cmd); err != nil {
 					req.Reply(false, nil)

@@ -3,16 +3,23 @@ package main
 import (
 	"fmt"
 	"net"
+	"net/url"
 	"os"
 	"path/filepath"
 	"strings"
 	"testing"
 
+	"github.com/reauth/reauth/internal/secretscan"
 	"github.com/reauth/reauth/products/producttest"
 )
 
-// secret is a password that must never be printed, whatever goes wrong.
-const secret = "Sup3r-Secret-Pa55word"
+// Passwords that must never be printed, whatever goes wrong; reauth() scans every output for
+// them. Short ones too: an administrator's test database may well have a 3-letter password.
+var (
+	secret      = secretscan.Register("badinput: inline wrong password", "Sup3r-Secret-Pa55word")
+	shortSecret = secretscan.Register("badinput: short inline wrong password", "Zq7")
+	urlSecret   = secretscan.Register("badinput: password in the JDBC url", "k9Q%x")
+)
 
 // TestBadInput is invariant 7: bad config, flags, product tables and backups each get one clear
 // line naming what is at fault and a non-zero exit, never a panic, never a password.
@@ -74,8 +81,10 @@ func TestBadInput(t *testing.T) {
 		{"integrated security", []string{"--config", cfg("integrated", db("jdbc:sqlserver://db:1433;databaseName=jira;integratedSecurity=true", "u", "")), "plan"}, 2, "integratedSecurity"},
 		{"wrong password", []string{"--config", cfg("wrongpw", db(good.JDBC, pg.User, "      password: "+secret+"\n")), "plan"}, 2, "authentication failed"},
 		{"wrong password mariadb", []string{"--config", cfg("wrongpw-my", db(my.JDBC, my.Server.User, "      password: "+secret+"\n")), "plan"}, 2, "authentication failed"},
+		{"wrong short password", []string{"--config", cfg("wrongpw-short", db(good.JDBC, pg.User, "      password: "+shortSecret+"\n")), "plan"}, 2, "authentication failed"},
 		{"unset password env", []string{"--config", cfg("noenv-pw", db(good.JDBC, pg.User, "      password_env: REAUTH_TEST_UNSET_PW\n")), "plan"}, 2, "REAUTH_TEST_UNSET_PW is not set"},
 		{"unreachable database", []string{"--config", cfg("unreachable", db(fmt.Sprintf("jdbc:postgresql://127.0.0.1:%d/jira", closedPort), "u", "      password: "+secret+"\n")), "plan"}, 1, "connect to postgres://127.0.0.1:"},
+		{"unreachable database, password in the url", []string{"--config", cfg("unreachable-urlpw", db(fmt.Sprintf("jdbc:postgresql://127.0.0.1:%d/jira?password=%s", closedPort, url.QueryEscape(urlSecret)), "u", "")), "plan"}, 1, "connect to postgres://127.0.0.1:"},
 		{"missing table", []string{"--config", cfg("empty", db(empty.JDBC, pg.User, "      password_file: "+pwFile+"\n")), "plan"}, 2, `no table "remembermetoken"`},
 		{"table missing a column", []string{"--config", cfg("notoken", db(noToken.JDBC, pg.User, "      password_file: "+pwFile+"\n")), "clear", "--target", "t1", "--yes"}, 2, `has no column "token"`},
 		{"unknown target", []string{"--config", goodCfg, "clear", "--target", "t2", "--yes"}, 2, `no target named "t2"`},
@@ -103,11 +112,6 @@ func TestBadInput(t *testing.T) {
 			}
 			if !strings.Contains(r.stderr, tt.want) {
 				t.Errorf("stderr %q does not say %q", r.stderr, tt.want)
-			}
-			for _, leak := range []string{secret, pg.Password, my.Server.Password} {
-				if strings.Contains(r.stdout+r.stderr, leak) {
-					t.Errorf("output contains a password")
-				}
 			}
 			if strings.Contains(r.stderr, "panic") || strings.Contains(r.stderr, "goroutine") {
 				t.Errorf("stderr shows a panic: %s", r.stderr)

@@ -8,6 +8,8 @@ import (
 	"regexp"
 	"strings"
 	"testing"
+
+	"github.com/reauth/reauth/internal/secretscan"
 )
 
 // jiraHome writes a Jira local home whose dbconfig.xml points at the cluster's database, with
@@ -141,6 +143,7 @@ func TestDiscoverBeforeTargets(t *testing.T) {
 	if err := os.MkdirAll(home, 0o700); err != nil {
 		t.Fatal(err)
 	}
+	password := secretscan.Register("discover: password in a jira dbconfig.xml", "s3cret-Passw0rd")
 	xml := `<?xml version="1.0" encoding="UTF-8"?>
 <jira-database-config>
   <name>defaultDS</name>
@@ -151,7 +154,7 @@ func TestDiscoverBeforeTargets(t *testing.T) {
     <url>jdbc:postgresql://db.example.com:5432/jiradb</url>
     <driver-class>org.postgresql.Driver</driver-class>
     <username>jira</username>
-    <password>s3cret-Passw0rd</password>
+    <password>` + password + `</password>
   </jdbc-datasource>
 </jira-database-config>
 `
@@ -166,9 +169,6 @@ func TestDiscoverBeforeTargets(t *testing.T) {
 		r := reauth(t, "", "--config", config, "discover", "--product", "jira", "--home", home).mustSucceed(t)
 		if !strings.Contains(r.stdout, "db.example.com") || !strings.Contains(r.stdout, "User:      jira") {
 			t.Errorf("%s: discover printed:\n%s", name, r.stdout)
-		}
-		if strings.Contains(r.stdout+r.stderr, "s3cret-Passw0rd") {
-			t.Errorf("%s: discover printed the password", name)
 		}
 	}
 	// Commands that act on targets still need one.

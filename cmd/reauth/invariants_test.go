@@ -56,6 +56,7 @@ func (w clearWay) run(t testing.TB, e *env, args ...string) result {
 		}
 		code = exit.ExitCode()
 	}
+	watch(t, cmd.Args[1:], out.String(), errb.String())
 	return result{out.String(), errb.String(), code}
 }
 
@@ -254,7 +255,10 @@ func TestClearSurvivesSIGKILL(t *testing.T) {
 				return cmd
 			}
 			t0 := time.Now()
-			if out, err := clear().CombinedOutput(); err != nil {
+			first := clear()
+			out, err := first.CombinedOutput()
+			watch(t, first.Args[1:], string(out), "")
+			if err != nil {
 				t.Fatalf("uninterrupted clear: %v\n%s", err, out)
 			}
 			full := time.Since(t0)

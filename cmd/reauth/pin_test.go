@@ -11,6 +11,7 @@ import (
 	"testing"
 	"time"
 
+	"github.com/reauth/reauth/internal/secretscan"
 	"github.com/reauth/reauth/products/gitlab/gitlabtest"
 )
 
@@ -67,7 +68,7 @@ func (r *recorder) seen() (int, string) {
 // that password: reauth refuses a discovered server the config does not name in expect_host,
 // and says where it connects before it sends anything.
 func TestDiscoveredEndpointPinned(t *testing.T) {
-	const password = "pinned-Operator-Pw-91"
+	password := secretscan.Register("TestDiscoveredEndpointPinned password_env", "pinned-Operator-Pw-91")
 	t.Setenv("REAUTH_PIN_TEST_PW", password)
 	dir := t.TempDir()
 

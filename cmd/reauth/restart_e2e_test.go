@@ -369,7 +369,9 @@ func TestRestartAccess(t *testing.T) {
 	os.WriteFile(c.env.config, []byte(strings.Replace(string(data), "  identity_file: "+c.ssh.IdentityFile+"\n", "", 1)), 0o600)
 	cmd := exec.Command(reauthBinary(t), "--config", c.env.config, "restart", "--target", "jira", "--yes")
 	cmd.Env = append(os.Environ(), "SSH_AUTH_SOCK="+sock)
-	if out, err := cmd.CombinedOutput(); err != nil {
+	out, err := cmd.CombinedOutput()
+	watch(t, cmd.Args[1:], string(out), "")
+	if err != nil {
 		t.Fatalf("restart with the agent: %v\n%s", err, out)
 	}
 	if n := len(restartsPerNode(restarttest.ReadEvents(t, c.events), since)); n != 2 {

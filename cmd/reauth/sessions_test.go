@@ -5,6 +5,7 @@ import (
 	"strings"
 	"testing"
 
+	"github.com/reauth/reauth/internal/secretscan"
 	"github.com/reauth/reauth/restart/restarttest"
 )
 
@@ -13,16 +14,19 @@ import (
 // ends their in-memory sessions at once: other users stay logged in. A 401 (wrong admin
 // credentials) and a 404 (a version without the endpoint) say that a restart is needed.
 func TestSessionsAtlassian(t *testing.T) {
+	admin := secretscan.Register("sessions: the nodes' admin password", "s3cret-admin")
+	short := secretscan.Register("sessions: a short admin password", "q!7z")
+	wrong := secretscan.Register("sessions: a wrong admin password", "wrong-admin")
 	for _, tc := range []struct {
 		name, product       string
 		nodeAdmin, apiAdmin string
 		ended               bool
 		outcome             string
 	}{
-		{"jira ends sessions", "jira", "s3cret-admin", "s3cret-admin", true, "sessions ended"},
-		{"bamboo ends sessions", "bamboo", "s3cret-admin", "s3cret-admin", true, "sessions ended"},
-		{"jira wrong admin password: 401", "jira", "s3cret-admin", "wrong-admin", false, "HTTP 401"},
-		{"bamboo without the endpoint: 404", "bamboo", "", "s3cret-admin", false, "HTTP 404"},
+		{"jira ends sessions", "jira", admin, admin, true, "sessions ended"},
+		{"bamboo ends sessions", "bamboo", short, short, true, "sessions ended"},
+		{"jira wrong admin password: 401", "jira", admin, wrong, false, "HTTP 401"},
+		{"bamboo without the endpoint: 404", "bamboo", "", admin, false, "HTTP 404"},
 	} {
 		t.Run(tc.name, func(t *testing.T) {
 			t.Parallel()

@@ -48,6 +48,7 @@ func TestConfirmAtTerminal(t *testing.T) {
 			tty.Write([]byte(tc.typed + "\r"))
 			err = cmd.Wait()
 			<-done
+			watch(t, cmd.Args[1:], out.String(), "") // the terminal: stdout and stderr in one
 			after := producttest.Digest(t, pool, "remembermetoken")
 			if tc.proceed {
 				if err != nil || producttest.Count(t, pool, "remembermetoken") != 0 {

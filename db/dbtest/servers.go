@@ -7,6 +7,7 @@ import (
 	"errors"
 	"fmt"
 	"github.com/reauth/reauth/internal/harness"
+	"github.com/reauth/reauth/internal/secretscan"
 	"net"
 	"net/url"
 	"os"
@@ -484,10 +485,10 @@ func startPostgres(withTLS bool) (*Server, error) {
 		return nil, err
 	}
 	s := &Server{
-		Dialect: "postgres", Host: Loopback, User: TestUser, Password: harness.RandomHex(16),
+		Dialect: "postgres", Host: Loopback, User: TestUser, Password: secretscan.Register("dbtest: "+kind+" test user's password", harness.RandomHex(16)),
 		BinDir: binDir, name: "PostgreSQL", base: base,
 		dataDir: filepath.Join(base, "data"), sockPath: filepath.Join(base, "s"),
-		logPath: filepath.Join(base, "postgres.log"), adminPW: harness.RandomHex(16),
+		logPath: filepath.Join(base, "postgres.log"), adminPW: secretscan.Register("dbtest: "+kind+" superuser's password", harness.RandomHex(16)),
 	}
 	fail := func(err error) (*Server, error) {
 		if s.proc != nil {
@@ -655,10 +656,10 @@ func startMariaDB(withTLS bool) (*Server, error) {
 		return nil, err
 	}
 	s := &Server{
-		Dialect: "mysql", Host: Loopback, User: TestUser, Password: harness.RandomHex(16),
+		Dialect: "mysql", Host: Loopback, User: TestUser, Password: secretscan.Register("dbtest: "+kind+" test user's password", harness.RandomHex(16)),
 		BinDir: binDir, name: "MariaDB", base: base,
 		dataDir: filepath.Join(base, "data"), sockPath: filepath.Join(base, "mysqld.sock"),
-		logPath: filepath.Join(base, "err.log"), adminPW: harness.RandomHex(16),
+		logPath: filepath.Join(base, "err.log"), adminPW: secretscan.Register("dbtest: "+kind+" root's password", harness.RandomHex(16)),
 	}
 	fail := func(err error) (*Server, error) {
 		if s.proc != nil {

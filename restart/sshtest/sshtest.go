@@ -14,6 +14,10 @@
 //		s.Restart(t) // back on the same port with the same keys
 //	}
 //
+// Every command a client runs is appended to s.CommandLog, and when the test ends the log is
+// checked for the suite's secrets (internal/secretscan): a remote command is a process argument
+// on the node, where other users can read it.
+//
 // Start skips the test when sshd or ssh-keygen is missing, or fails it when CI=true. The server
 // is stopped and its directory removed when the test ends (set SSHTEST_KEEP=1 to keep the
 // directory: config, keys and sshd's log). If the test binary is killed, sshd dies with it
@@ -30,7 +34,6 @@ import (
 	"encoding/pem"
 	"errors"
 	"fmt"
-	"github.com/reauth/reauth/internal/harness"
 	"net"
 	"os"
 	"os/exec"
@@ -44,6 +47,8 @@ import (
 	"testing"
 	"time"
 
+	"github.com/reauth/reauth/internal/harness"
+	"github.com/reauth/reauth/internal/secretscan"
 	"golang.org/x/crypto/ssh"
 	"golang.org/x/crypto/ssh/knownhosts"
 )
@@ -67,6 +72,7 @@ type Server struct {
 	HostKey      ssh.PublicKey // the server's host key (ed25519, the same on every host)
 	Dir          string        // private temp dir (0700): config, keys, known_hosts files, sshd.log
 	LogFile      string        // sshd's log (its stderr, LogLevel VERBOSE), appended to by every start
+	CommandLog   string        // every command a client ran, each followed by a line holding only RS (\x1e)
 	Version      string        // the server's identification, e.g. "SSH-2.0-OpenSSH_9.2p1 Debian-2+deb12u7"
 	StartTime    time.Duration // how long Start took (keys, config, sshd up on every host)
 
@@ -117,6 +123,7 @@ func Start(t testing.TB, hosts ...string) *Server {
 		IdentityFile: filepath.Join(dir, "id_ed25519"),
 		KnownHosts:   filepath.Join(dir, "known_hosts"),
 		LogFile:      filepath.Join(dir, "sshd.log"),
+		CommandLog:   filepath.Join(dir, "commands.log"),
 		sshd:         sshd,
 		config:       filepath.Join(dir, "sshd_config"),
 	}
@@ -131,6 +138,8 @@ func Start(t testing.TB, hosts ...string) *Server {
 	if err != nil {
 		t.Fatalf("sshtest: user key: %v", err)
 	}
+	registerKey("sshtest: the host's private key", hostPriv)
+	registerKey("sshtest: the user's private key", userPriv)
 	files := []struct {
 		name string
 		data []byte
@@ -141,6 +150,7 @@ func Start(t testing.TB, hosts ...string) *Server {
 		{"id_ed25519", userPriv, 0o600},
 		{"id_ed25519.pub", ssh.MarshalAuthorizedKey(userPub), 0o644},
 		{"authorized_keys", ssh.MarshalAuthorizedKey(userPub), 0o600},
+		{"record-command", []byte(recordCommand(s.CommandLog)), 0o700},
 	}
 	for _, f := range files {
 		if err := writeFile(filepath.Join(dir, f.name), f.data, f.mode); err != nil {
@@ -241,6 +251,9 @@ func (s *Server) configText() string {
 	line("PrintLastLog no")
 	line("Banner none")
 	line("LogLevel VERBOSE")
+	// sshd does not log the commands it runs: a wrapper records each one for the secret scan,
+	// then runs it as sshd would have ($SHELL -c).
+	line("ForceCommand %s", filepath.Join(s.Dir, "record-command"))
 	// Sessions get the test's own folder as HOME: the login shell then reads none of the
 	// machine user's start-up files (~/.bashrc), which the tests must not depend on, and which
 	// can hang (a shell killed mid-start by Kill may leave a tool's lock behind).
@@ -250,6 +263,29 @@ func (s *Server) configText() string {
 		line("PerSourcePenalties no")
 	}
 	return b.String()
+}
+
+// recordCommand is the ForceCommand script: it appends the client's command to log and runs it
+// with the user's shell, as sshd does without a ForceCommand (a session without a command gets a
+// login shell). exec keeps the process tree, exit status and signals as they were.
+func recordCommand(log string) string {
+	return `#!/bin/sh
+if [ -n "${SSH_ORIGINAL_COMMAND+set}" ]; then
+	printf '%s\n\036\n' "$SSH_ORIGINAL_COMMAND" >>` + log + `
+	exec "$SHELL" -c "$SSH_ORIGINAL_COMMAND"
+fi
+exec "$SHELL" -l
+`
+}
+
+// Commands returns the commands clients ran so far, oldest first.
+func (s *Server) Commands() []string {
+	b, err := os.ReadFile(s.CommandLog)
+	if err != nil {
+		return nil
+	}
+	recs := strings.Split(string(b), "\n\x1e\n")
+	return recs[:len(recs)-1]
 }
 
 // ---------------------------------------------------------------------------------------------
@@ -392,6 +428,7 @@ func (s *Server) cleanup(t testing.TB) {
 	if err := s.kill(); err != nil {
 		t.Errorf("sshtest: %v", err)
 	}
+	secretscan.CheckPath(t, "the log of remote commands sent to sshd", s.CommandLog)
 	if t.Failed() {
 		if _, err := os.Stat(s.LogFile); err == nil {
 			t.Logf("sshtest: sshd's log (%s):\n%s", s.LogFile, s.LogTail())
@@ -725,6 +762,20 @@ func newKey() ([]byte, ssh.PublicKey, error) {
 		return nil, nil, err
 	}
 	return pem.EncodeToMemory(block), sshPub, nil
+}
+
+// registerKey registers a line of a private key's PEM body with secretscan: one that holds
+// private bytes (the first lines are the format's fixed header and the public key), so that a
+// key printed or sent anywhere is found.
+func registerKey(label string, pemKey []byte) {
+	block, _ := pem.Decode(pemKey)
+	if block == nil {
+		return
+	}
+	lines := strings.Split(strings.TrimSpace(string(pem.EncodeToMemory(&pem.Block{Type: block.Type, Bytes: block.Bytes}))), "\n")
+	if len(lines) > 4 {
+		secretscan.Register(label, lines[4])
+	}
 }
 
 func writeFile(path string, data []byte, mode os.FileMode) error {

@@ -18,6 +18,7 @@ import (
 	"github.com/skeema/knownhosts"
 	"golang.org/x/crypto/ssh"
 
+	"github.com/reauth/reauth/internal/secretscan"
 	"github.com/reauth/reauth/restart/sshtest"
 )
 
@@ -97,8 +98,9 @@ func TestServer(t *testing.T) {
 	})
 
 	t.Run("password refused", func(t *testing.T) {
-		answer := func(string, string, []string, []bool) ([]string, error) { return []string{"secret"}, nil }
-		_, err := dial(s, node1, s.KnownHosts, ssh.Password("secret"), ssh.KeyboardInteractive(answer))
+		pw := secretscan.Register("sshtest: password offered to sshd", "Refused-pw-1")
+		answer := func(string, string, []string, []bool) ([]string, error) { return []string{pw}, nil }
+		_, err := dial(s, node1, s.KnownHosts, ssh.Password(pw), ssh.KeyboardInteractive(answer))
 		if err == nil || !strings.Contains(err.Error(), "unable to authenticate") {
 			t.Fatalf("login with a password: error %v, want unable to authenticate", err)
 		}
@@ -231,6 +233,38 @@ func TestServer(t *testing.T) {
 
 // TestRestartPortTaken: sshd keeps running when it binds some of its addresses but not others;
 // Restart must notice and fail rather than leave a node unreachable.
+// TestCommandLog: every command a client runs is logged, runs as it would without the log, and
+// a secret in one fails the test when the server's cleanup scans the log.
+func TestCommandLog(t *testing.T) {
+	const label = "sshtest: planted in a remote command"
+	pw := secretscan.Register(label, harness.RandomHex(12))
+	rec := &secretscan.Recorder{TB: t}
+	t.Cleanup(func() { // runs after the server's cleanup, which scans the log
+		msg := rec.Errors()
+		if !strings.Contains(msg, label) || !strings.Contains(msg, "PGPASSWORD=<SECRET> true") {
+			t.Errorf("cleanup reported %q; want the secret's label and the command, masked", msg)
+		}
+		if strings.Contains(msg, pw) {
+			t.Errorf("cleanup's report shows the secret: %q", msg)
+		}
+	})
+	s := sshtest.Start(rec, node1)
+	c, err := dial(s, node1, s.KnownHosts, identity(t, s))
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer c.Close()
+	cmds := []string{`printf '%s|' "a b" 'c'\''d'` + "\nexit 0", "PGPASSWORD=" + pw + " true; echo done"}
+	for i, want := range []string{"a b|c'd|", "done\n"} {
+		if out, err := run(c, cmds[i]); err != nil || out != want {
+			t.Errorf("run(%q) = %q, %v; want %q", cmds[i], out, err, want)
+		}
+	}
+	if got := s.Commands(); strings.Join(got, "|") != strings.Join(cmds, "|") {
+		t.Errorf("Commands() = %q; want %q", got, cmds)
+	}
+}
+
 func TestRestartPortTaken(t *testing.T) {
 	s := sshtest.Start(t, node1, node2)
 	s.Kill(t)

@@ -23,6 +23,7 @@ import (
 	"errors"
 	"fmt"
 	"github.com/reauth/reauth/internal/harness"
+	"github.com/reauth/reauth/internal/secretscan"
 	"net"
 	"os"
 	"os/exec"
@@ -126,7 +127,7 @@ func startRedis(bin string) (*RedisServer, error) {
 	if err != nil {
 		return nil, err
 	}
-	s := &RedisServer{Password: harness.RandomHex(16), Binary: bin, base: base,
+	s := &RedisServer{Password: secretscan.Register("gitlabtest: redis requirepass", harness.RandomHex(16)), Binary: bin, base: base,
 		logPath: filepath.Join(base, "redis.log"), Socket: filepath.Join(base, "redis.sock")}
 	for i := 1; i < Databases; i++ {
 		s.free = append(s.free, i)

@@ -11,6 +11,7 @@ import (
 	"errors"
 	"fmt"
 	"github.com/reauth/reauth/internal/harness"
+	"github.com/reauth/reauth/internal/secretscan"
 	"io"
 	"net"
 	"net/http"
@@ -74,7 +75,7 @@ func (h *hold) let() { h.once.Do(func() { close(h.release) }) }
 func NewWeb(t testing.TB, rdb *redis.Client, pool *sql.DB) *Web {
 	t.Helper()
 	RequireRuby(t)
-	w := &Web{Redis: rdb, DB: pool, key: []byte(harness.RandomHex(32)), holds: map[string]*hold{}}
+	w := &Web{Redis: rdb, DB: pool, key: []byte(secretscan.Register("gitlabtest: web cookie signing key", harness.RandomHex(32))), holds: map[string]*hold{}}
 	mux := http.NewServeMux()
 	mux.HandleFunc("POST /users/sign_in", w.signIn)
 	mux.HandleFunc("GET /slow", w.slow)
