@@ -184,7 +184,7 @@ func (p *Plan) prepareGitLab(ctx context.Context, tp *TargetPlan, tc *TargetConf
 	if s.OlderThan > 0 {
 		return fmt.Errorf("%w: GitLab sessions have no age to revoke by: use `reauth sessions prune --older-than`", ErrScope)
 	}
-	all, err := g.Store.RevokeAll(ctx, true, 0)
+	all, err := g.Store.CountAll(ctx)
 	if err != nil {
 		return fmt.Errorf("target %s: %w", tp.Name, err)
 	}
@@ -198,7 +198,7 @@ func (p *Plan) prepareGitLab(ctx context.Context, tp *TargetPlan, tc *TargetConf
 	if g.Users, err = p.gitlabScope(ctx, g, s); err != nil {
 		return err
 	}
-	revoked, err := g.Store.Revoke(ctx, g.Users, true, 0)
+	revoked, err := g.Store.CountRevoke(ctx, g.Users)
 	if err != nil {
 		return fmt.Errorf("target %s: %w", tp.Name, err)
 	}
@@ -262,11 +262,11 @@ func (p *Plan) RevokeGitLab(ctx context.Context, run *Run, tp *TargetPlan, dryRu
 	res := GitLabResult{Target: tp.Name, All: g.Users == nil, DryRun: dryRun}
 	if dryRun {
 		if res.All {
-			a, err := g.Store.RevokeAll(ctx, true, 0)
+			a, err := g.Store.CountAll(ctx)
 			res.Users, res.Sessions, res.RememberCleared = a.Users, a.Sessions, a.RememberCleared
 			return res, err
 		}
-		revoked, err := g.Store.Revoke(ctx, g.Users, true, 0)
+		revoked, err := g.Store.CountRevoke(ctx, g.Users)
 		res.tally(revoked)
 		return res, err
 	}
@@ -277,11 +277,11 @@ func (p *Plan) RevokeGitLab(ctx context.Context, run *Run, tp *TargetPlan, dryRu
 	var err error
 	if res.All {
 		var a gitlab.AllRevoked
-		a, err = g.Store.RevokeAll(ctx, false, gitlabSettle)
+		a, err = g.Store.RevokeAll(ctx, gitlabSettle)
 		res.Users, res.Sessions, res.RememberCleared, res.Rewritten = a.Users, a.Sessions, a.RememberCleared, a.Rewritten
 	} else {
 		var revoked []gitlab.Revoked
-		revoked, err = g.Store.Revoke(ctx, g.Users, false, gitlabSettle)
+		revoked, err = g.Store.Revoke(ctx, g.Users, gitlabSettle)
 		res.tally(revoked)
 		now := time.Now().UTC()
 		for _, r := range revoked {

@@ -44,7 +44,7 @@ func (a *app) sessionsPrune(c *cli.Context) error {
 	if gc == nil {
 		return usageError("sessions prune is for GitLab targets; Atlassian products keep sessions in memory")
 	}
-	dry, err := gc.Store.Prune(c.Context, gc.Users, max, older, true)
+	dry, err := gc.Store.CountPrune(c.Context, gc.Users, max, older)
 	if err != nil {
 		return err
 	}
@@ -68,7 +68,7 @@ func (a *app) sessionsPrune(c *cli.Context) error {
 		return err
 	}
 	defer release()
-	res, err := gc.Store.Prune(c.Context, gc.Users, max, older, false)
+	res, err := gc.Store.Prune(c.Context, gc.Users, max, older)
 	n = 0
 	for _, r := range res {
 		n += r.Sessions

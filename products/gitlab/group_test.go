@@ -184,7 +184,7 @@ func TestGroupMembersRevoke(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	res, err := e.store.Revoke(ctx, members, false, 0)
+	res, err := e.store.Revoke(ctx, members, 0)
 	if err != nil {
 		t.Fatal(err)
 	}

@@ -38,7 +38,7 @@ func TestPrune(t *testing.T) {
 	keep := gitlabtest.WriteNonSession(t, rdb)
 	before := gitlabtest.Dump(t, rdb, e.allKeys(t)...)
 
-	dry, err := e.store.Prune(ctx, nil, 100, 0, true)
+	dry, err := e.store.CountPrune(ctx, nil, 100, 0)
 	want := []gitlab.Revoked{{UserID: heavy, Username: "heavy", Sessions: 5, Stale: 1}}
 	if err != nil || !slices.Equal(dry, want) {
 		t.Errorf("dry-run Prune(all, 100) = %+v, %v; want %+v", dry, err, want)
@@ -47,7 +47,7 @@ func TestPrune(t *testing.T) {
 		t.Error("the dry run changed Redis")
 	}
 
-	got, err := e.store.Prune(ctx, nil, 100, 0, false)
+	got, err := e.store.Prune(ctx, nil, 100, 0)
 	if err != nil || !slices.Equal(got, want) {
 		t.Errorf("Prune(all, 100) = %+v, %v; want %+v", got, err, want)
 	}
@@ -95,11 +95,11 @@ func TestPrune(t *testing.T) {
 		old := gitlabtest.WriteSession(t, rdb, gitlabtest.Session{UserID: u, UpdatedAt: now.Add(-10 * 24 * time.Hour)})
 		legacy := gitlabtest.WriteSession(t, rdb, gitlabtest.Session{UserID: u, Format: gitlabtest.Legacy})
 		users := user(t, e, "mixed")
-		got, err := e.store.Prune(ctx, users, 2, 0, false)
+		got, err := e.store.Prune(ctx, users, 2, 0)
 		if err != nil || len(got) != 1 || got[0].Sessions != 1 || got[0].Legacy != 1 {
 			t.Errorf("Prune(mixed, 2) = %+v, %v; want the legacy session pruned", got, err)
 		}
-		got, err = e.store.Prune(ctx, users, 0, 7*24*time.Hour, false)
+		got, err = e.store.Prune(ctx, users, 0, 7*24*time.Hour)
 		if err != nil || len(got) != 1 || got[0].Sessions != 1 {
 			t.Errorf("Prune(mixed, older than 7d) = %+v, %v; want the 10-day-old session pruned", got, err)
 		}
@@ -115,7 +115,7 @@ func TestPrune(t *testing.T) {
 				t.Errorf("%s: Rails session left", w)
 			}
 		}
-		if _, err := e.store.Prune(ctx, users, 0, 0, false); err == nil {
+		if _, err := e.store.Prune(ctx, users, 0, 0); err == nil {
 			t.Error("Prune with neither a cap nor an age: no error")
 		}
 	})

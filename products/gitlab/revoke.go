@@ -43,26 +43,34 @@ const (
 	reclearRememberSQL = "UPDATE users SET remember_created_at = NULL, updated_at = NOW() WHERE id = ANY($1) AND remember_created_at IS NOT NULL RETURNING id"
 )
 
-// Revoke destroys every session of the users (impersonated ones too) and their remember-me,
-// in GitLab's order: remember_created_at is cleared first, in one statement for all users, so
-// that no remember cookie can sign a browser back in while the sessions go; then, per user,
-// the listed ids are removed from the lookup set and their v2, legacy and Rails session keys
-// deleted (pipelined, as ActiveSession.destroy_sessions does); then, after settle, whatever a
-// request that was in flight wrote back is deleted too, and counted in Rewritten.
-//
-// In a dry run nothing is changed: the counts say what would be destroyed.
-func (s *Store) Revoke(ctx context.Context, users []User, dryRun bool, settle time.Duration) ([]Revoked, error) {
-	ids := sortedIDs(users)
+// CountRevoke says what Revoke would destroy, and changes nothing.
+func (s *Store) CountRevoke(ctx context.Context, users []User) ([]Revoked, error) {
+	out, index, ids, _, err := s.listRevoke(ctx, users)
+	if err != nil || len(ids) == 0 {
+		return out, err
+	}
+	had, err := s.rememberSet(ctx, ids)
+	if err != nil {
+		return nil, err
+	}
+	for _, id := range had {
+		out[index[id]].RememberCleared = true
+	}
+	return out, nil
+}
+
+// listRevoke lists the users' sessions, with a result per user (sorted by id) counting them.
+func (s *Store) listRevoke(ctx context.Context, users []User) (out []Revoked, index map[int64]int, ids []int64, ls map[int64]*listing, err error) {
+	ids = sortedIDs(users)
 	names := map[int64]string{}
 	for _, u := range users {
 		names[u.ID] = u.Username
 	}
-	ls, err := s.list(ctx, ids)
-	if err != nil {
-		return nil, err
+	if ls, err = s.list(ctx, ids); err != nil {
+		return nil, nil, nil, nil, err
 	}
-	out := make([]Revoked, len(ids))
-	index := map[int64]int{}
+	out = make([]Revoked, len(ids))
+	index = map[int64]int{}
 	for i, id := range ids {
 		index[id] = i
 		l := ls[id]
@@ -77,21 +85,21 @@ func (s *Store) Revoke(ctx context.Context, users []User, dryRun bool, settle ti
 		}
 		out[i] = r
 	}
-	if len(ids) == 0 {
-		return out, nil
-	}
+	return out, index, ids, ls, nil
+}
 
-	if dryRun {
-		had, err := s.rememberSet(ctx, ids)
-		if err != nil {
-			return nil, err
-		}
-		for _, id := range had {
-			out[index[id]].RememberCleared = true
-		}
-		return out, nil
+// Revoke destroys every session of the users (impersonated ones too) and their remember-me,
+// in GitLab's order: remember_created_at is cleared first, in one statement for all users, so
+// that no remember cookie can sign a browser back in while the sessions go; then, per user,
+// the listed ids are removed from the lookup set and their v2, legacy and Rails session keys
+// deleted (pipelined, as ActiveSession.destroy_sessions does); then, after settle, whatever a
+// request that was in flight wrote back is deleted too, and counted in Rewritten.
+//
+func (s *Store) Revoke(ctx context.Context, users []User, settle time.Duration) ([]Revoked, error) {
+	out, index, ids, ls, err := s.listRevoke(ctx, users)
+	if err != nil || len(ids) == 0 {
+		return out, err
 	}
-
 	cleared, err := s.clearRemember(ctx, ids)
 	if err != nil {
 		return out, err
@@ -367,26 +375,28 @@ type AllRevoked struct {
 	Rewritten int
 }
 
+// CountAll says what RevokeAll would delete, and changes nothing.
+func (s *Store) CountAll(ctx context.Context) (AllRevoked, error) {
+	var res AllRevoked
+	if err := s.DB.QueryRowContext(ctx, "SELECT count(*) FROM users WHERE remember_created_at IS NOT NULL").Scan(&res.RememberCleared); err != nil {
+		return res, fmt.Errorf("gitlab: counting remember-me: %w", err)
+	}
+	t, err := s.sweepAll(ctx, false)
+	if err != nil {
+		return res, err
+	}
+	t.into(&res, false)
+	return res, nil
+}
+
 // RevokeAll signs every user out: remember_created_at is cleared for every user that has it
 // set, then every key of the three session namespaces is deleted (SCAN with COUNT 1000, UNLINK
 // in pipelined batches; the namespaces are swept concurrently), then, after settle, both are
 // done again and what that pass deletes is counted in Rewritten. Keys outside the three
 // namespaces (session:lookup:ip:gitlab2:*, session:otp:*, caches, queues) are never touched.
 //
-// In a dry run nothing is changed: the counts say what would be deleted.
-func (s *Store) RevokeAll(ctx context.Context, dryRun bool, settle time.Duration) (AllRevoked, error) {
+func (s *Store) RevokeAll(ctx context.Context, settle time.Duration) (AllRevoked, error) {
 	var res AllRevoked
-	if dryRun {
-		if err := s.DB.QueryRowContext(ctx, "SELECT count(*) FROM users WHERE remember_created_at IS NOT NULL").Scan(&res.RememberCleared); err != nil {
-			return res, fmt.Errorf("gitlab: counting remember-me: %w", err)
-		}
-		t, err := s.sweepAll(ctx, false)
-		if err != nil {
-			return res, err
-		}
-		t.into(&res, false)
-		return res, nil
-	}
 	n, err := s.clearAllRemember(ctx)
 	if err != nil {
 		return res, err
@@ -589,7 +599,18 @@ func (s *Store) unlink(ctx context.Context, batches <-chan []string) (int, error
 // olderThan > 0 it also destroys every session not active for that long, unknown activity
 // included. Stale lookup ids are removed, as GitLab's cleanup does. Remember-me is left
 // alone. The result lists, for an explicit list, every user; for all users, those pruned.
-func (s *Store) Prune(ctx context.Context, users []User, max int, olderThan time.Duration, dryRun bool) ([]Revoked, error) {
+func (s *Store) Prune(ctx context.Context, users []User, max int, olderThan time.Duration) ([]Revoked, error) {
+	return s.prune(ctx, users, max, olderThan, s.destroy)
+}
+
+// CountPrune says what Prune would destroy, and changes nothing.
+func (s *Store) CountPrune(ctx context.Context, users []User, max int, olderThan time.Duration) ([]Revoked, error) {
+	return s.prune(ctx, users, max, olderThan, nil)
+}
+
+// prune finds, a batch of users at a time, the sessions Prune destroys and hands them to
+// destroy (nil: none is destroyed).
+func (s *Store) prune(ctx context.Context, users []User, max int, olderThan time.Duration, destroy func(context.Context, map[int64][]string) error) ([]Revoked, error) {
 	if max <= 0 && olderThan <= 0 {
 		return nil, fmt.Errorf("gitlab: prune needs a maximum number of sessions per user or an age")
 	}
@@ -659,8 +680,8 @@ func (s *Store) Prune(ctx context.Context, users []User, max int, olderThan time
 				out = append(out, r)
 			}
 		}
-		if !dryRun {
-			if err := s.destroy(ctx, victims); err != nil {
+		if destroy != nil {
+			if err := destroy(ctx, victims); err != nil {
 				return out, err
 			}
 		}

@@ -105,7 +105,7 @@ func TestSessionsAndRevokeEveryFormat(t *testing.T) {
 	})
 
 	t.Run("dry run", func(t *testing.T) {
-		got, err := e.store.Revoke(ctx, user(t, e, "alice"), true, 0)
+		got, err := e.store.CountRevoke(ctx, user(t, e, "alice"))
 		if err != nil {
 			t.Fatal(err)
 		}
@@ -122,7 +122,7 @@ func TestSessionsAndRevokeEveryFormat(t *testing.T) {
 	})
 
 	t.Run("revoke", func(t *testing.T) {
-		got, err := e.store.Revoke(ctx, user(t, e, "alice"), false, 0)
+		got, err := e.store.Revoke(ctx, user(t, e, "alice"), 0)
 		if err != nil {
 			t.Fatal(err)
 		}

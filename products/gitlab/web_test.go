@@ -92,7 +92,7 @@ func TestWebRejectsRevokedCookies(t *testing.T) {
 	}
 	done := make(chan result, 1)
 	go func() {
-		res, err := e.store.Revoke(ctx, users, false, 1500*time.Millisecond)
+		res, err := e.store.Revoke(ctx, users, 1500*time.Millisecond)
 		n := 0
 		for _, r := range res {
 			n += r.Rewritten
