@@ -125,6 +125,9 @@ type RedisConfig struct {
 	PasswordEnv  string `yaml:"password_env"`
 	PasswordFile string `yaml:"password_file"`
 	DB           int    `yaml:"db"`
+	// CAFile, with a rediss:// URL, is the PEM file of the CA the server's certificate must
+	// chain to, instead of the system's roots.
+	CAFile string `yaml:"ca_file"`
 }
 
 // minNodeTimeout is the least stop_timeout or start_timeout a config may give.
@@ -516,6 +519,9 @@ func (c *Config) validate(needTargets bool) error {
 			if to.d != 0 && time.Duration(to.d) < minNodeTimeout {
 				return c.fail(t, f(to.field), "%s is too short: at least %s (absent: the default)", time.Duration(to.d), minNodeTimeout)
 			}
+		}
+		if t.Redis.CAFile != "" {
+			t.Redis.CAFile = c.resolvePath(t.Redis.CAFile)
 		}
 		if t.Redis.DB < 0 {
 			return c.fail(t, f("redis.db"), "%d is not a Redis database number", t.Redis.DB)

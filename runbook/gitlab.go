@@ -167,7 +167,7 @@ func (p *Plan) prepareGitLab(ctx context.Context, tp *TargetPlan, tc *TargetConf
 	if err != nil {
 		return fmt.Errorf("target %s: %w", tp.Name, err)
 	}
-	rc, err := gitlab.OpenRedis(ctx, rurl, rpass, rdb)
+	rc, err := gitlab.OpenRedis(ctx, rurl, rpass, rdb, tc.Redis.CAFile)
 	if err != nil {
 		pool.Close()
 		return fmt.Errorf("target %s: redis: %w", tp.Name, err)

@@ -61,7 +61,7 @@ func TestOpenRedisSilentServer(t *testing.T) {
 	t.Cleanup(func() { gitlab.RedisConnectTimeout = old })
 	addr := silentRedis(t)
 	start := time.Now()
-	c, err := gitlab.OpenRedis(context.Background(), "redis://"+addr, "secret-pw", 0)
+	c, err := gitlab.OpenRedis(context.Background(), "redis://"+addr, "secret-pw", 0, "")
 	took := time.Since(start)
 	if err == nil {
 		c.Close()
@@ -86,7 +86,7 @@ func TestOpenRedisSilentServerInterrupted(t *testing.T) {
 	ctx, cancel := context.WithCancel(context.Background())
 	time.AfterFunc(300*time.Millisecond, cancel)
 	start := time.Now()
-	c, err := gitlab.OpenRedis(ctx, "redis://"+addr, "", 0)
+	c, err := gitlab.OpenRedis(ctx, "redis://"+addr, "", 0, "")
 	took := time.Since(start)
 	if err == nil {
 		c.Close()
