@@ -21,6 +21,7 @@ import (
 	"github.com/reauth/reauth/products/gitlab"
 	"github.com/reauth/reauth/restart"
 	"github.com/reauth/reauth/restart/sshtest"
+	"github.com/reauth/reauth/runbook"
 )
 
 // silentListener accepts TCP connections on 127.0.0.1 and never answers: a server that hangs
@@ -318,5 +319,44 @@ func TestDiscoverLargeFileOverSSH(t *testing.T) {
 	}
 	if strings.Count(strings.TrimSpace(r.stderr), "\n") > 0 {
 		t.Errorf("stderr is not one line:\n%s", r.stderr)
+	}
+}
+
+// TestSilentSessionAPI: `sessions revoke` with base_url on an endpoint that accepts and never
+// answers. The tokens are deleted, the first call gives up after the documented deadline, the
+// endpoint is not asked again for the other users (three users wait one deadline, not three),
+// and the result says a restart is needed.
+func TestSilentSessionAPI(t *testing.T) {
+	documented(t, readmeDeadlines(t), "session API", runbook.SessionAPITimeout)
+	override(t, &runbook.SessionAPITimeout, time.Second)
+	c := newCluster(t, "jira", clusterOpts{nodes: 1, apiAdmin: "s3cret-admin"})
+	url := "http://127.0.0.1:" + strconv.Itoa(silentListener(t))
+	data, _ := os.ReadFile(c.env.config)
+	cfg := regexp.MustCompile(`(?m)^    base_url: .*$`).ReplaceAllString(string(data), "    base_url: "+url)
+	os.WriteFile(c.env.config, []byte(cfg), 0o600)
+	r, took := timedReauth(t, 20*time.Second, "--config", c.env.config, "sessions", "revoke", "--target", "jira",
+		"--user", "user0", "--user", "user1", "--user", "user2", "--yes", "--output", "json")
+	t.Logf("exit %d after %v", r.code, took.Round(time.Millisecond))
+	var res struct {
+		Users []struct {
+			User, Outcome string
+			Ended         bool `json:"sessions_ended"`
+		}
+		RestartNeeded bool `json:"restart_needed"`
+	}
+	r.mustSucceed(t).decode(t, &res)
+	if !res.RestartNeeded || len(res.Users) != 3 {
+		t.Fatalf("revoke = %+v; want three users and a restart needed", res)
+	}
+	if o := res.Users[0].Outcome; !strings.Contains(o, url) || !strings.Contains(o, "did not answer within 1s") {
+		t.Errorf("first user's outcome %q; want the endpoint and that it did not answer", o)
+	}
+	for _, u := range res.Users[1:] {
+		if u.Ended || !strings.HasPrefix(u.Outcome, "not called: ") {
+			t.Errorf("%s: %q; want not called", u.User, u.Outcome)
+		}
+	}
+	if took > 10*time.Second {
+		t.Errorf("took %v: the endpoint was asked again after it did not answer", took)
 	}
 }
