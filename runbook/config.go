@@ -521,6 +521,9 @@ func (c *Config) validate(needTargets bool) error {
 			}
 		}
 		if t.Redis.CAFile != "" {
+			if u := strings.ToLower(strings.TrimSpace(t.Redis.URL)); u != "" && !strings.HasPrefix(u, "rediss://") {
+				return c.fail(t, f("redis.ca_file"), "is for a TLS Redis, and redis.url is not rediss://")
+			}
 			t.Redis.CAFile = c.resolvePath(t.Redis.CAFile)
 		}
 		if t.Redis.DB < 0 {
