@@ -167,6 +167,9 @@ func openMySQL(src Source, cred Credentials) (*sql.DB, error) {
 	// it would apply to every packet read, and cut a long batch delete (see ConnectTimeout).
 	cfg.Timeout = ConnectTimeout
 	cfg.WriteTimeout = mysqlWriteTimeout
+	// The driver's own log lines ("[mysql] packets.go:58 read tcp ...: i/o timeout") would go
+	// to the process's stderr beside reauth's one-line error; every error reaches the caller.
+	cfg.Logger = &mysql.NopLogger{}
 	guard := &loginGuard{timeout: ConnectTimeout}
 	cfg.DialFunc = guard.DialContext
 	// Read and write DATETIME/TIMESTAMP in UTC so a backup restores the very same values

@@ -129,7 +129,11 @@ func Probe(ctx context.Context, client *http.Client, product, baseURL string) St
 		if errors.Is(err, syscall.ECONNREFUSED) {
 			return Status{State: Down, Detail: "connection refused"}
 		}
-		return Status{State: Unknown, Detail: downReason(err)}
+		reason := downReason(err)
+		if reason == noAnswer && client.Timeout > 0 && ctx.Err() == nil {
+			reason = fmt.Sprintf("no answer from %s within %s", req.URL.Redacted(), client.Timeout)
+		}
+		return Status{State: Unknown, Detail: reason}
 	}
 	defer resp.Body.Close()
 	body, err := io.ReadAll(io.LimitReader(resp.Body, 64<<10))
@@ -139,24 +143,31 @@ func Probe(ctx context.Context, client *http.Client, product, baseURL string) St
 	return p.read(resp.StatusCode, body)
 }
 
+const noAnswer = "no answer in time"
+
 func downReason(err error) string {
 	var op *net.OpError
 	switch {
 	case errors.Is(err, syscall.ECONNREFUSED):
 		return "connection refused"
 	case errors.Is(err, context.DeadlineExceeded) || errors.Is(err, syscall.ETIMEDOUT):
-		return "no answer in time"
+		return noAnswer
 	case errors.As(err, &op):
 		return op.Err.Error()
 	}
 	return err.Error()
 }
 
+// ProbeTimeout bounds one probe of a node's status endpoint: connecting, sending, and reading
+// the whole answer. A node that does not answer within it is in an unknown state, and
+// the probe says so.
+var ProbeTimeout = 5 * time.Second
+
 // NewHTTPClient is the client probes use: no redirects followed (a login page is not a status),
 // no keep-alive (a restarted node must be asked afresh), a short timeout per probe.
 func NewHTTPClient() *http.Client {
 	return &http.Client{
-		Timeout: 5 * time.Second,
+		Timeout: ProbeTimeout,
 		CheckRedirect: func(*http.Request, []*http.Request) error {
 			return http.ErrUseLastResponse
 		},

@@ -182,6 +182,9 @@ func tomcat(product string) bool {
 // sessionPersistence reads conf/server.xml and conf/context.xml and says whether Tomcat will
 // save sessions to disk at shutdown and reload them at start, or "" when it will not.
 func sessionPersistence(ctx context.Context, run Runner, installDir string) (string, error) {
+	// A read that hangs (a stale NFS mount) must not hold up the preflight.
+	ctx, cancel := context.WithTimeout(ctx, ReadFileTimeout)
+	defer cancel()
 	var docs []string
 	for _, f := range []string{"conf/server.xml", "conf/context.xml"} {
 		path := strings.TrimRight(installDir, "/") + "/" + f

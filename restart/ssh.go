@@ -30,9 +30,14 @@ type SSHConfig struct {
 	KnownHosts   string
 	Port         int    // default 22
 	JumpHost     string // host or host:port, optional; reached with the same user and keys
-	// ConnectTimeout bounds the TCP connection and SSH handshake (default 15 s).
+	// ConnectTimeout bounds the TCP connection and SSH handshake (default SSHConnectTimeout).
 	ConnectTimeout time.Duration
 }
+
+// SSHConnectTimeout is the default bound on connecting to a node (TCP and SSH handshake,
+// each hop through a jump host), and the bound on opening a session on a connection: a
+// server that accepts and never answers is given up after it.
+var SSHConnectTimeout = 15 * time.Second
 
 // HostKeyError is a host key that known_hosts does not vouch for: unknown, or changed.
 type HostKeyError struct {
@@ -73,7 +78,7 @@ func NewDialer(cfg SSHConfig) (*Dialer, error) {
 		cfg.Port = 22
 	}
 	if cfg.ConnectTimeout == 0 {
-		cfg.ConnectTimeout = 15 * time.Second
+		cfg.ConnectTimeout = SSHConnectTimeout
 	}
 	if cfg.User == "" {
 		return nil, fmt.Errorf("%w: ssh.user is not set", ErrSSHSetup)
@@ -150,16 +155,17 @@ func (d *Dialer) clientConfig(addr string) *ssh.ClientConfig {
 
 // Client is an SSH connection to one node.
 type Client struct {
-	Host string // as configured
-	user string
-	conn *ssh.Client
-	jump *ssh.Client
+	Host    string // as configured
+	user    string
+	conn    *ssh.Client
+	jump    *ssh.Client
+	timeout time.Duration // bound on opening a session
 }
 
 // Dial connects to host (through the jump host, if configured), checking its host key.
 func (d *Dialer) Dial(ctx context.Context, host string) (*Client, error) {
 	addr := d.addr(host)
-	c := &Client{Host: host, user: d.cfg.User}
+	c := &Client{Host: host, user: d.cfg.User, timeout: d.cfg.ConnectTimeout}
 	dial := func(network, address string) (net.Conn, error) {
 		var dl net.Dialer
 		dctx, cancel := context.WithTimeout(ctx, d.cfg.ConnectTimeout)
@@ -228,6 +234,40 @@ func handshake(ctx context.Context, conn net.Conn, addr string, cfg *ssh.ClientC
 	}
 }
 
+// newSession opens a session within the connect timeout and ctx: a server that completed the
+// handshake can still leave the channel's opening unanswered. On a timeout the connection is
+// closed, since a request to open a channel cannot be withdrawn.
+func (c *Client) newSession(ctx context.Context) (*ssh.Session, error) {
+	type result struct {
+		s   *ssh.Session
+		err error
+	}
+	done := make(chan result, 1)
+	go func() {
+		s, err := c.conn.NewSession()
+		done <- result{s, err}
+	}()
+	t := time.NewTimer(c.timeout)
+	defer t.Stop()
+	var err error
+	select {
+	case r := <-done:
+		if r.err != nil {
+			return nil, fmt.Errorf("ssh session on %s: %w", c.Host, r.err)
+		}
+		return r.s, nil
+	case <-t.C:
+		err = fmt.Errorf("ssh session on %s: no answer within %s", c.Host, c.timeout)
+	case <-ctx.Done():
+		err = fmt.Errorf("ssh session on %s: %w", c.Host, ctx.Err())
+	}
+	c.Close()
+	if r := <-done; r.s != nil {
+		r.s.Close()
+	}
+	return nil, err
+}
+
 // Close closes the connection (and the jump host's).
 func (c *Client) Close() error {
 	var errs []error
@@ -256,9 +296,9 @@ var ErrCommandFailed = errors.New("command failed")
 // ErrCommandFailed, with the Result filled in.
 func (c *Client) Run(ctx context.Context, cmd string) (Result, error) {
 	res := Result{Command: cmd}
-	sess, err := c.conn.NewSession()
+	sess, err := c.newSession(ctx)
 	if err != nil {
-		return res, fmt.Errorf("ssh session: %w", err)
+		return res, err
 	}
 	defer sess.Close()
 	var out tailBuffer
@@ -337,9 +377,9 @@ var ReadFileTimeout = 60 * time.Second
 // ReadFile returns a file of the node, read with cat. A missing file is an error wrapping
 // fs.ErrNotExist.
 func (c *Client) ReadFile(ctx context.Context, path string) ([]byte, error) {
-	sess, err := c.conn.NewSession()
+	sess, err := c.newSession(ctx)
 	if err != nil {
-		return nil, fmt.Errorf("ssh session: %w", err)
+		return nil, err
 	}
 	defer sess.Close()
 	var out bytes.Buffer
@@ -414,9 +454,9 @@ var LockTimeout = 30 * time.Second
 // ErrNodeBusy. The lock is held by a remote command that reads its standard input: release
 // closes it, and a connection that drops or a reauth that dies releases it as well.
 func (c *Client) Lock(ctx context.Context, path string) (release func(), err error) {
-	sess, err := c.conn.NewSession()
+	sess, err := c.newSession(ctx)
 	if err != nil {
-		return nil, fmt.Errorf("ssh session: %w", err)
+		return nil, err
 	}
 	stdin, err := sess.StdinPipe()
 	if err != nil {

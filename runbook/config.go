@@ -132,6 +132,9 @@ type RedisConfig struct {
 	// ExpectHost names the Redis server(s) a discovered Redis connection may point at; it is
 	// required when the Redis password comes from the config (password_env, password_file).
 	ExpectHost HostList `yaml:"expect_host"`
+	// CAFile, with a rediss:// URL, is the PEM file of the CA the server's certificate must
+	// chain to, instead of the system's roots.
+	CAFile string `yaml:"ca_file"`
 }
 
 // minNodeTimeout is the least stop_timeout or start_timeout a config may give.
@@ -536,6 +539,12 @@ func (c *Config) validate(needTargets bool) error {
 			if to.d != 0 && time.Duration(to.d) < minNodeTimeout {
 				return c.fail(t, f(to.field), "%s is too short: at least %s (absent: the default)", time.Duration(to.d), minNodeTimeout)
 			}
+		}
+		if t.Redis.CAFile != "" {
+			if u := strings.ToLower(strings.TrimSpace(t.Redis.URL)); u != "" && !strings.HasPrefix(u, "rediss://") {
+				return c.fail(t, f("redis.ca_file"), "is for a TLS Redis, and redis.url is not rediss://")
+			}
+			t.Redis.CAFile = c.resolvePath(t.Redis.CAFile)
 		}
 		if t.Redis.DB < 0 {
 			return c.fail(t, f("redis.db"), "%d is not a Redis database number", t.Redis.DB)

@@ -90,6 +90,7 @@ func TestConfigErrors(t *testing.T) {
 		{"start timeout too short", base + "    restart:\n      start_timeout: 1ms\n", "targets[0].restart.start_timeout: 1ms is too short"},
 		{"stop timeout too short", base + "    restart:\n      stop_timeout: 10ms\n", "targets[0].restart.stop_timeout: 10ms is too short"},
 		{"negative redis db", base + "    redis: {db: -1}\n", "targets[0].redis.db: -1 is not"},
+		{"redis ca_file without TLS", base + "    redis: {url: 'redis://:pw@r1:6379', ca_file: ca.pem}\n", "targets[0].redis.ca_file: is for a TLS Redis, and redis.url is not rediss://"},
 		{"node host in two targets", base + "    nodes: [{host: n1, url: 'http://n1:8080'}]\n" + second + "    nodes: [{host: N1:22, url: 'http://n1b:8080'}]\n",
 			`targets[1].nodes[0].host: "N1:22" is also a node of target j`},
 		{"node url in two targets", base + "    nodes: [{host: n1, url: 'http://n1:8080'}]\n" + second + "    nodes: [{host: n2, url: 'http://N1:8080/'}]\n",

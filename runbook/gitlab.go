@@ -167,12 +167,12 @@ func (p *Plan) prepareGitLab(ctx context.Context, tp *TargetPlan, tc *TargetConf
 	tp.Warnings = append(tp.Warnings, notes...)
 	tp.Database = src.String()
 	tp.transport("database", src.Transport())
-	tp.transport("redis", redisTransport(rurl))
+	tp.transport("redis", redisTransport(rurl, tc.Redis.CAFile))
 	pool, err := db.Open(ctx, src, cred)
 	if err != nil {
 		return fmt.Errorf("target %s: %w", tp.Name, err)
 	}
-	rc, err := gitlab.OpenRedis(ctx, rurl, rpass, rdb)
+	rc, err := gitlab.OpenRedis(ctx, rurl, rpass, rdb, tc.Redis.CAFile)
 	if err != nil {
 		pool.Close()
 		return fmt.Errorf("target %s: redis: %w", tp.Name, err)
@@ -348,7 +348,7 @@ func (p *Plan) verifyGitLab(ctx context.Context, tp *TargetPlan, since time.Time
 
 // redisTransport says how connections to a Redis URL are protected, as gitlab.OpenRedis
 // makes them.
-func redisTransport(rawURL string) db.Transport {
+func redisTransport(rawURL, caFile string) db.Transport {
 	eps, err := redisEndpoint(rawURL)
 	switch {
 	case err != nil:
@@ -356,7 +356,11 @@ func redisTransport(rawURL string) db.Transport {
 	case len(eps) == 1 && eps[0].socket != "":
 		return db.Transport{Note: "local socket: " + eps[0].socket + " is a unix socket on this machine; nothing crosses the network"}
 	case strings.HasPrefix(strings.ToLower(strings.TrimSpace(rawURL)), "rediss:"):
-		return db.Transport{Encrypted: true, Verified: true, Note: "encrypted and verified (rediss://: TLS, the certificate checked against the system's CAs)"}
+		ca := "the system's CAs"
+		if caFile != "" {
+			ca = caFile + " (redis.ca_file)"
+		}
+		return db.Transport{Encrypted: true, Verified: true, Note: "encrypted and verified (rediss://: TLS, the certificate and host name checked against " + ca + ")"}
 	}
 	return db.Transport{Note: "unencrypted: redis:// sends the password and the session data in plain text (rediss:// would encrypt)"}
 }

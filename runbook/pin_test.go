@@ -56,9 +56,15 @@ func TestRedisTransport(t *testing.T) {
 		"unix:///var/run/redis.sock":         "local socket",
 		"/var/opt/gitlab/redis/redis.socket": "local socket",
 	} {
-		tr := redisTransport(url)
+		tr := redisTransport(url, "")
 		if !strings.HasPrefix(tr.Note, want) || tr.Verified != (want == "encrypted and verified") {
 			t.Errorf("%s: %+v, want %s", url, tr, want)
 		}
+	}
+}
+
+func TestRedisTransportCAFile(t *testing.T) {
+	if tr := redisTransport("rediss://h:6380/0", "/etc/reauth/redis-ca.pem"); !tr.Verified || !strings.Contains(tr.Note, "/etc/reauth/redis-ca.pem (redis.ca_file)") {
+		t.Errorf("%+v", tr)
 	}
 }

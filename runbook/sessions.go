@@ -5,6 +5,7 @@ import (
 	"database/sql"
 	"errors"
 	"fmt"
+	"net"
 	"net/http"
 	"net/url"
 	"sort"
@@ -267,6 +268,14 @@ func (c *Config) CheckSessionAPI(name string) error {
 	return err
 }
 
+func isTimeout(err error) bool {
+	var ne net.Error
+	return errors.As(err, &ne) && ne.Timeout() || errors.Is(err, context.DeadlineExceeded)
+}
+
+// SessionAPITimeout bounds one call of a product's per-user session endpoint.
+var SessionAPITimeout = 30 * time.Second
+
 // EndSessions calls the product's per-user session endpoint for each user, so that sessions
 // held in the nodes' memory end without a restart. Where there is no endpoint (or no admin
 // credentials), or a call fails, the result says a restart is needed.
@@ -284,13 +293,22 @@ func (p *Plan) EndSessions(ctx context.Context, target string, users []string) (
 	}
 	// A redirect is never a success: an SSO proxy answering the API with a login page (200 after
 	// a redirect) must not be taken for ended sessions.
-	client := &http.Client{Timeout: 30 * time.Second, CheckRedirect: func(*http.Request, []*http.Request) error {
+	client := &http.Client{Timeout: SessionAPITimeout, CheckRedirect: func(*http.Request, []*http.Request) error {
 		return http.ErrUseLastResponse
 	}}
 	var out []UserRevoke
 	restartNeeded := false
+	// An endpoint that did not answer one call is not asked again: a thousand users would
+	// otherwise wait a thousand timeouts.
+	unanswered := ""
 	for _, u := range users {
 		r := UserRevoke{User: u}
+		if unanswered != "" {
+			r.Outcome = "not called: " + unanswered + "; in-memory sessions remain until the nodes restart"
+			restartNeeded = true
+			out = append(out, r)
+			continue
+		}
 		req, err := http.NewRequestWithContext(ctx, http.MethodDelete, base+url.PathEscape(u), nil)
 		if err != nil {
 			return nil, true, err
@@ -298,6 +316,12 @@ func (p *Plan) EndSessions(ctx context.Context, target string, users []string) (
 		req.SetBasicAuth(admin, pass)
 		resp, err := client.Do(req)
 		switch {
+		case err != nil && (isTimeout(err) || ctx.Err() != nil):
+			unanswered = fmt.Sprintf("%s did not answer within %s", base, SessionAPITimeout)
+			if ctx.Err() != nil {
+				unanswered = "interrupted"
+			}
+			r.Outcome = "the call failed (" + unanswered + "): in-memory sessions remain until the nodes restart"
 		case err != nil:
 			r.Outcome = "the call failed (" + db.OneLine(err.Error()) + "): in-memory sessions remain until the nodes restart"
 		case resp.StatusCode == http.StatusOK || resp.StatusCode == http.StatusNoContent:

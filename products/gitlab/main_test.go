@@ -32,7 +32,7 @@ func newEnv(t testing.TB) *env {
 	gl := gitlabtest.Schema(t, d)
 	ctx, cancel := context.WithTimeout(context.Background(), 30*time.Second)
 	defer cancel()
-	client, err := gitlab.OpenRedis(ctx, r.URL(), r.Server.Password, 0)
+	client, err := gitlab.OpenRedis(ctx, r.URL(), r.Server.Password, 0, "")
 	if err != nil {
 		t.Fatalf("OpenRedis(%s): %v", r.URL(), err)
 	}

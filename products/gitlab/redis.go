@@ -3,12 +3,15 @@ package gitlab
 import (
 	"context"
 	"crypto/tls"
+	"crypto/x509"
 	"errors"
 	"fmt"
 	"net"
 	"net/url"
+	"os"
 	"strconv"
 	"strings"
+	"sync"
 	"time"
 
 	"github.com/redis/go-redis/v9"
@@ -28,7 +31,7 @@ func (e *RedisURLError) Error() string { return fmt.Sprintf("redis url %q: %s", 
 // RedisOptions turns a Redis URL into client options:
 //
 //	redis://[[user]:password@]host[:port][/db][?db=N]   (port 6379 by default)
-//	rediss://...                                        (TLS, the host name verified)
+//	rediss://...                                        (TLS, the certificate and host name verified)
 //	unix:///path/redis.socket[?db=N], unix:/path/redis.socket, or a bare /path/redis.socket
 //
 // A non-empty password overrides one in the URL; a db other than 0 overrides the URL's.
@@ -130,32 +133,94 @@ func RedisOptions(rawURL, password string, dbIndex int) (*redis.Options, error) 
 	opt.Protocol = 2
 	opt.DisableIdentity = true
 	opt.MaintNotificationsConfig = &maintnotifications.Config{Mode: maintnotifications.ModeDisabled}
-	opt.DialTimeout = 10 * time.Second
-	opt.ReadTimeout = time.Minute // an UNLINK of a thousand keys on a busy server
-	opt.WriteTimeout = time.Minute
+	opt.DialTimeout = RedisConnectTimeout
+	opt.ReadTimeout = RedisReplyTimeout
+	opt.WriteTimeout = RedisReplyTimeout
+	// A deadline of the caller's context also bounds each read and write (go-redis otherwise
+	// waits out ReadTimeout whatever the context says).
+	opt.ContextTimeoutEnabled = true
 	opt.PoolSize = 8
 	opt.MaxRetries = 2
 	return opt, nil
 }
 
+// Deadlines of a Redis connection.
+var (
+	// RedisConnectTimeout bounds OpenRedis: the dial, TLS, AUTH and SELECT, and the first PING
+	// all finish within it, or the connection is given up with an error wrapping db.ErrNoAnswer.
+	RedisConnectTimeout = 15 * time.Second
+	// RedisReplyTimeout bounds every later write of a command and every read of a reply (an
+	// UNLINK of a thousand keys on a busy server takes a while). go-redis retries a command
+	// that timed out at most twice.
+	RedisReplyTimeout = time.Minute
+)
+
 // OpenRedis connects to the Redis named by rawURL (see RedisOptions) and checks the connection
-// with a PING bounded by ctx. A wrong or missing password is an error wrapping db.ErrAuth.
-func OpenRedis(ctx context.Context, rawURL, password string, dbIndex int) (*redis.Client, error) {
+// with a PING, within RedisConnectTimeout and ctx. With a rediss:// URL the server's
+// certificate must chain to the CA in the PEM file caFile, or to the system's roots when
+// caFile is empty. A wrong or missing password is an error wrapping db.ErrAuth; a server that
+// does not answer in time, one wrapping db.ErrNoAnswer.
+func OpenRedis(ctx context.Context, rawURL, password string, dbIndex int, caFile string) (*redis.Client, error) {
 	opt, err := RedisOptions(rawURL, password, dbIndex)
 	if err != nil {
 		return nil, err
 	}
+	if caFile != "" {
+		if opt.TLSConfig == nil {
+			return nil, &RedisURLError{URL: redactRedisURL(rawURL), Reason: "redis.ca_file is given, but the URL is not rediss:// (TLS)"}
+		}
+		pem, err := os.ReadFile(caFile)
+		if err != nil {
+			return nil, fmt.Errorf("redis.ca_file: %w", err)
+		}
+		roots := x509.NewCertPool()
+		if !roots.AppendCertsFromPEM(pem) {
+			return nil, fmt.Errorf("redis.ca_file %s: no PEM certificate in it", caFile)
+		}
+		opt.TLSConfig.RootCAs = roots
+	}
+	where := fmt.Sprintf("%s %s db %d", opt.Network, opt.Addr, opt.DB)
+	quietRedis.Do(func() { redis.SetLogger(discardLog{}) })
 	c := redis.NewClient(opt)
-	if err := c.Ping(ctx).Err(); err != nil {
+	pctx, cancel := context.WithTimeout(ctx, RedisConnectTimeout)
+	defer cancel()
+	// go-redis turns a context's deadline into a socket deadline but does not watch for the
+	// context being cancelled (an interrupt): closing the client ends a read in progress.
+	stop := context.AfterFunc(pctx, func() { c.Close() })
+	err = c.Ping(pctx).Err()
+	if !stop() {
+		c.Close()
+		if ctx.Err() != nil {
+			return nil, fmt.Errorf("redis at %s: %w", where, ctx.Err())
+		}
+		return nil, fmt.Errorf("redis at %s: %w within %s", where, db.ErrNoAnswer, RedisConnectTimeout)
+	}
+	if err != nil {
 		c.Close()
 		msg := redactText(db.OneLine(err.Error()), rawURL, opt.Password)
-		where := fmt.Sprintf("%s %s db %d", opt.Network, opt.Addr, opt.DB)
+		if errors.Is(err, context.DeadlineExceeded) || isTimeout(err) {
+			return nil, fmt.Errorf("redis at %s: %w within %s (%s)", where, db.ErrNoAnswer, RedisConnectTimeout, msg)
+		}
 		if isAuthError(err) {
 			return nil, fmt.Errorf("redis at %s: %w: %s", where, db.ErrAuth, msg)
 		}
 		return nil, fmt.Errorf("redis at %s: %s", where, msg)
 	}
 	return c, nil
+}
+
+// go-redis logs a failed dial ("redis: connection pool: failed to dial after 5 attempts: ...")
+// on the process's stderr, beside reauth's one-line error, which says the same: its logger is
+// silenced once, for the process.
+var quietRedis sync.Once
+
+type discardLog struct{}
+
+func (discardLog) Printf(context.Context, string, ...any) {}
+
+func isTimeout(err error) bool {
+	var ne net.Error
+	return errors.As(err, &ne) && ne.Timeout()
 }
 
 func isAuthError(err error) bool {

@@ -79,7 +79,7 @@ func TestOpenRedis(t *testing.T) {
 		if !strings.Contains(c.url, "db=") && !strings.HasSuffix(c.url, "/"+fmt.Sprint(d.Index)) {
 			dbIndex = d.Index
 		}
-		client, err := gitlab.OpenRedis(ctx, c.url, c.password, dbIndex)
+		client, err := gitlab.OpenRedis(ctx, c.url, c.password, dbIndex, "")
 		if err != nil {
 			t.Errorf("OpenRedis(%s): %v", strings.ReplaceAll(c.url, srv.Password, "xxxxx"), err)
 			continue
@@ -94,7 +94,7 @@ func TestOpenRedis(t *testing.T) {
 		{srv.URL, ""},
 		{"redis://:wrong-TopSecret1@" + srv.Addr, ""},
 	} {
-		_, err := gitlab.OpenRedis(ctx, c.url, c.password, 0)
+		_, err := gitlab.OpenRedis(ctx, c.url, c.password, 0, "")
 		if !errors.Is(err, db.ErrAuth) || strings.Contains(err.Error(), "TopSecret1") || strings.Contains(err.Error(), srv.Password) {
 			t.Errorf("OpenRedis with a wrong password: %v; want ErrAuth without the password", err)
 		}
