@@ -5,8 +5,6 @@ import (
 	"database/sql"
 	"errors"
 	"fmt"
-	"io"
-	"log"
 	"net"
 	"net/url"
 	"strconv"
@@ -20,10 +18,6 @@ import (
 	mssql "github.com/microsoft/go-mssqldb"
 	goora "github.com/sijms/go-ora/v2"
 )
-
-// The MySQL driver otherwise logs some connection errors on the process's stderr, around
-// reauth's own output and its scrubbing of secrets; every error it has is returned anyway.
-func init() { mysql.SetLogger(log.New(io.Discard, "", 0)) }
 
 // ErrAuth marks a connection refused because of the user name or password: a configuration
 // problem, unlike an unreachable server.

@@ -94,7 +94,6 @@ func (s *Store) listRevoke(ctx context.Context, users []User) (out []Revoked, in
 // the listed ids are removed from the lookup set and their v2, legacy and Rails session keys
 // deleted (pipelined, as ActiveSession.destroy_sessions does); then, after settle, whatever a
 // request that was in flight wrote back is deleted too, and counted in Rewritten.
-//
 func (s *Store) Revoke(ctx context.Context, users []User, settle time.Duration) ([]Revoked, error) {
 	out, index, ids, ls, err := s.listRevoke(ctx, users)
 	if err != nil || len(ids) == 0 {
@@ -394,7 +393,6 @@ func (s *Store) CountAll(ctx context.Context) (AllRevoked, error) {
 // in pipelined batches; the namespaces are swept concurrently), then, after settle, both are
 // done again and what that pass deletes is counted in Rewritten. Keys outside the three
 // namespaces (session:lookup:ip:gitlab2:*, session:otp:*, caches, queues) are never touched.
-//
 func (s *Store) RevokeAll(ctx context.Context, settle time.Duration) (AllRevoked, error) {
 	var res AllRevoked
 	n, err := s.clearAllRemember(ctx)
