@@ -17,6 +17,7 @@ import (
 	"encoding/xml"
 	"errors"
 	"fmt"
+	"io/fs"
 	"net/http"
 	"sort"
 	"strings"
@@ -188,6 +189,16 @@ func sessionPersistence(ctx context.Context, run Runner, installDir string) (str
 	var docs []string
 	for _, f := range []string{"conf/server.xml", "conf/context.xml"} {
 		path := strings.TrimRight(installDir, "/") + "/" + f
+		// Run keeps only the end of a command's output; a server.xml is often longer, so a
+		// node connection that reads whole files is asked for the file itself.
+		if fr, ok := run.(fileReader); ok {
+			b, err := fr.ReadFile(ctx, path)
+			if err != nil && !errors.Is(err, fs.ErrNotExist) {
+				return "", fmt.Errorf("read %s: %w", path, err)
+			}
+			docs = append(docs, string(b))
+			continue
+		}
 		res, err := run.Run(ctx, "cat -- "+shellQuote(path)+" 2>/dev/null || true")
 		if err != nil {
 			return "", fmt.Errorf("read %s: %w", path, err)
@@ -195,6 +206,11 @@ func sessionPersistence(ctx context.Context, run Runner, installDir string) (str
 		docs = append(docs, res.Output)
 	}
 	return managerPersistence(docs...), nil
+}
+
+// fileReader is a Runner that can also read a whole file of the node (*Client can).
+type fileReader interface {
+	ReadFile(ctx context.Context, path string) ([]byte, error)
 }
 
 // managerPersistence reads Tomcat configuration files for <Manager> elements. Tomcat's

@@ -368,8 +368,9 @@ func (t *tailBuffer) String() string {
 	return string(bytes.TrimSpace(t.b))
 }
 
-// maxReadFile bounds ReadFile: product config files are kilobytes.
-const maxReadFile = 8 << 20
+// MaxReadFile bounds ReadFile (and reauth's reads of product files on this machine too):
+// product config files are kilobytes.
+const MaxReadFile = 8 << 20
 
 // ReadFileTimeout bounds ReadFile, whatever its context.
 var ReadFileTimeout = 60 * time.Second
@@ -384,10 +385,10 @@ func (c *Client) ReadFile(ctx context.Context, path string) ([]byte, error) {
 	defer sess.Close()
 	var out bytes.Buffer
 	var errOut tailBuffer
-	lb := &limitedBuffer{b: &out, n: maxReadFile}
+	lb := &limitedBuffer{b: &out, n: MaxReadFile}
 	sess.Stdout, sess.Stderr = lb, &errOut
 	// head stops the remote side itself once the limit is passed; what it sends is drained.
-	cmd := fmt.Sprintf("head -c %d -- %s", maxReadFile+1, shellQuote(path))
+	cmd := fmt.Sprintf("head -c %d -- %s", MaxReadFile+1, shellQuote(path))
 	done := make(chan error, 1)
 	if err := sess.Start(cmd); err != nil {
 		return nil, fmt.Errorf("ssh start %q: %w", cmd, err)
@@ -405,7 +406,7 @@ func (c *Client) ReadFile(ctx context.Context, path string) ([]byte, error) {
 		return nil, fmt.Errorf("read %s on %s: not read within %s", path, c.Host, ReadFileTimeout)
 	}
 	if lb.overflow {
-		return nil, fmt.Errorf("read %s on %s: larger than %d MiB, which no product config file is", path, c.Host, maxReadFile>>20)
+		return nil, fmt.Errorf("read %s on %s: larger than %d MiB, which no product config file is", path, c.Host, MaxReadFile>>20)
 	}
 	var exit *ssh.ExitError
 	if errors.As(err, &exit) {

@@ -20,6 +20,7 @@ import (
 
 	"github.com/reauth/reauth/internal/secrets"
 	"github.com/reauth/reauth/products"
+	"github.com/reauth/reauth/products/gitlab"
 )
 
 // Config is the reauth.yaml file.
@@ -538,6 +539,12 @@ func (c *Config) validate(needTargets bool) error {
 		}{{"restart.stop_timeout", t.Restart.StopTimeout}, {"restart.start_timeout", t.Restart.StartTimeout}} {
 			if to.d != 0 && time.Duration(to.d) < minNodeTimeout {
 				return c.fail(t, f(to.field), "%s is too short: at least %s (absent: the default)", time.Duration(to.d), minNodeTimeout)
+			}
+		}
+		if t.Redis.URL != "" {
+			// A URL reauth cannot use is the config's fault: say so before anything connects.
+			if _, err := gitlab.RedisOptions(t.Redis.URL, "", 0); err != nil {
+				return c.fail(t, f("redis.url"), "%w", err)
 			}
 		}
 		if t.Redis.CAFile != "" {

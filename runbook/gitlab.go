@@ -5,7 +5,6 @@ import (
 	"errors"
 	"fmt"
 	"io/fs"
-	"os"
 	"path"
 	"strings"
 	"time"
@@ -43,7 +42,7 @@ func (c *Config) gitlabConnections(ctx context.Context, tc *TargetConfig, field 
 	var read func(string) ([]byte, error)
 	where := "this machine"
 	if d.Discover != nil || tc.Redis.URL == "" {
-		read = os.ReadFile
+		read = readLocal
 		if len(tc.Nodes) > 0 {
 			dialer, err := c.Dialer()
 			if err != nil {

@@ -2,6 +2,9 @@ package runbook
 
 import (
 	"errors"
+	"io/fs"
+	"os"
+	"path/filepath"
 	"strings"
 	"testing"
 
@@ -66,5 +69,38 @@ func TestRedisTransport(t *testing.T) {
 func TestRedisTransportCAFile(t *testing.T) {
 	if tr := redisTransport("rediss://h:6380/0", "/etc/reauth/redis-ca.pem"); !tr.Verified || !strings.Contains(tr.Note, "/etc/reauth/redis-ca.pem (redis.ca_file)") {
 		t.Errorf("%+v", tr)
+	}
+}
+
+// A Redis URL that cannot be used is a config error (exit 2), found when the config is read,
+// never printed with its password.
+func TestRedisURLIsConfigError(t *testing.T) {
+	for _, u := range []string{"redis://h:notaport/0", "redis://:s3cret-pw@h:99999/0", "ftp://h/0"} {
+		_, err := ParseConfig("c.yaml", []byte("environment: p\ntargets:\n  - {name: g, product: gitlab, database: {url: \"jdbc:postgresql://h/db\", user: u}, redis: {url: \""+u+"\"}}\n"))
+		var ce *ConfigError
+		if !errors.As(err, &ce) || ce.Field != "targets[0].redis.url" || strings.Contains(err.Error(), "s3cret-pw") {
+			t.Errorf("%s: %v", u, err)
+		}
+	}
+}
+
+// Product files on this machine are read with the same bound as over SSH.
+func TestReadLocalBounded(t *testing.T) {
+	path := filepath.Join(t.TempDir(), "dbconfig.xml")
+	f, err := os.Create(path)
+	if err != nil {
+		t.Fatal(err)
+	}
+	f.Truncate(20 << 20) // sparse: 20 MiB
+	f.Close()
+	if _, err := readLocal(path); err == nil || !strings.Contains(err.Error(), "larger than 8 MiB") {
+		t.Errorf("20 MiB file: %v", err)
+	}
+	os.WriteFile(path, []byte("<x/>"), 0o600)
+	if b, err := readLocal(path); err != nil || string(b) != "<x/>" {
+		t.Errorf("small file: %q %v", b, err)
+	}
+	if _, err := readLocal(path + ".missing"); !errors.Is(err, fs.ErrNotExist) {
+		t.Errorf("missing file: %v", err)
 	}
 }

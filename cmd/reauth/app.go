@@ -17,6 +17,7 @@ import (
 	"github.com/reauth/reauth/db"
 	"github.com/reauth/reauth/internal/secrets"
 	"github.com/reauth/reauth/internal/termtext"
+	"github.com/reauth/reauth/products/gitlab"
 	"github.com/reauth/reauth/restart"
 	"github.com/reauth/reauth/runbook"
 )
@@ -144,9 +145,10 @@ func inputError(err error) bool {
 		te *runbook.TableError
 		fe *backup.FileError
 		ue *db.URLError
+		re *gitlab.RedisURLError
 	)
 	var hk *restart.HostKeyError
-	return errors.As(err, &ce) || errors.As(err, &te) || errors.As(err, &fe) || errors.As(err, &ue) ||
+	return errors.As(err, &ce) || errors.As(err, &te) || errors.As(err, &fe) || errors.As(err, &ue) || errors.As(err, &re) ||
 		errors.As(err, &hk) || errors.Is(err, restart.ErrSSHSetup) ||
 		errors.Is(err, runbook.ErrScope) || errors.Is(err, runbook.ErrManifest) || errors.Is(err, runbook.ErrUnlogged) || errors.Is(err, runbook.ErrUnconfirmed) ||
 		errors.Is(err, runbook.ErrNoNodes) || errors.Is(err, runbook.ErrResumeState) || errors.Is(err, db.ErrAuth)
