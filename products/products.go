@@ -34,9 +34,16 @@ type Product struct {
 	Start      string `json:"start"`
 	Stop       string `json:"stop"`
 	Service    string `json:"service"` // usual systemd unit
-	// SessionAPI is the per-user session kill endpoint, where the product has one.
-	SessionAPI string `json:"session_api,omitempty"`
-	Notes      string `json:"notes,omitempty"`
+	// Tomcat: the product runs in Tomcat with its usual layout under the install directory
+	// (conf/server.xml, context.xml, work/.../SESSIONS.ser), checked and cleaned on restart.
+	Tomcat bool `json:"tomcat"`
+	// SessionAPI is the per-user session kill endpoint, where the product has one, for
+	// people; SessionPath is its path (the user name is appended) and SessionSince the first
+	// release that has it, where that is narrower than the releases reauth supports.
+	SessionAPI   string `json:"session_api,omitempty"`
+	SessionPath  string `json:"session_path,omitempty"`
+	SessionSince string `json:"session_since,omitempty"`
+	Notes        string `json:"notes,omitempty"`
 }
 
 // TokenTable describes a product's remember-me table.
@@ -131,6 +138,9 @@ const (
 // Probe is how a node is asked whether it is ready.
 type Probe struct {
 	Path string `json:"path"`
+	// JSONState: the reply is {"state":"..."}, and only RUNNING with HTTP 200 is ready;
+	// otherwise the page answering 200 is the best there is.
+	JSONState bool `json:"json_state"`
 	// Ready says what counts as ready, for people; the probe code in package restart applies it.
 	Ready string `json:"ready"`
 }
@@ -154,12 +164,12 @@ var all = []*Product{
 			Source: "public pg_dump of Jira 8 and mysqldump of Jira 7; Jira's JiraRememberMeTokenDao stores the user key in username",
 		},
 		RememberMeCookie: "seraph.rememberme.cookie", SessionCookie: "JSESSIONID",
-		Probe: Probe{Path: "/status", Ready: `HTTP 200 and {"state":"RUNNING"} (200 also while STARTING, STOPPING, FIRST_RUN; 503 MAINTENANCE; 500 ERROR)`},
+		Probe: Probe{Path: "/status", JSONState: true, Ready: `HTTP 200 and {"state":"RUNNING"} (200 also while STARTING, STOPPING, FIRST_RUN; 503 MAINTENANCE; 500 ERROR)`},
 		Port:  8080, Databases: []string{"postgres", "mysql", "sqlserver", "oracle"},
 		ConfigFile: "dbconfig.xml (local home)",
-		Start:      "bin/start-jira.sh", Stop: "bin/stop-jira.sh", Service: "jira",
-		SessionAPI: "DELETE /rest/api/2/user/session/{username} (Jira 9.11+)",
-		Notes:      "Jira Software, Jira Core and Jira Service Management share this layout",
+		Start:      "bin/start-jira.sh", Stop: "bin/stop-jira.sh", Service: "jira", Tomcat: true,
+		SessionAPI: "DELETE /rest/api/2/user/session/{username} (Jira 9.11+)", SessionPath: "/rest/api/2/user/session/", SessionSince: "9.11",
+		Notes: "Jira Software, Jira Core and Jira Service Management share this layout",
 	},
 	{
 		Name: "confluence", Title: "Confluence",
@@ -181,10 +191,10 @@ var all = []*Product{
 			Source: "public pg_dumps of Confluence 6.x; no public MySQL dump (UNVERIFIED there); epoch milliseconds in created UNVERIFIED",
 		},
 		RememberMeCookie: "seraph.confluence", SessionCookie: "JSESSIONID",
-		Probe: Probe{Path: "/status", Ready: `{"state":"RUNNING"} (liveness only)`},
+		Probe: Probe{Path: "/status", JSONState: true, Ready: `{"state":"RUNNING"} (liveness only)`},
 		Port:  8090, Databases: []string{"postgres", "mysql", "sqlserver", "oracle"},
 		ConfigFile: "confluence.cfg.xml (local home)",
-		Start:      "bin/start-confluence.sh", Stop: "bin/stop-confluence.sh", Service: "confluence",
+		Start:      "bin/start-confluence.sh", Stop: "bin/stop-confluence.sh", Service: "confluence", Tomcat: true,
 		Notes: "when clustered, JSESSIONID is ignored and remember-me is enforced",
 	},
 	{
@@ -209,7 +219,7 @@ var all = []*Product{
 			Source: "public pg_dumps of Bitbucket (PostgreSQL 9.5 and 12); Bitbucket KB 1319568820",
 		},
 		RememberMeCookie: "_atl_bitbucket_remember_me", SessionCookie: "BITBUCKETSESSIONID",
-		Probe: Probe{Path: "/status", Ready: `{"state":"RUNNING"} (503 while STARTING, 200 in MAINTENANCE, may answer empty under load)`},
+		Probe: Probe{Path: "/status", JSONState: true, Ready: `{"state":"RUNNING"} (503 while STARTING, 200 in MAINTENANCE, may answer empty under load)`},
 		Port:  7990, Databases: []string{"postgres", "sqlserver", "oracle"},
 		ConfigFile: "shared/bitbucket.properties",
 		Start:      "bin/start-bitbucket.sh", Stop: "bin/stop-bitbucket.sh", Service: "atlbitbucket",
@@ -235,12 +245,12 @@ var all = []*Product{
 			Source: "table name from Bamboo's KB \"Invalidate all Bamboo login sessions\"; columns and directory layout UNVERIFIED (Seraph's and Crowd's)",
 		},
 		RememberMeCookie: "seraph.bamboo", SessionCookie: "JSESSIONID",
-		Probe: Probe{Path: "/rest/api/latest/status", Ready: `{"state":"RUNNING"} (PAUSED also exists)`},
+		Probe: Probe{Path: "/rest/api/latest/status", JSONState: true, Ready: `{"state":"RUNNING"} (PAUSED also exists)`},
 		Port:  8085, Databases: []string{"postgres", "mysql", "sqlserver", "oracle"},
 		ConfigFile: "bamboo.cfg.xml (home)",
-		Start:      "bin/start-bamboo.sh", Stop: "bin/stop-bamboo.sh", Service: "bamboo",
-		SessionAPI: "DELETE /rest/admin/latest/session/{username}",
-		Notes:      "Data Center: one primary serves users, standbys take over",
+		Start:      "bin/start-bamboo.sh", Stop: "bin/stop-bamboo.sh", Service: "bamboo", Tomcat: true,
+		SessionAPI: "DELETE /rest/admin/latest/session/{username} (Bamboo 9.4+)", SessionPath: "/rest/admin/latest/session/", SessionSince: "9.4",
+		Notes: "Data Center: one primary serves users, standbys take over",
 	},
 	{
 		Name: "fisheye", Title: "Fisheye / Crucible",

@@ -14,6 +14,7 @@ import (
 	"time"
 
 	"github.com/reauth/reauth/internal/termtext"
+	"github.com/reauth/reauth/products"
 )
 
 // State is a node's state as its status endpoint reports it, plus the states reauth infers.
@@ -54,30 +55,18 @@ func (s Status) String() string {
 	return fmt.Sprintf("%s (HTTP %d)", s.State, s.HTTP)
 }
 
-// prober reads one product's status endpoint.
-type prober struct {
-	path string
-	// read turns an answer into a state; body is at most 64 KiB.
-	read func(code int, body []byte) Status
-}
-
-// probers is the closed set of readiness probes, by product. Each product lies differently
-// with its HTTP codes, so each reads the JSON state and checks the code it should come with.
-var probers = map[string]prober{
-	// Jira answers 200 while STARTING, STOPPING and FIRST_RUN too; 503 is MAINTENANCE, 500 ERROR.
-	"jira":       {path: "/status", read: readJSONState(map[State]int{Running: 200})},
-	"confluence": {path: "/status", read: readJSONState(map[State]int{Running: 200})},
-	// Bitbucket answers 503 while STARTING, 200 in MAINTENANCE, and under load sometimes an
-	// empty 200: none of those is RUNNING.
-	"bitbucket": {path: "/status", read: readJSONState(map[State]int{Running: 200})},
-	"bamboo":    {path: "/rest/api/latest/status", read: readJSONState(map[State]int{Running: 200})},
-	// Fisheye has no status endpoint: its front page answering 200 is the best there is.
-	"fisheye": {path: "/", read: func(code int, body []byte) Status {
-		if code == http.StatusOK {
-			return Status{State: Running, HTTP: code}
-		}
-		return Status{State: Starting, HTTP: code, Detail: "front page not answering 200"}
-	}},
+// readStatus turns a node's answer to the probe p into a state; body is at most 64 KiB. A
+// product's HTTP codes lie in its own ways (Jira answers 200 while STARTING, Bitbucket 200 in
+// MAINTENANCE and sometimes an empty 200 under load), so a JSON state is ready only as RUNNING
+// with HTTP 200.
+func readStatus(p products.Probe, code int, body []byte) Status {
+	if p.JSONState {
+		return readJSONState(map[State]int{Running: 200})(code, body)
+	}
+	if code == http.StatusOK {
+		return Status{State: Running, HTTP: code}
+	}
+	return Status{State: Starting, HTTP: code, Detail: "front page not answering 200"}
 }
 
 var stateName = regexp.MustCompile(`^[A-Za-z_]{1,40}$`)
@@ -107,17 +96,13 @@ func readJSONState(codeFor map[State]int) func(int, []byte) Status {
 	}
 }
 
-// ProbePath is the status path probed for a product.
-func ProbePath(product string) string { return probers[product].path }
-
 // Probe asks a node for its state once. It never returns an error: a node that does not
 // answer is Down, one that answers nonsense is Unknown.
-func Probe(ctx context.Context, client *http.Client, product, baseURL string) Status {
-	p, ok := probers[product]
-	if !ok {
-		return Status{State: Unknown, Detail: "no probe for product " + product}
+func Probe(ctx context.Context, client *http.Client, p products.Probe, baseURL string) Status {
+	if p.Path == "" {
+		return Status{State: Unknown, Detail: "no status path for this product"}
 	}
-	req, err := http.NewRequestWithContext(ctx, http.MethodGet, strings.TrimRight(baseURL, "/")+p.path, nil)
+	req, err := http.NewRequestWithContext(ctx, http.MethodGet, strings.TrimRight(baseURL, "/")+p.Path, nil)
 	if err != nil {
 		return Status{State: Unknown, Detail: err.Error()}
 	}
@@ -140,7 +125,7 @@ func Probe(ctx context.Context, client *http.Client, product, baseURL string) St
 	if err != nil {
 		return Status{State: Unknown, HTTP: resp.StatusCode, Detail: "reply cut short"}
 	}
-	return p.read(resp.StatusCode, body)
+	return readStatus(p, resp.StatusCode, body)
 }
 
 const noAnswer = "no answer in time"

@@ -6,7 +6,19 @@ import (
 	"net/http"
 	"net/http/httptest"
 	"testing"
+
+	"github.com/reauth/reauth/products"
 )
+
+// probeOf is the product table's probe for a product.
+func probeOf(t testing.TB, product string) products.Probe {
+	t.Helper()
+	p, err := products.Lookup(product)
+	if err != nil {
+		t.Fatal(err)
+	}
+	return p.Probe
+}
 
 // TestProbeQuirks: each product's status endpoint, with every quirk of its HTTP codes, empty
 // and non-JSON replies. Only a JSON RUNNING with the code RUNNING comes with is ready.
@@ -59,15 +71,15 @@ func TestProbeQuirks(t *testing.T) {
 				w.Write([]byte(tt.body))
 			}))
 			defer srv.Close()
-			got := Probe(context.Background(), NewHTTPClient(), tt.product, srv.URL+"/")
+			got := Probe(context.Background(), NewHTTPClient(), probeOf(t, tt.product), srv.URL+"/")
 			if got.State != tt.want {
 				t.Errorf("Probe(%s, %d %q) = %s; want %s", tt.product, tt.code, tt.body, got, tt.want)
 			}
 			if got.Ready() != (tt.want == Running) {
 				t.Errorf("Ready() = %v for %s", got.Ready(), got)
 			}
-			if path != ProbePath(tt.product) {
-				t.Errorf("probed %s; want %s", path, ProbePath(tt.product))
+			if want := probeOf(t, tt.product).Path; path != want {
+				t.Errorf("probed %s; want %s", path, want)
 			}
 		})
 	}
@@ -77,7 +89,7 @@ func TestProbeDown(t *testing.T) {
 	l, _ := net.Listen("tcp", "127.0.0.1:0")
 	addr := l.Addr().String()
 	l.Close()
-	got := Probe(context.Background(), NewHTTPClient(), "jira", "http://"+addr)
+	got := Probe(context.Background(), NewHTTPClient(), probeOf(t, "jira"), "http://"+addr)
 	if got.State != Down || got.Ready() {
 		t.Errorf("Probe(closed port) = %s; want DOWN", got)
 	}
@@ -93,7 +105,7 @@ func TestProbeDown(t *testing.T) {
 			c.Close()
 		}
 	}()
-	if got := Probe(context.Background(), NewHTTPClient(), "bitbucket", "http://"+l.Addr().String()); got.Ready() {
+	if got := Probe(context.Background(), NewHTTPClient(), probeOf(t, "bitbucket"), "http://"+l.Addr().String()); got.Ready() {
 		t.Errorf("Probe(closing server) = %s; want not ready", got)
 	}
 }

@@ -22,6 +22,8 @@ import (
 	"sort"
 	"strings"
 	"time"
+
+	"github.com/reauth/reauth/products"
 )
 
 // Node is one node of a target.
@@ -35,10 +37,15 @@ type Node struct {
 // Spec is how to restart one target's nodes.
 type Spec struct {
 	Target  string
-	Product string // products name: picks the probe
-	Nodes   []Node
-	Stop    string // remote shell commands
-	Start   string
+	Product string // the product's name, for messages
+	// Probe is how a node of the product says it is ready.
+	Probe products.Probe
+	// Tomcat is set for products that run in Tomcat with its usual layout under InstallDir
+	// (conf/server.xml, work/.../SESSIONS.ser).
+	Tomcat bool
+	Nodes  []Node
+	Stop   string // remote shell commands
+	Start  string
 	// InstallDir is the Tomcat install directory: SESSIONS.ser is removed under its work/
 	// folder while the node is down, and conf/server.xml and context.xml are checked.
 	InstallDir   string
@@ -150,13 +157,13 @@ func (r *Roller) Preflight(ctx context.Context, s Spec) ([]NodeCheck, error) {
 	)
 	for _, n := range s.Ordered() {
 		c := NodeCheck{Host: n.Host, URL: n.URL}
-		c.Status = Probe(ctx, r.HTTP, s.Product, n.URL)
+		c.Status = Probe(ctx, r.HTTP, s.Probe, n.URL)
 		c.State = c.Status.State
 		run, err := r.Dial(ctx, n.Host)
 		if err != nil {
 			c.Err = err
 		} else {
-			if s.InstallDir != "" && tomcat(s.Product) {
+			if s.InstallDir != "" && s.Tomcat {
 				c.Persistence, err = sessionPersistence(ctx, run, s.InstallDir)
 				if err != nil {
 					c.Err = &NodeError{Node: n.Host, Op: "preflight", Err: err}
@@ -174,10 +181,6 @@ func (r *Roller) Preflight(ctx context.Context, s Spec) ([]NodeCheck, error) {
 		checks = append(checks, c)
 	}
 	return checks, errors.Join(errs...)
-}
-
-func tomcat(product string) bool {
-	return product == "jira" || product == "confluence" || product == "bamboo"
 }
 
 // sessionPersistence reads conf/server.xml and conf/context.xml and says whether Tomcat will
@@ -320,7 +323,7 @@ func (r *Roller) othersReady(ctx context.Context, s Spec, n Node, nodes []Node) 
 		if m.Host == n.Host {
 			continue
 		}
-		if st := Probe(ctx, r.HTTP, s.Product, m.URL); !st.Ready() {
+		if st := Probe(ctx, r.HTTP, s.Probe, m.URL); !st.Ready() {
 			return &NodeError{Node: m.Host, Op: "health", Err: fmt.Errorf("is %s, so node %s was not stopped: that would leave two nodes down", st, n.Host)}
 		}
 	}
@@ -371,7 +374,7 @@ func (r *Roller) restartNode(parent context.Context, s Spec, n Node, nodes []Nod
 	rep.DownAt = time.Now()
 	r.event(n.Host, "down", "")
 
-	if s.InstallDir != "" && tomcat(s.Product) {
+	if s.InstallDir != "" && s.Tomcat {
 		// Tomcat reloads SESSIONS.ser at start: removed while the node is down, no session
 		// survives the restart. Tomcat follows symlinks, so find does too (-L): a work folder
 		// that is a link, linked folders below it, and a SESSIONS.ser that is itself a link
@@ -446,7 +449,7 @@ func (r *Roller) waitFor(ctx context.Context, s Spec, n Node, ok func(Status) bo
 	t := time.NewTicker(s.poll())
 	defer t.Stop()
 	for {
-		st := Probe(ctx, r.HTTP, s.Product, n.URL)
+		st := Probe(ctx, r.HTTP, s.Probe, n.URL)
 		if ok(st) {
 			return st, nil
 		}
@@ -464,7 +467,7 @@ func (r *Roller) hold(ctx context.Context, s Spec, n Node) (Status, bool, error)
 	t := time.NewTicker(s.poll())
 	defer t.Stop()
 	for {
-		st := Probe(ctx, r.HTTP, s.Product, n.URL)
+		st := Probe(ctx, r.HTTP, s.Probe, n.URL)
 		if !st.Ready() {
 			return st, false, nil
 		}

@@ -48,7 +48,8 @@ func (c *Config) RestartSpec(name string) (restart.Spec, error) {
 	}
 	r := tc.Restart
 	s := restart.Spec{
-		Target: name, Product: p.Name,
+		Target: name, Product: p.Name, Tomcat: p.Tomcat,
+		Probe: p.Probe,
 		Stop: r.Stop, Start: r.Start, InstallDir: r.InstallDir,
 		StopTimeout: time.Duration(r.StopTimeout), StartTimeout: time.Duration(r.StartTimeout),
 	}
@@ -317,7 +318,7 @@ func (p *Plan) CheckNodes(ctx context.Context) {
 				tp.Warnings = append(tp.Warnings, fmt.Sprintf("node %s: Tomcat persists sessions (%s): reauth removes SESSIONS.ser while the node is stopped", c.Host, c.Persistence))
 			}
 		}
-		if spec.InstallDir == "" && (spec.Product == "jira" || spec.Product == "confluence" || spec.Product == "bamboo") {
+		if spec.InstallDir == "" && spec.Tomcat {
 			tp.Warnings = append(tp.Warnings, "restart.install_dir is not set: server.xml is not checked for session persistence and SESSIONS.ser is not removed")
 		}
 		if err != nil {

@@ -13,6 +13,7 @@ import (
 	"time"
 
 	"github.com/reauth/reauth/db"
+	"github.com/reauth/reauth/products"
 )
 
 // UserTokens is one user's remember-me tokens.
@@ -208,12 +209,6 @@ func (c *Conn) loginNames(ctx context.Context, per []UserTokens) (map[string]str
 	return out, nil
 }
 
-// sessionPaths are the products' per-user session endpoints, where they have one.
-var sessionPaths = map[string]string{
-	"jira":   "/rest/api/2/user/session/",   // Jira 9.11+, cluster-wide
-	"bamboo": "/rest/admin/latest/session/", // Bamboo
-}
-
 // UserRevoke is what happened to one user's in-memory sessions.
 type UserRevoke struct {
 	User    string `json:"user"`
@@ -240,9 +235,12 @@ func (c *Config) sessionAPI(name string) (base, user, pass string, err error) {
 	if err != nil {
 		return "", "", "", err
 	}
-	path, ok := sessionPaths[tc.Product]
+	path := ""
+	if p, err := products.Lookup(tc.Product); err == nil {
+		path = p.SessionPath
+	}
 	switch {
-	case !ok:
+	case path == "":
 		return "", "", "", fmt.Errorf("%w: %s has none", ErrNoSessionAPI, tc.Product)
 	case tc.BaseURL == "" || tc.Admin.User == "":
 		return "", "", "", fmt.Errorf("%w: target %s has no base_url and admin: user", ErrNoSessionAPI, name)

@@ -118,7 +118,7 @@ func (p *Plan) Verify(ctx context.Context, tp *TargetPlan, since time.Time) (Ver
 		}
 		client := restart.NewHTTPClient()
 		for _, n := range spec.Ordered() {
-			st := restart.Probe(ctx, client, spec.Product, n.URL)
+			st := restart.Probe(ctx, client, spec.Probe, n.URL)
 			nv := NodeVerify{Host: n.Host, State: string(st.State), RestartedAt: restarted[n.Host]}
 			nv.OK = st.Ready() && !nv.RestartedAt.IsZero()
 			switch {

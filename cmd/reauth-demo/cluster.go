@@ -14,6 +14,7 @@ import (
 	"testing"
 	"time"
 
+	"github.com/reauth/reauth/products"
 	"github.com/reauth/reauth/restart"
 	"github.com/reauth/reauth/restart/restarttest"
 )
@@ -68,6 +69,15 @@ func buildBinaries(ctx context.Context, goBin, root, dir string) error {
 	return nil
 }
 
+// jiraProbe is how reauth asks a Jira node whether it is ready, from the product table.
+var jiraProbe = func() products.Probe {
+	p, err := products.Lookup("jira")
+	if err != nil {
+		panic(err)
+	}
+	return p.Probe
+}()
+
 // freeAddr is ip:port with a port that was free on ip a moment ago.
 func freeAddr(ip string) (string, error) {
 	ln, err := net.Listen("tcp4", net.JoinHostPort(ip, "0"))
@@ -114,7 +124,7 @@ func waitRunning(ctx context.Context, n *node, timeout time.Duration) error {
 	client := restart.NewHTTPClient()
 	deadline := time.Now().Add(timeout)
 	for {
-		p := restart.Probe(ctx, client, "jira", n.url())
+		p := restart.Probe(ctx, client, jiraProbe, n.url())
 		if p.Ready() {
 			return nil
 		}

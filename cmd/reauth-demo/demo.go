@@ -458,7 +458,7 @@ func startProber(nodes []*node) *prober {
 				wg.Add(1)
 				go func() {
 					defer wg.Done()
-					if restart.Probe(ctx, client, "jira", n.url()).Ready() {
+					if restart.Probe(ctx, client, jiraProbe, n.url()).Ready() {
 						mu.Lock()
 						up++
 						mu.Unlock()

@@ -12,6 +12,7 @@ import (
 	"time"
 
 	"github.com/reauth/reauth/db/dbtest"
+	"github.com/reauth/reauth/products"
 	"github.com/reauth/reauth/products/producttest"
 	"github.com/reauth/reauth/restart"
 	"github.com/reauth/reauth/restart/restarttest"
@@ -221,7 +222,7 @@ func (c *cluster) stopLocal(t testing.TB, n *simNode) {
 		t.Fatal(err)
 	}
 	deadline := time.Now().Add(10 * time.Second)
-	for restart.Probe(context.Background(), restart.NewHTTPClient(), c.product, n.cfg.URL()).State != restart.Down {
+	for restart.Probe(context.Background(), restart.NewHTTPClient(), probeOf(t, c.product), n.cfg.URL()).State != restart.Down {
 		if time.Now().After(deadline) {
 			t.Fatalf("node %s did not stop", n.host)
 		}
@@ -266,6 +267,8 @@ func (c *cluster) startProber() *prober {
 	ctx, cancel := context.WithCancel(context.Background())
 	p := &prober{minUp: len(c.nodes), cancel: cancel, done: make(chan struct{})}
 	client := restart.NewHTTPClient()
+	product, _ := products.Lookup(c.product)
+	probe := product.Probe
 	go func() {
 		defer close(p.done)
 		t := time.NewTicker(100 * time.Millisecond)
@@ -278,7 +281,7 @@ func (c *cluster) startProber() *prober {
 				wg.Add(1)
 				go func(url string) {
 					defer wg.Done()
-					if restart.Probe(ctx, client, c.product, url).Ready() {
+					if restart.Probe(ctx, client, probe, url).Ready() {
 						mu.Lock()
 						up++
 						mu.Unlock()
@@ -351,4 +354,14 @@ func (c *cluster) targetsYAML(t testing.TB) string {
 	}
 	s := string(data)
 	return s[strings.Index(s, "targets:\n")+len("targets:\n"):]
+}
+
+// probeOf is the product table's probe for a product.
+func probeOf(t testing.TB, product string) products.Probe {
+	t.Helper()
+	p, err := products.Lookup(product)
+	if err != nil {
+		t.Fatal(err)
+	}
+	return p.Probe
 }

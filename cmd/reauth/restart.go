@@ -204,12 +204,12 @@ func (a *app) printRestartSteps(g globals, spec restart.Spec, done map[string]bo
 		s := step{Node: n.Host}
 		s.Steps = append(s.Steps, "check every other node is RUNNING")
 		s.Steps = append(s.Steps, fmt.Sprintf("ssh %s: %s (at most %s)", n.Host, spec.Stop, spec.StopTimeout))
-		s.Steps = append(s.Steps, fmt.Sprintf("wait until %s%s stops answering", n.URL, restart.ProbePath(spec.Product)))
-		if spec.InstallDir != "" && (spec.Product == "jira" || spec.Product == "confluence" || spec.Product == "bamboo") {
+		s.Steps = append(s.Steps, fmt.Sprintf("wait until %s%s stops answering", n.URL, spec.Probe.Path))
+		if spec.InstallDir != "" && spec.Tomcat {
 			s.Steps = append(s.Steps, fmt.Sprintf("ssh %s: remove every SESSIONS.ser under %s/work", n.Host, spec.InstallDir))
 		}
 		s.Steps = append(s.Steps, fmt.Sprintf("ssh %s: %s", n.Host, spec.Start))
-		s.Steps = append(s.Steps, fmt.Sprintf("wait until %s%s says RUNNING (at most %s after the start), then stays RUNNING for %s", n.URL, restart.ProbePath(spec.Product), spec.StartTimeout, spec.Settle))
+		s.Steps = append(s.Steps, fmt.Sprintf("wait until %s%s says RUNNING (at most %s after the start), then stays RUNNING for %s", n.URL, spec.Probe.Path, spec.StartTimeout, spec.Settle))
 		plan = append(plan, s)
 	}
 	if g.json() {

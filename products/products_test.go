@@ -1,0 +1,55 @@
+package products
+
+import (
+	"slices"
+	"strings"
+	"testing"
+)
+
+// TestProductFacts pins every product fact reauth acts on, as the products' public sources
+// give them: Atlassian's KB articles and REST documentation (status endpoints, per-user
+// session endpoints and the releases that have them, start scripts and services, cookies),
+// public schema dumps (tables), and Tomcat's Manager documentation (server.xml and
+// SESSIONS.ser). A change to the table must change this test, with its source.
+func TestProductFacts(t *testing.T) {
+	type facts struct {
+		table, rememberCookie, sessionCookie string
+		probePath                            string
+		jsonState                            bool
+		port                                 int
+		databases                            string
+		start, stop, service                 string
+		tomcat                               bool // Tomcat layout: conf/server.xml, work/.../SESSIONS.ser
+		sessionPath, sessionSince            string
+	}
+	want := map[string]facts{
+		"jira": {"remembermetoken", "seraph.rememberme.cookie", "JSESSIONID", "/status", true, 8080,
+			"postgres mysql sqlserver oracle", "bin/start-jira.sh", "bin/stop-jira.sh", "jira", true,
+			"/rest/api/2/user/session/", "9.11"},
+		"confluence": {"remembermetoken", "seraph.confluence", "JSESSIONID", "/status", true, 8090,
+			"postgres mysql sqlserver oracle", "bin/start-confluence.sh", "bin/stop-confluence.sh", "confluence", true,
+			"", ""},
+		// Spring Boot with an embedded Tomcat: no server.xml, no SESSIONS.ser to look after.
+		"bitbucket": {"sta_remember_me_token", "_atl_bitbucket_remember_me", "BITBUCKETSESSIONID", "/status", true, 7990,
+			"postgres sqlserver oracle", "bin/start-bitbucket.sh", "bin/stop-bitbucket.sh", "atlbitbucket", false,
+			"", ""},
+		"bamboo": {"REMEMBERME_TOKEN", "seraph.bamboo", "JSESSIONID", "/rest/api/latest/status", true, 8085,
+			"postgres mysql sqlserver oracle", "bin/start-bamboo.sh", "bin/stop-bamboo.sh", "bamboo", true,
+			"/rest/admin/latest/session/", "9.4"},
+		// Jetty, no status endpoint: the front page answering 200.
+		"fisheye": {"CRU_LOGIN_COOKIE", "remember", "FESESSIONID", "/", false, 8060,
+			"postgres mysql sqlserver oracle", "bin/start.sh", "bin/stop.sh", "fisheye", false,
+			"", ""},
+	}
+	if got := Names(); !slices.Equal(got, []string{"jira", "confluence", "bitbucket", "bamboo", "fisheye"}) {
+		t.Fatalf("products %v", got)
+	}
+	for _, p := range All() {
+		w := want[p.Name]
+		got := facts{p.Tokens.Table, p.RememberMeCookie, p.SessionCookie, p.Probe.Path, p.Probe.JSONState, p.Port,
+			strings.Join(p.Databases, " "), p.Start, p.Stop, p.Service, p.Tomcat, p.SessionPath, p.SessionSince}
+		if got != w {
+			t.Errorf("%s:\n got  %+v\n want %+v", p.Name, got, w)
+		}
+	}
+}
