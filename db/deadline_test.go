@@ -3,49 +3,16 @@ package db
 import (
 	"context"
 	"errors"
-	"net"
 	"strings"
-	"sync"
 	"testing"
 	"time"
+
+	"github.com/reauth/reauth/internal/harness"
 )
 
-// silentServer accepts TCP connections on 127.0.0.1 and never answers: a database that hangs
-// after the dial.
+// silentServer is a database that hangs right after the dial.
 func silentServer(t *testing.T) Host {
-	t.Helper()
-	l, err := net.Listen("tcp", "127.0.0.1:0")
-	if err != nil {
-		t.Fatal(err)
-	}
-	var (
-		mu    sync.Mutex
-		conns []net.Conn
-	)
-	done := make(chan struct{})
-	go func() {
-		defer close(done)
-		for {
-			c, err := l.Accept()
-			if err != nil {
-				return
-			}
-			mu.Lock()
-			conns = append(conns, c)
-			mu.Unlock()
-		}
-	}()
-	t.Cleanup(func() {
-		l.Close()
-		<-done
-		mu.Lock()
-		defer mu.Unlock()
-		for _, c := range conns {
-			c.Close()
-		}
-	})
-	a := l.Addr().(*net.TCPAddr)
-	return Host{Name: "127.0.0.1", Port: a.Port}
+	return Host{Name: "127.0.0.1", Port: harness.SilentListener(t)}
 }
 
 // A server that accepts the connection and then says nothing must not hang Open: each

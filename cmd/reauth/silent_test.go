@@ -5,61 +5,26 @@ import (
 	"crypto/rand"
 	"encoding/pem"
 	"fmt"
-	"net"
 	"os"
 	"path/filepath"
 	"regexp"
 	"strconv"
 	"strings"
-	"sync"
 	"testing"
 	"time"
 
 	"golang.org/x/crypto/ssh"
 
 	"github.com/reauth/reauth/db"
+	"github.com/reauth/reauth/internal/harness"
 	"github.com/reauth/reauth/products/gitlab"
 	"github.com/reauth/reauth/restart"
 	"github.com/reauth/reauth/restart/sshtest"
 	"github.com/reauth/reauth/runbook"
 )
 
-// silentListener accepts TCP connections on 127.0.0.1 and never answers: a server that hangs
-// after the dial. It returns the port.
-func silentListener(t *testing.T) int {
-	t.Helper()
-	l, err := net.Listen("tcp", "127.0.0.1:0")
-	if err != nil {
-		t.Fatal(err)
-	}
-	var (
-		mu    sync.Mutex
-		conns []net.Conn
-	)
-	done := make(chan struct{})
-	go func() {
-		defer close(done)
-		for {
-			c, err := l.Accept()
-			if err != nil {
-				return
-			}
-			mu.Lock()
-			conns = append(conns, c)
-			mu.Unlock()
-		}
-	}()
-	t.Cleanup(func() {
-		l.Close()
-		<-done
-		mu.Lock()
-		defer mu.Unlock()
-		for _, c := range conns {
-			c.Close()
-		}
-	})
-	return l.Addr().(*net.TCPAddr).Port
-}
+// silentListener is a server that hangs right after the dial; it returns the port.
+func silentListener(t *testing.T) int { return harness.SilentListener(t) }
 
 // readmeDeadlines returns the README's "Deadlines" subsection.
 func readmeDeadlines(t *testing.T) string {

@@ -240,3 +240,41 @@ func Capture(t testing.TB, fn func(tb testing.TB)) *Recorder {
 	defer r.mu.Unlock()
 	return r
 }
+
+// SilentListener listens on 127.0.0.1 and accepts every connection but never reads or writes:
+// a server that hangs right after the dial. It returns the listener's port; the listener and
+// its connections close when the test ends.
+func SilentListener(t testing.TB) int {
+	t.Helper()
+	l, err := net.Listen("tcp", "127.0.0.1:0")
+	if err != nil {
+		t.Fatal(err)
+	}
+	var (
+		mu    sync.Mutex
+		conns []net.Conn
+	)
+	done := make(chan struct{})
+	go func() {
+		defer close(done)
+		for {
+			c, err := l.Accept()
+			if err != nil {
+				return
+			}
+			mu.Lock()
+			conns = append(conns, c)
+			mu.Unlock()
+		}
+	}()
+	t.Cleanup(func() {
+		l.Close()
+		<-done
+		mu.Lock()
+		defer mu.Unlock()
+		for _, c := range conns {
+			c.Close()
+		}
+	})
+	return l.Addr().(*net.TCPAddr).Port
+}

@@ -3,51 +3,19 @@ package gitlab_test
 import (
 	"context"
 	"errors"
-	"net"
+	"strconv"
 	"strings"
-	"sync"
 	"testing"
 	"time"
 
 	"github.com/reauth/reauth/db"
+	"github.com/reauth/reauth/internal/harness"
 	"github.com/reauth/reauth/products/gitlab"
 )
 
-// silentRedis accepts TCP connections on 127.0.0.1 and never answers: a Redis that hangs after
-// the dial. It returns the address.
+// silentRedis is a Redis that hangs right after the dial; it returns the address.
 func silentRedis(t *testing.T) string {
-	t.Helper()
-	l, err := net.Listen("tcp", "127.0.0.1:0")
-	if err != nil {
-		t.Fatal(err)
-	}
-	var (
-		mu    sync.Mutex
-		conns []net.Conn
-	)
-	done := make(chan struct{})
-	go func() {
-		defer close(done)
-		for {
-			c, err := l.Accept()
-			if err != nil {
-				return
-			}
-			mu.Lock()
-			conns = append(conns, c)
-			mu.Unlock()
-		}
-	}()
-	t.Cleanup(func() {
-		l.Close()
-		<-done
-		mu.Lock()
-		defer mu.Unlock()
-		for _, c := range conns {
-			c.Close()
-		}
-	})
-	return l.Addr().String()
+	return "127.0.0.1:" + strconv.Itoa(harness.SilentListener(t))
 }
 
 // A Redis that accepts the connection and never answers: OpenRedis gives up after
