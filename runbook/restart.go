@@ -50,7 +50,7 @@ func (c *Config) RestartSpec(name string) (restart.Spec, error) {
 	s := restart.Spec{
 		Target: name, Product: p.Name, Tomcat: p.Tomcat,
 		Probe: p.Probe,
-		Stop: r.Stop, Start: r.Start, InstallDir: r.InstallDir,
+		Stop:  r.Stop, Start: r.Start, InstallDir: r.InstallDir,
 		StopTimeout: time.Duration(r.StopTimeout), StartTimeout: time.Duration(r.StartTimeout),
 	}
 	if s.Stop == "" {
