@@ -280,6 +280,13 @@ var all = []*Product{
 	},
 }
 
+// GitLab is the name of GitLab targets in a config. GitLab is not in the product table: its
+// sessions live in Redis (package gitlab).
+const GitLab = "gitlab"
+
+// IsGitLab reports whether a config's product name is GitLab.
+func IsGitLab(name string) bool { return name == GitLab }
+
 // All returns the supported products in a stable order.
 func All() []*Product { return all }
 

@@ -464,7 +464,7 @@ func (c *Config) validate(needTargets bool) error {
 			return c.fail(t, f("name"), "%q is used by two targets", t.Name)
 		}
 		names[t.Name] = true
-		if t.Product != "gitlab" {
+		if !t.gitlab() {
 			if _, err := products.Lookup(t.Product); err != nil {
 				return c.fail(t, f("product"), "unknown product %q (supported: %s, gitlab)", t.Product, strings.Join(products.Names(), ", "))
 			}

@@ -32,6 +32,17 @@ func (g *GitLabConn) Close() {
 	g.Store.DB.Close()
 }
 
+// gitlabKind is a GitLab target.
+type gitlabKind struct{}
+
+func (gitlabKind) restarts() bool { return false }
+
+func (gitlabKind) close(tp *TargetPlan) {
+	if tp.gl != nil {
+		tp.gl.Close()
+	}
+}
+
 // GitLab is the target's GitLab connection, when it is a GitLab target.
 func (tp *TargetPlan) GitLab() *GitLabConn { return tp.gl }
 
@@ -156,8 +167,13 @@ func (c *Config) gitlabConnections(ctx context.Context, tc *TargetConfig, field 
 	return src, cred, redisURL, redisPass, redisDB, notes, nil
 }
 
-// prepareGitLab opens a GitLab target and counts its sessions, all and in scope.
-func (p *Plan) prepareGitLab(ctx context.Context, tp *TargetPlan, tc *TargetConfig) error {
+// prepare, for a GitLab target: open its PostgreSQL and Redis and count its sessions, all and
+// in scope.
+func (gitlabKind) prepare(ctx context.Context, p *Plan, tp *TargetPlan) error {
+	tc, err := p.cfg.Target(tp.Name)
+	if err != nil {
+		return err
+	}
 	field := func(s string) string { return "targets[" + tp.Name + "]." + s }
 	src, cred, rurl, rpass, rdb, notes, err := p.cfg.gitlabConnections(ctx, tc, field)
 	if err != nil {
@@ -316,7 +332,7 @@ func (r *GitLabResult) tally(revoked []gitlab.Revoked) {
 // verifyGitLab checks that the users in scope (every user when none) have no session and no
 // remember-me left from before since. Every leftover, and every value that could not be read,
 // is a problem: nothing of what a GitLab verification examines is merely noted.
-func (p *Plan) verifyGitLab(ctx context.Context, tp *TargetPlan, since time.Time) (VerifyResult, error) {
+func (gitlabKind) verify(ctx context.Context, p *Plan, tp *TargetPlan, since time.Time) (VerifyResult, error) {
 	res := VerifyResult{Target: tp.Name, Since: since.UTC(), OldTokens: 0, Nodes: []NodeVerify{}, Problems: []string{}, Backups: []string{}, Notes: []string{}}
 	v, err := tp.gl.Store.Verify(ctx, tp.gl.Users, since)
 	if err != nil {
@@ -362,4 +378,23 @@ func redisTransport(rawURL, caFile string) db.Transport {
 		return db.Transport{Encrypted: true, Verified: true, Note: "encrypted and verified (rediss://: TLS, the certificate and host name checked against " + ca + ")"}
 	}
 	return db.Transport{Note: "unencrypted: redis:// sends the password and the session data in plain text (rediss:// would encrypt)"}
+}
+
+// run, for a GitLab target: sessions and remember-me go at once, no restart is needed; then
+// verify.
+func (gitlabKind) run(ctx context.Context, p *Plan, run *Run, tp *TargetPlan, _ RunOptions, started time.Time, tr *TargetReport) error {
+	res, err := p.RevokeGitLab(ctx, run, tp, false)
+	tr.GitLab = &res
+	if err != nil {
+		return err
+	}
+	v, err := p.Verify(ctx, tp, started)
+	if err != nil {
+		return err
+	}
+	tr.Verify = &v
+	if !v.OK {
+		return fmt.Errorf("verify: %s", strings.Join(v.Problems, "; "))
+	}
+	return nil
 }

@@ -57,8 +57,9 @@ type TargetPlan struct {
 	Warnings  []string    `json:"warnings"`
 	Error     string      `json:"error,omitempty"`
 
-	conn *Conn
-	gl   *GitLabConn
+	kind targetKind
+	conn *Conn       // an Atlassian target's database
+	gl   *GitLabConn // a GitLab target's PostgreSQL and Redis
 	err  error
 }
 
@@ -121,41 +122,11 @@ func MakePlan(ctx context.Context, cfg *Config, names []string, scope Scope) (*P
 }
 
 func (p *Plan) prepare(ctx context.Context, tp *TargetPlan) error {
-	if tc, err := p.cfg.Target(tp.Name); err == nil && tc.Product == "gitlab" {
-		return p.prepareGitLab(ctx, tp, tc)
+	tp.kind = atlassianKind{}
+	if tc, err := p.cfg.Target(tp.Name); err == nil && tc.gitlab() {
+		tp.kind = gitlabKind{}
 	}
-	t, err := p.cfg.Prepare(ctx, tp.Name)
-	if err != nil {
-		return err
-	}
-	tp.Database = t.Source.String()
-	tp.Warnings = append(tp.Warnings, t.Warnings...)
-	tp.transport("database", t.Source.Transport())
-	conn, err := t.Connect(ctx)
-	if err != nil {
-		return err
-	}
-	tp.conn = conn
-	tp.Table = conn.Tokens.Table.String()
-	for _, r := range conn.Tokens.Relied {
-		tp.Warnings = append(tp.Warnings, "relied on: "+r)
-	}
-	n, err := conn.Count(ctx, p.scope)
-	if err != nil {
-		return fmt.Errorf("target %s: %w", tp.Name, err)
-	}
-	tp.Tokens, tp.InScope = n.Total, n.InScope
-	tp.Warnings = append(tp.Warnings, conn.Notes()...)
-	if n.InScope == 0 && (len(p.scope.Users) > 0 || len(p.scope.Groups) > 0) {
-		tp.Warnings = append(tp.Warnings, "no remember-me token is in scope: the users named hold none, so nothing would be deleted")
-	}
-	for _, f := range interruptedBackups(p.cfg.BackupDir, tp.Name) {
-		tp.Warnings = append(tp.Warnings, fmt.Sprintf("an interrupted run left %s: its rows up to the last checkpoint may be deleted; check them with `reauth restore --dry-run %s`", f, f))
-	}
-	if conn.Tokens.Unconfirmed {
-		return fmt.Errorf("target %s: %w: %s", tp.Name, ErrUnconfirmed, strings.Join(conn.Tokens.Relied, "; "))
-	}
-	return nil
+	return tp.kind.prepare(ctx, p, tp)
 }
 
 // interruptedBackups lists .partial backup files of a target: left by a run that was killed.
@@ -189,11 +160,8 @@ func (p *Plan) Err() error {
 // Close closes every connection the plan opened.
 func (p *Plan) Close() {
 	for _, t := range p.Targets {
-		if t.conn != nil {
-			t.conn.Close()
-		}
-		if t.gl != nil {
-			t.gl.Close()
+		if t.kind != nil {
+			t.kind.close(t)
 		}
 	}
 }

@@ -36,7 +36,7 @@ func (c *Config) RestartSpec(name string) (restart.Spec, error) {
 	if err != nil {
 		return restart.Spec{}, err
 	}
-	if tc.Product == "gitlab" {
+	if tc.gitlab() {
 		return restart.Spec{}, fmt.Errorf("%w: target %s is GitLab, whose sessions end without a restart", ErrNoNodes, name)
 	}
 	if len(tc.Nodes) == 0 {
@@ -296,7 +296,7 @@ func (p *Plan) CheckNodes(ctx context.Context) {
 	for _, tp := range p.Targets {
 		spec, err := p.cfg.RestartSpec(tp.Name)
 		if errors.Is(err, ErrNoNodes) {
-			if tp.gl == nil {
+			if tp.kind.restarts() {
 				tp.Warnings = append(tp.Warnings, "no nodes are listed: a run cannot restart this target, so sessions held in the nodes' memory stay until they restart (add nodes: with host and url)")
 			}
 			continue

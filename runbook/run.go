@@ -7,7 +7,6 @@ import (
 	"fmt"
 	"os"
 	"path/filepath"
-	"strings"
 	"sync"
 	"time"
 
@@ -185,49 +184,36 @@ func (r *Report) Err() error {
 	return errors.Join(errs...)
 }
 
-func (p *Plan) runTarget(ctx context.Context, run *Run, tp *TargetPlan, o RunOptions, started time.Time) (tr TargetReport) {
-	tr = TargetReport{Name: tp.Name, Product: tp.Product, Table: tp.Table, Nodes: []restart.NodeReport{}, Outcome: "ok"}
-	fail := func(err error) TargetReport {
+func (p *Plan) runTarget(ctx context.Context, run *Run, tp *TargetPlan, o RunOptions, started time.Time) TargetReport {
+	tr := TargetReport{Name: tp.Name, Product: tp.Product, Table: tp.Table, Nodes: []restart.NodeReport{}, Outcome: "ok"}
+	if err := tp.kind.run(ctx, p, run, tp, o, started, &tr); err != nil {
 		tr.err, tr.Error, tr.Outcome = err, err.Error(), "failed"
 		var halt *restart.HaltError
 		if errors.As(err, &halt) {
 			tr.halted, tr.Outcome = true, "halted"
 		}
-		return tr
 	}
-	if tp.gl != nil {
-		// GitLab: sessions and remember-me go at once, no restart is needed.
-		res, err := p.RevokeGitLab(ctx, run, tp, false)
-		tr.GitLab = &res
-		if err != nil {
-			return fail(err)
-		}
-		v, err := p.Verify(ctx, tp, started)
-		if err != nil {
-			return fail(err)
-		}
-		tr.Verify = &v
-		if !v.OK {
-			tr.Outcome, tr.err = "failed", fmt.Errorf("verify: %s", strings.Join(v.Problems, "; "))
-			tr.Error = tr.err.Error()
-		}
-		return tr
-	}
+	return tr
+}
+
+// run, for an Atlassian target: back up and clear the tokens in scope (unless a halted run it
+// resumes did), roll the nodes one at a time, then verify.
+func (atlassianKind) run(ctx context.Context, p *Plan, run *Run, tp *TargetPlan, o RunOptions, started time.Time, tr *TargetReport) error {
 	st, resumed, err := p.cfg.loadRunState(tp.Name)
 	if err != nil {
-		return fail(err)
+		return err
 	}
 	if resumed && !o.Resume {
-		return fail(fmt.Errorf("%w: a run of %s halted part-way (run %s): continue it with --resume", ErrResumeState, tp.Name, st.RunID))
+		return fmt.Errorf("%w: a run of %s halted part-way (run %s): continue it with --resume", ErrResumeState, tp.Name, st.RunID)
 	}
 	if !resumed {
 		st = &runState{RunID: run.ID, Environment: run.Environment, Started: started}
 	}
 	tr.Resumed = resumed
 	if rst, ok, err := p.cfg.LoadRestartState(tp.Name); err != nil {
-		return fail(err)
+		return err
 	} else if ok && rst.RunID != st.RunID {
-		return fail(fmt.Errorf("%w: a restart of %s halted outside this run (run %s): finish it with `reauth restart --target %s --resume` first", ErrResumeState, tp.Name, rst.RunID, tp.Name))
+		return fmt.Errorf("%w: a restart of %s halted outside this run (run %s): finish it with `reauth restart --target %s --resume` first", ErrResumeState, tp.Name, rst.RunID, tp.Name)
 	}
 	// 1. The database: unless a halted run already cleared it. The backup's name is recorded
 	// before the clear starts, so that an interrupted attempt's backup is in the undo list.
@@ -236,7 +222,7 @@ func (p *Plan) runTarget(ctx context.Context, run *Run, tp *TargetPlan, o RunOpt
 		st.Backups = append(st.Backups, path)
 		tr.backups = st.Backups
 		if err := p.cfg.saveRunState(tp.Name, st); err != nil {
-			return fail(fmt.Errorf("run state: %w", err))
+			return fmt.Errorf("run state: %w", err)
 		}
 		res, err := p.Execute(ctx, run, tp, "clear", ClearOptions{BatchSize: o.BatchSize, Tool: o.Tool, Path: path,
 			Progress: func(done int64) {
@@ -248,11 +234,11 @@ func (p *Plan) runTarget(ctx context.Context, run *Run, tp *TargetPlan, o RunOpt
 			tr.Cleared = &res
 		}
 		if err != nil {
-			return fail(err)
+			return err
 		}
 		st.Cleared = &res
 		if err := p.cfg.saveRunState(tp.Name, st); err != nil {
-			return fail(fmt.Errorf("run state: %w", err))
+			return fmt.Errorf("run state: %w", err)
 		}
 	}
 	tr.Cleared = st.Cleared
@@ -262,7 +248,7 @@ func (p *Plan) runTarget(ctx context.Context, run *Run, tp *TargetPlan, o RunOpt
 	switch {
 	case errors.Is(err, ErrNoNodes):
 	case err != nil:
-		return fail(err)
+		return err
 	default:
 		roller, err := p.cfg.Roller(func(e restart.Event) {
 			if o.Event != nil {
@@ -270,11 +256,11 @@ func (p *Plan) runTarget(ctx context.Context, run *Run, tp *TargetPlan, o RunOpt
 			}
 		})
 		if err != nil {
-			return fail(err)
+			return err
 		}
 		rst, _, err := p.cfg.LoadRestartState(tp.Name)
 		if err != nil {
-			return fail(err)
+			return err
 		}
 		res, err := RollTarget(ctx, p.cfg, run, roller, spec, rst, nil, o.ResumeCmd)
 		// Every node restarted so far (by this run or the halted one it resumes), then the
@@ -286,23 +272,20 @@ func (p *Plan) runTarget(ctx context.Context, run *Run, tp *TargetPlan, o RunOpt
 			}
 		}
 		if err != nil {
-			return fail(err)
+			return err
 		}
 	}
 	// 3. The proof.
 	v, err := p.Verify(ctx, tp, st.Started)
 	if err != nil {
-		return fail(err)
+		return err
 	}
 	tr.Verify = &v
 	if !v.OK {
-		tr.Outcome = "failed"
-		tr.err = fmt.Errorf("verify: %s", v.Problems[0])
-		tr.Error = tr.err.Error()
-		return tr
+		return fmt.Errorf("verify: %s", v.Problems[0])
 	}
 	if err := os.Remove(p.cfg.runStatePath(tp.Name)); err != nil && !errors.Is(err, os.ErrNotExist) {
-		return fail(fmt.Errorf("run state: %w", err))
+		return fmt.Errorf("run state: %w", err)
 	}
-	return tr
+	return nil
 }

@@ -51,7 +51,7 @@ func (c *Config) Prepare(ctx context.Context, name string) (*Target, error) {
 		}
 		return s
 	}
-	if tc.Product == "gitlab" {
+	if tc.gitlab() {
 		return nil, c.fail(tc, field("product"), "gitlab targets are not supported by this command: their sessions live in Redis (see `reauth sessions`)")
 	}
 	p, err := products.Lookup(tc.Product)

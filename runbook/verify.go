@@ -49,9 +49,12 @@ type NodeVerify struct {
 // Verify checks a target. The database part needs the plan's connection; the node part reads
 // the audit log for restarts after since and probes each node now.
 func (p *Plan) Verify(ctx context.Context, tp *TargetPlan, since time.Time) (VerifyResult, error) {
-	if tp.gl != nil {
-		return p.verifyGitLab(ctx, tp, since)
-	}
+	return tp.kind.verify(ctx, p, tp, since)
+}
+
+// verify, for an Atlassian target: no token in scope older than since, no cleared row back,
+// every node restarted after since and RUNNING now.
+func (atlassianKind) verify(ctx context.Context, p *Plan, tp *TargetPlan, since time.Time) (VerifyResult, error) {
 	res := VerifyResult{Target: tp.Name, Since: since.UTC(), Nodes: []NodeVerify{}, Problems: []string{}, Backups: []string{}, Notes: []string{}}
 	if tp.conn == nil {
 		return res, tp.err

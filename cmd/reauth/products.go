@@ -112,7 +112,7 @@ type gitlabFacts struct {
 
 func gitlabProduct() gitlabFacts {
 	return gitlabFacts{
-		Name: "gitlab", Title: "GitLab Self-Managed",
+		Name: products.GitLab, Title: "GitLab Self-Managed",
 		SessionKeys: []string{
 			gitlab.RackNamespace + ":2::<sha256 of the session cookie>",
 			gitlab.RecordNamespace + "::v2:<user id>:<id> (and the legacy " + gitlab.RecordNamespace + ":<user id>:<id>)",
