@@ -56,11 +56,7 @@ func (a *app) backupOrClear(c *cli.Context, action string) error {
 	if err != nil {
 		return err
 	}
-	cfg, err := a.loadConfig(g)
-	if err != nil {
-		return err
-	}
-	p, err := runbook.MakePlan(c.Context, cfg, []string{target}, scope)
+	cfg, p, err := a.openPlan(c, g, []string{target}, scope)
 	if err != nil {
 		return err
 	}

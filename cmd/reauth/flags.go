@@ -98,6 +98,20 @@ func (a *app) loadConfig(g globals) (*runbook.Config, error) {
 	return cfg, nil
 }
 
+// openPlan reads the config and makes the plan of the named targets (every target when none
+// is named): how each command that looks at targets starts. The caller closes the plan.
+func (a *app) openPlan(c *cli.Context, g globals, targets []string, scope runbook.Scope) (*runbook.Config, *runbook.Plan, error) {
+	cfg, err := a.loadConfig(g)
+	if err != nil {
+		return nil, nil, err
+	}
+	p, err := runbook.MakePlan(c.Context, cfg, targets, scope)
+	if err != nil {
+		return nil, nil, err
+	}
+	return cfg, p, nil
+}
+
 func scopeFlags() []cli.Flag {
 	return []cli.Flag{
 		&cli.StringSliceFlag{Name: "user", Usage: "only this user's tokens (login `NAME`; repeatable)"},

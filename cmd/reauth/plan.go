@@ -34,11 +34,7 @@ func (a *app) planCommand() *cli.Command {
 				return err
 			}
 			a.planning = true
-			cfg, err := a.loadConfig(g)
-			if err != nil {
-				return err
-			}
-			p, err := runbook.MakePlan(c.Context, cfg, c.StringSlice("target"), scope)
+			_, p, err := a.openPlan(c, g, c.StringSlice("target"), scope)
 			if err != nil {
 				return err
 			}

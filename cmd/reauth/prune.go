@@ -27,11 +27,7 @@ func (a *app) sessionsPrune(c *cli.Context) error {
 			return usageError("--older-than: %v", err)
 		}
 	}
-	cfg, err := a.loadConfig(g)
-	if err != nil {
-		return err
-	}
-	p, err := runbook.MakePlan(c.Context, cfg, []string{target}, runbook.Scope{Users: c.StringSlice("user")})
+	cfg, p, err := a.openPlan(c, g, []string{target}, runbook.Scope{Users: c.StringSlice("user")})
 	if err != nil {
 		return err
 	}

@@ -54,11 +54,7 @@ func (a *app) runAction(c *cli.Context) error {
 	if err != nil {
 		return err
 	}
-	cfg, err := a.loadConfig(g)
-	if err != nil {
-		return err
-	}
-	p, err := runbook.MakePlan(c.Context, cfg, c.StringSlice("target"), scope)
+	cfg, p, err := a.openPlan(c, g, c.StringSlice("target"), scope)
 	if err != nil {
 		return err
 	}

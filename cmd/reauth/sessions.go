@@ -82,11 +82,7 @@ func (a *app) sessionsPlan(c *cli.Context) (globals, *runbook.Config, *runbook.P
 	if err != nil {
 		return g, nil, nil, scope, err
 	}
-	cfg, err := a.loadConfig(g)
-	if err != nil {
-		return g, nil, nil, scope, err
-	}
-	p, err := runbook.MakePlan(c.Context, cfg, []string{target}, scope)
+	cfg, p, err := a.openPlan(c, g, []string{target}, scope)
 	if err != nil {
 		return g, nil, nil, scope, err
 	}

@@ -40,11 +40,7 @@ func (a *app) verifyCommand() *cli.Command {
 			if scope.OlderThan > 0 {
 				return usageError("verify takes --since, not --older-than")
 			}
-			cfg, err := a.loadConfig(g)
-			if err != nil {
-				return err
-			}
-			p, err := runbook.MakePlan(c.Context, cfg, []string{target}, scope)
+			_, p, err := a.openPlan(c, g, []string{target}, scope)
 			if err != nil {
 				return err
 			}
