@@ -57,7 +57,7 @@ func usageError(format string, a ...any) error {
 }
 
 // version is the module version and, for a build from a checkout, the VCS revision it was
-// built from (with "+dirty" when the checkout had changes): what a backup manifest and the
+// built from (and whether the checkout had uncommitted changes): what a backup manifest and the
 // audit log record as the tool, and what --version prints.
 func version() string {
 	bi, ok := debug.ReadBuildInfo()
