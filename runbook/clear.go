@@ -50,6 +50,9 @@ type ClearOptions struct {
 	Tool        string // reauth version, for the manifest
 	// Progress, when set, is called after each batch with the rows done so far.
 	Progress func(done int64)
+	// LockedReads reads and locks each batch before deleting it even where the server can
+	// delete and return a batch in one statement (MariaDB's DELETE ... RETURNING).
+	LockedReads bool
 }
 
 // ClearResult is what Backup or Clear did. On error it still tells what was done: rows that
@@ -219,7 +222,7 @@ func (c *Conn) Clear(ctx context.Context, o ClearOptions) (res ClearResult, err 
 		}
 		return c.finishClear(w, res)
 	}
-	returning, err := c.deletesReturning(ctx)
+	returning, err := c.deletesReturning(ctx, o)
 	if err != nil {
 		return res, err
 	}

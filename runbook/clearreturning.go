@@ -5,7 +5,6 @@ import (
 	"database/sql"
 	"fmt"
 	"math/big"
-	"os"
 	"sync"
 
 	"github.com/reauth/reauth/backup"
@@ -14,13 +13,13 @@ import (
 
 // ReturningEnv names the environment variable that, set to "off", keeps a clear on MariaDB
 // from deleting with DELETE ... RETURNING: it then reads and locks each batch before deleting
-// it, as on MySQL.
+// it, as on MySQL. The command line reads it into ClearOptions.LockedReads.
 const ReturningEnv = "REAUTH_DELETE_RETURNING"
 
 // deletesReturning reports whether this clear deletes its batches with DeleteReturning.
-func (c *Conn) deletesReturning(ctx context.Context) (bool, error) {
+func (c *Conn) deletesReturning(ctx context.Context, o ClearOptions) (bool, error) {
 	d := c.Target.Dialect
-	if !d.ReturningDelete || os.Getenv(ReturningEnv) == "off" {
+	if !d.ReturningDelete || o.LockedReads {
 		return false, nil
 	}
 	ok, err := d.DeletesReturning(ctx, c.Pool)

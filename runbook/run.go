@@ -26,8 +26,10 @@ var NotRevoked = []string{
 // RunOptions control a whole run.
 type RunOptions struct {
 	BatchSize int
-	Tool      string
-	Resume    bool
+	// LockedReads: see ClearOptions.
+	LockedReads bool
+	Tool        string
+	Resume      bool
 	// ResumeCmd is the command that resumes this run, for halt messages and the report.
 	ResumeCmd string
 	Progress  func(target string, done int64)
@@ -224,7 +226,7 @@ func (atlassianKind) run(ctx context.Context, p *Plan, run *Run, tp *TargetPlan,
 		if err := p.cfg.saveRunState(tp.Name, st); err != nil {
 			return fmt.Errorf("run state: %w", err)
 		}
-		res, err := p.Execute(ctx, run, tp, "clear", ClearOptions{BatchSize: o.BatchSize, Tool: o.Tool, Path: path,
+		res, err := p.Execute(ctx, run, tp, "clear", ClearOptions{BatchSize: o.BatchSize, LockedReads: o.LockedReads, Tool: o.Tool, Path: path,
 			Progress: func(done int64) {
 				if o.Progress != nil {
 					o.Progress(tp.Name, done)

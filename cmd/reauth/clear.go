@@ -104,7 +104,7 @@ func (a *app) backupOrClear(c *cli.Context, action string) error {
 	defer release()
 	pr := a.newProgress()
 	res, err := p.Execute(c.Context, run, tp, action, runbook.ClearOptions{
-		BatchSize: batch, Path: path, Tool: version(), Progress: pr.counter(action+" "+tp.Name, "rows", tp.InScope),
+		BatchSize: batch, LockedReads: lockedReads(), Path: path, Tool: version(), Progress: pr.counter(action+" "+tp.Name, "rows", tp.InScope),
 	})
 	pr.done()
 	if err != nil {

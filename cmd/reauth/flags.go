@@ -112,6 +112,9 @@ func (a *app) openPlan(c *cli.Context, g globals, targets []string, scope runboo
 	return cfg, p, nil
 }
 
+// lockedReads is the REAUTH_DELETE_RETURNING=off switch: clear MariaDB the MySQL way.
+func lockedReads() bool { return os.Getenv(runbook.ReturningEnv) == "off" }
+
 func scopeFlags() []cli.Flag {
 	return []cli.Flag{
 		&cli.StringSliceFlag{Name: "user", Usage: "only this user's tokens (login `NAME`; repeatable)"},

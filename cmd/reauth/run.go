@@ -120,7 +120,7 @@ func (a *app) runAction(c *cli.Context) error {
 		clears[t.Name] = pr.counter("clear "+t.Name, "rows", t.InScope)
 	}
 	rep := p.Run(c.Context, run, runbook.RunOptions{
-		BatchSize: batch, Tool: version(), Resume: resume, ResumeCmd: resumeCmd,
+		BatchSize: batch, LockedReads: lockedReads(), Tool: version(), Resume: resume, ResumeCmd: resumeCmd,
 		Progress: func(target string, done int64) { clears[target](done) },
 		Event: func(target string, e restart.Event) {
 			pr.line("%s  %-12s %-20s %-9s %s", e.Time.Format("15:04:05.000"), target, e.Node, e.Step, e.Detail)

@@ -184,7 +184,7 @@ func (a *app) sessionsRevoke(c *cli.Context) error {
 	}
 	defer release()
 	res := runbook.RevokeResult{Users: []runbook.UserRevoke{}}
-	res.Cleared, err = p.Execute(c.Context, run, tp, "clear", runbook.ClearOptions{Tool: version()})
+	res.Cleared, err = p.Execute(c.Context, run, tp, "clear", runbook.ClearOptions{Tool: version(), LockedReads: lockedReads()})
 	if err != nil {
 		return err
 	}
