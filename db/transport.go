@@ -17,6 +17,9 @@ type Transport struct {
 	// Verified is true when the server's certificate is checked against trusted CAs (the
 	// URL's CA file, else the system's) before the password is sent. Only with Encrypted.
 	Verified bool
+	// Local is true for a unix socket on this machine: nothing crosses the network, so there
+	// is nothing to encrypt.
+	Local bool
 	// Note is one line for a plan: "unencrypted: ...", "may be unencrypted: ...",
 	// "encrypted, certificate not checked: ...", "encrypted and verified ...", or "local
 	// socket: ...", followed by the URL option that decided it (or that none did, and which
@@ -33,7 +36,7 @@ func (s Source) TLSNote() string { return s.Transport().Note }
 func (s Source) Transport() Transport {
 	p := func(k string) string { return strings.TrimSpace(s.Params[k]) }
 	if s.Socket != "" && s.Dialect != "sqlserver" && s.Dialect != "oracle" {
-		return Transport{Note: "local socket: " + s.Socket + " is a unix socket on this machine; nothing crosses the network"}
+		return LocalSocket(s.Socket)
 	}
 	switch s.Dialect {
 	case "postgres":
@@ -68,6 +71,11 @@ func (s Source) Transport() Transport {
 		return Transport{Note: "unencrypted: Oracle connections use plain tcp (tcps is not supported); Oracle's native network encryption applies only where the server demands it"}
 	}
 	return Transport{Note: "unencrypted: unknown dialect " + s.Dialect}
+}
+
+// LocalSocket is the Transport of a connection over the unix socket at path.
+func LocalSocket(path string) Transport {
+	return Transport{Local: true, Note: "local socket: " + path + " is a unix socket on this machine; nothing crosses the network"}
 }
 
 func hostInCert(h string) string {

@@ -83,6 +83,11 @@ type DatabaseConfig struct {
 	Discover     *DiscoverConfig `yaml:"discover"`
 }
 
+// givesPassword reports whether the config itself gives the database password.
+func (d DatabaseConfig) givesPassword() bool {
+	return d.Password != "" || d.PasswordEnv != "" || d.PasswordFile != ""
+}
+
 // DiscoverConfig asks reauth to read the connection from the product's own config file.
 type DiscoverConfig struct {
 	Home string `yaml:"home"`

@@ -108,9 +108,9 @@ func (c *Config) gitlabConnections(ctx context.Context, tc *TargetConfig, field 
 	} else if ok {
 		cred.Password = pw
 	}
-	if d.Discover != nil && (d.Password != "" || d.PasswordEnv != "" || d.PasswordFile != "" || len(d.Discover.ExpectHost) > 0) {
-		if err := pinned(sourceEndpoints(src), d.Discover.ExpectHost); err != nil {
-			return src, cred, "", "", 0, nil, c.fail(tc, field("database.discover.expect_host"), "the connection read from %s/database.yml on %s %w: the password comes from the config, so reauth will not send it there (if that server is the right one, add it to expect_host)", etc, where, err)
+	if d.Discover != nil {
+		if err := c.checkPin(tc, field("database.discover.expect_host"), etc+"/database.yml on "+where, sourceEndpoints(src), d.Discover.ExpectHost, d.givesPassword()); err != nil {
+			return src, cred, "", "", 0, nil, err
 		}
 	}
 	r := tc.Redis
@@ -147,13 +147,10 @@ func (c *Config) gitlabConnections(ctx context.Context, tc *TargetConfig, field 
 	} else if ok {
 		redisPass = pw
 	}
-	if redisFrom != "" && (r.PasswordEnv != "" || r.PasswordFile != "" || len(r.ExpectHost) > 0) {
-		eps, err := redisEndpoint(redisURL)
-		if err == nil {
-			err = pinned(eps, r.ExpectHost)
-		}
-		if err != nil {
-			return src, cred, "", "", 0, nil, c.fail(tc, field("redis.expect_host"), "the Redis connection read from %s %w: the password comes from the config, so reauth will not send it there (if that server is the right one, add it to redis.expect_host)", redisFrom, err)
+	if redisFrom != "" {
+		eps, _ := redisEndpoint(redisURL) // none when it cannot be parsed: then nothing is pinned
+		if err := c.checkPin(tc, field("redis.expect_host"), redisFrom, eps, r.ExpectHost, r.PasswordEnv != "" || r.PasswordFile != ""); err != nil {
+			return src, cred, "", "", 0, nil, err
 		}
 	}
 	notes = append(notes, c.exposed[tc.Name]...)
@@ -369,7 +366,7 @@ func redisTransport(rawURL, caFile string) db.Transport {
 	case err != nil:
 		return db.Transport{Note: "unknown: the URL cannot be parsed"}
 	case len(eps) == 1 && eps[0].socket != "":
-		return db.Transport{Note: "local socket: " + eps[0].socket + " is a unix socket on this machine; nothing crosses the network"}
+		return db.LocalSocket(eps[0].socket)
 	case strings.HasPrefix(strings.ToLower(strings.TrimSpace(rawURL)), "rediss:"):
 		ca := "the system's CAs"
 		if caFile != "" {

@@ -40,6 +40,24 @@ func (h *HostList) UnmarshalYAML(n *yaml.Node) error {
 	return nil
 }
 
+// checkPin refuses a discovered connection (read from from) whose servers expect does not all
+// name, when the password for it comes from the config (configPassword) or expect is given
+// anyway; field is the expect_host key, for the error.
+func (c *Config) checkPin(tc *TargetConfig, field, from string, eps []endpoint, expect HostList, configPassword bool) error {
+	if !configPassword && len(expect) == 0 {
+		return nil
+	}
+	err := pinned(eps, expect)
+	if err == nil {
+		return nil
+	}
+	why := "it must be one the config names"
+	if configPassword {
+		why = "the password comes from the config, so reauth will not send it there"
+	}
+	return c.fail(tc, field, "the connection read from %s %w: %s (if that server is the right one, add it to expect_host)", from, err, why)
+}
+
 // endpoint is one address a connection may go to: a TCP host and port, or a unix socket.
 type endpoint struct {
 	host   string

@@ -9,7 +9,6 @@ import (
 	"fmt"
 	"path/filepath"
 	"sort"
-	"strings"
 	"time"
 
 	"github.com/reauth/reauth/backup"
@@ -73,7 +72,7 @@ type NodeState struct {
 // encrypted and verified over the network.
 func (tp *TargetPlan) transport(what string, tr db.Transport) {
 	tp.Transport = append(tp.Transport, what+": "+tr.Note)
-	if !tr.Verified && !strings.HasPrefix(tr.Note, "local socket") {
+	if !tr.Verified && !tr.Local {
 		tp.Warnings = append(tp.Warnings, what+" connection "+tr.Note)
 	}
 }

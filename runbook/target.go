@@ -71,16 +71,13 @@ func (c *Config) Prepare(ctx context.Context, name string) (*Target, error) {
 		}
 		var err error
 		discovered, where, err = c.Discover(ctx, p, d.Discover.Home, host, tc.Restart.InstallDir)
-		override := d.Password != "" || d.PasswordEnv != "" || d.PasswordFile != ""
-		if err != nil && !(errors.Is(err, products.ErrEncryptedPassword) && discovered != nil && override) {
+		if err != nil && !(errors.Is(err, products.ErrEncryptedPassword) && discovered != nil && d.givesPassword()) {
 			return nil, c.fail(tc, field("database.discover"), "%w", err)
 		}
 		src = discovered.Source
 		c.addSecret(discovered.Password)
-		if override || len(d.Discover.ExpectHost) > 0 {
-			if err := pinned(sourceEndpoints(src), d.Discover.ExpectHost); err != nil {
-				return nil, c.fail(tc, field("database.discover.expect_host"), "the connection read from %s %w: the password comes from the config, so reauth will not send it there (if that server is the right one, add it to expect_host)", where, err)
-			}
+		if err := c.checkPin(tc, field("database.discover.expect_host"), where, sourceEndpoints(src), d.Discover.ExpectHost, d.givesPassword()); err != nil {
+			return nil, err
 		}
 	} else {
 		var err error

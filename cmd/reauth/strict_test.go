@@ -21,7 +21,7 @@ func TestStrictExposedPasswords(t *testing.T) {
 		t.Errorf("backup --dry-run does not warn: exit %d, %q", r.code, r.stderr)
 	}
 	for _, args := range [][]string{{"--strict", "plan"}, {"backup", "--target", "jira", "--strict", "--dry-run"}} {
-		if r := e.run(t, args...); r.code != 2 || !strings.Contains(r.stderr, "refused: --strict") || strings.Contains(r.stdout, "Tokens") {
+		if r := e.run(t, args...); r.code != 2 || !strings.Contains(r.stderr, "refused: --strict") || strings.Contains(r.stdout, "tokens:") {
 			t.Errorf("%v: exit %d, %q; want 2", args, r.code, r.stderr)
 		}
 	}

@@ -265,15 +265,8 @@ func redactRedisURL(raw string) string {
 // redactText removes the secrets that rawURL and password hold from a message.
 func redactText(msg, rawURL, password string) string {
 	secrets := []string{password}
-	if u, err := url.Parse(strings.TrimSpace(rawURL)); err == nil {
-		if u.User != nil {
-			if p, ok := u.User.Password(); ok {
-				secrets = append(secrets, p, url.PathEscape(p), url.QueryEscape(p))
-			}
-		}
-		if p := u.Query().Get("password"); p != "" {
-			secrets = append(secrets, p, url.QueryEscape(p))
-		}
+	for _, p := range RedisURLPasswords(rawURL) {
+		secrets = append(secrets, p, url.PathEscape(p), url.QueryEscape(p))
 	}
 	for _, s := range secrets {
 		if s != "" {
