@@ -239,30 +239,21 @@ func (c *Conn) Clear(ctx context.Context, o ClearOptions) (res ClearResult, err 
 	}
 	ordered := d.Delete == db.DeleteLocked && d.OrderedDelete && len(conds) == 0
 	overlap := d.Delete == db.DeleteInSnapshot || ordered
+	p := c.pipeline(w, &res, o.Progress)
+	defer p.wait()
 	var (
-		last     any // the key the next batch starts after
-		attempts int
-		byKeys   bool
-		inflight *batchTx
-		done     = make(chan batchResult, 1)
+		last   any // the key the next batch starts after
+		byKeys bool
 	)
-	defer func() {
-		if inflight != nil {
-			<-done // never leave a delete running behind a returned error
-		}
-	}()
-	// redo handles a batch that failed and rolled back: the file loses it (and anything
-	// after it), and the loop starts again where it began, by its keys if its range changed.
-	redo := func(b *batchTx, berr error) error {
-		if rerr := w.Rewind(b.mark); rerr != nil {
-			return errors.Join(berr, rerr)
-		}
+	// redo runs a batch that failed and rolled back again, from where it began, by its keys if
+	// its range changed.
+	redo := func(b *keyBatch, berr error) error {
 		last = b.after
 		if errors.Is(berr, errRangeChanged) && !b.byKeys {
 			byKeys = true
-			return nil
+			return p.rewind(b)
 		}
-		return retry(ctx, berr, &attempts, &res)
+		return p.redo(ctx, b, berr)
 	}
 	for {
 		if err := ctx.Err(); err != nil {
@@ -270,46 +261,31 @@ func (c *Conn) Clear(ctx context.Context, o ClearOptions) (res ClearResult, err 
 		}
 		mark := w.Mark()
 		var (
-			b    *batchTx
+			b    *keyBatch
 			rerr error
 		)
-		if overlap || inflight == nil {
+		if overlap || p.inflight == nil {
 			b, rerr = c.readBatch(ctx, conds, last, size, byKeys, w)
 		}
-		if inflight != nil {
-			r := <-done
-			prev := inflight
-			inflight = nil
-			if r.err != nil {
-				if b != nil {
-					b.rollback()
-				}
-				if r.committing {
-					// Its commit's outcome is unknown: it stays in the backup; the batch read
-					// meanwhile was rolled back and leaves it.
-					if rerr := w.Rewind(prev.end); rerr != nil {
-						return res, errors.Join(r.err, rerr)
-					}
-					return res, r.err
-				}
-				if err := redo(prev, r.err); err != nil {
+		if p.inflight != nil {
+			prev, again, err := p.land(batchOrNil(b))
+			if err != nil {
+				return res, err
+			}
+			if again != nil {
+				if err := redo(prev.(*keyBatch), again); err != nil {
 					return res, err
 				}
 				continue
 			}
-			res.Deleted += int64(prev.n)
-			res.Batches++
 			hold.renew(ctx)
-			attempts, byKeys = 0, false
-			if o.Progress != nil {
-				o.Progress(res.Deleted)
-			}
+			byKeys = false
 			if !overlap {
 				b, rerr = c.readBatch(ctx, conds, last, size, byKeys, w)
 			}
 		}
 		if rerr != nil {
-			if err := redo(&batchTx{mark: mark, after: last, byKeys: byKeys}, rerr); err != nil {
+			if err := redo(&keyBatch{txBatch: txBatch{mark: mark}, after: last, byKeys: byKeys}, rerr); err != nil {
 				return res, err
 			}
 			continue
@@ -318,10 +294,9 @@ func (c *Conn) Clear(ctx context.Context, o ClearOptions) (res ClearResult, err 
 			b.rollback()
 			break
 		}
-		inflight = b
 		size = min(2*size, batch)
 		b.ordered = ordered && !b.byKeys
-		go func() { done <- c.deleteBatch(ctx, b) }()
+		p.send(ctx, b)
 		if last, err = db.Value(c.keyKind(), b.lastKey); err != nil {
 			return res, fmt.Errorf("clear %s: key %w", c.Tokens.Table, err)
 		}
@@ -442,37 +417,48 @@ const maxAttempts = 5
 // delete. Not a failure: the batch runs again, deleting by its list of keys.
 var errRangeChanged = errors.New("rows were inserted into the batch's key range")
 
-// batchTx is one batch read and backed up, with its transaction still open.
-type batchTx struct {
-	conn    *sql.Conn // the connection tx holds, given back once tx ends
-	tx      *sql.Tx
-	n       int
+// txBatch is one batch's connection and open transaction, and where the batch stands in the
+// backup file. Each clear strategy's batch type embeds it.
+type txBatch struct {
+	conn *sql.Conn // the connection tx holds, given back once tx ends
+	tx   *sql.Tx
+	n    int         // rows in the batch
+	mark backup.Mark // the backup file before this batch
+	end  backup.Mark // the backup file after this batch's checkpoint
+}
+
+// rollback ends the batch's transaction, undoing it, and gives its connection back.
+func (b *txBatch) rollback() {
+	b.tx.Rollback()
+	b.conn.Close()
+}
+
+// commit ends the batch's transaction and gives its connection back.
+func (b *txBatch) commit() error {
+	err := b.tx.Commit()
+	b.conn.Close()
+	return err
+}
+
+func (b *txBatch) base() *txBatch { return b }
+
+// keyBatch is a batch of a clear by key: the first rows in scope above a key, in key order.
+type keyBatch struct {
+	txBatch
 	after   any       // the key this batch starts after; nil for the first
 	conds   []db.Cond // scope and key > after
 	lastKey string
 	keys    []any // the batch's keys, when it is deleted by them
 	byKeys  bool
 	ordered bool // deleted with DeleteFirst
-	// A batch of pages (clearPages): the rows stored in pages [pageLo, pageHi) of the table's
-	// file, or every row for -1, -1; from is where the clear goes on from if it runs again.
-	byPages        bool
-	pageLo, pageHi int64
-	from           int64
-	mark           backup.Mark // the backup file before this batch
-	end            backup.Mark // the backup file after this batch's checkpoint
 }
 
-// rollback ends the batch's transaction, undoing it, and gives its connection back.
-func (b *batchTx) rollback() {
-	b.tx.Rollback()
-	b.conn.Close()
-}
-
-// commit ends the batch's transaction and gives its connection back.
-func (b *batchTx) commit() error {
-	err := b.tx.Commit()
-	b.conn.Close()
-	return err
+// pageBatch is a batch of a clear by pages (clearPages): the rows stored in pages [lo, hi) of
+// the table's file, or every row for -1, -1.
+type pageBatch struct {
+	txBatch
+	lo, hi int64
+	from   int64 // where the clear goes on from if the batch runs again
 }
 
 type batchResult struct {
@@ -480,18 +466,113 @@ type batchResult struct {
 	err        error
 }
 
+// batch is a batch read, backed up and checkpointed, with its transaction open, that a
+// pipeline deletes.
+type batch interface {
+	base() *txBatch
+	// delete deletes the batch's rows, checks that they are the rows backed up, and commits;
+	// on any error but a failed COMMIT it rolls back.
+	delete(ctx context.Context, c *Conn) batchResult
+}
+
+// batchOrNil keeps a nil *keyBatch or *pageBatch from becoming a non-nil batch.
+func batchOrNil[B interface {
+	*keyBatch | *pageBatch
+	batch
+}](b B) batch {
+	if b == nil {
+		return nil
+	}
+	return b
+}
+
+// pipeline runs a clear's deletes, one batch in flight at a time beside the reading of the
+// next: while batch k is deleted and committed on its connection, batch k+1 is read and
+// written to the backup on another. The backup holds batch k, checkpointed, before its delete
+// starts.
+type pipeline struct {
+	c        *Conn
+	w        *backup.Writer
+	res      *ClearResult
+	progress func(int64)
+	attempts int // tries of the batch being redone
+	inflight batch
+	done     chan batchResult
+}
+
+func (c *Conn) pipeline(w *backup.Writer, res *ClearResult, progress func(int64)) *pipeline {
+	return &pipeline{c: c, w: w, res: res, progress: progress, done: make(chan batchResult, 1)}
+}
+
+// send starts deleting b.
+func (p *pipeline) send(ctx context.Context, b batch) {
+	p.inflight = b
+	go func() { p.done <- b.delete(ctx, p.c) }()
+}
+
+// wait waits for the batch in flight, if any: a clear never leaves a delete running behind a
+// returned error.
+func (p *pipeline) wait() {
+	if p.inflight != nil {
+		<-p.done
+		p.inflight = nil
+	}
+}
+
+// land waits for the batch in flight. Deleted and committed, it is counted. Otherwise next, the
+// batch read meanwhile (or nil), is rolled back, and either the batch rolled back too and comes
+// back with again, to be run again, or its COMMIT failed and err ends the clear: its outcome is
+// unknown, so its rows stay in the backup.
+func (p *pipeline) land(next batch) (prev batch, again, err error) {
+	r := <-p.done
+	prev, p.inflight = p.inflight, nil
+	if r.err == nil {
+		p.res.Deleted += int64(prev.base().n)
+		p.res.Batches++
+		p.attempts = 0
+		if p.progress != nil {
+			p.progress(p.res.Deleted)
+		}
+		return prev, nil, nil
+	}
+	if next != nil {
+		next.base().rollback()
+	}
+	if r.committing {
+		if rerr := p.w.Rewind(prev.base().end); rerr != nil {
+			return prev, nil, errors.Join(r.err, rerr)
+		}
+		return prev, nil, r.err
+	}
+	return prev, r.err, nil
+}
+
+// rewind cuts the backup back to before b: b, and anything read after it, rolled back.
+func (p *pipeline) rewind(b batch) error {
+	return p.w.Rewind(b.base().mark)
+}
+
+// redo decides on a batch that failed and rolled back: the backup loses it, and it is run again
+// unless its error is not one a concurrent transaction causes, or came too often (see retry).
+func (p *pipeline) redo(ctx context.Context, b batch, berr error) error {
+	if rerr := p.rewind(b); rerr != nil {
+		return errors.Join(berr, rerr)
+	}
+	return retry(ctx, berr, &p.attempts, p.res)
+}
+
 // readBatch opens a transaction, reads the first `limit` rows in scope with keys above after,
 // in key order (locking them, where the dialect deletes locked rows), writes them to the
 // backup and checkpoints it. On error the transaction is rolled back; the caller rewinds the
 // backup. A batch of 0 rows comes back with its transaction open, for the caller to end.
-func (c *Conn) readBatch(ctx context.Context, scope []db.Cond, after any, limit int, byKeys bool, w *backup.Writer) (b *batchTx, err error) {
+func (c *Conn) readBatch(ctx context.Context, scope []db.Cond, after any, limit int, byKeys bool, w *backup.Writer) (b *keyBatch, err error) {
 	d := c.Target.Dialect
 	tt := c.Tokens
-	b = &batchTx{after: after, byKeys: byKeys, mark: w.Mark(), conds: append([]db.Cond(nil), scope...)}
+	b = &keyBatch{txBatch: txBatch{mark: w.Mark()}, after: after, byKeys: byKeys, conds: append([]db.Cond(nil), scope...)}
 	if after != nil {
 		b.conds = append(b.conds, db.Greater(tt.Key, after))
 	}
-	if err := c.begin(ctx, b); err != nil {
+	if err := c.begin(ctx, &b.txBatch); err != nil {
 		return nil, err
 	}
 	defer func() {
@@ -544,7 +625,7 @@ func (c *Conn) readBatch(ctx context.Context, scope []db.Cond, after any, limit 
 
 // begin gives b a connection of its own (for db.ReadText, which reads through the driver's
 // connection) and opens its transaction.
-func (c *Conn) begin(ctx context.Context, b *batchTx) (err error) {
+func (c *Conn) begin(ctx context.Context, b *txBatch) (err error) {
 	if b.conn, err = c.Pool.Conn(ctx); err != nil {
 		return fmt.Errorf("clear %s: %w", c.Tokens.Table, err)
 	}
@@ -557,7 +638,7 @@ func (c *Conn) begin(ctx context.Context, b *batchTx) (err error) {
 
 // checkpoint makes the batch's rows, written to w, durable and verifiable before anything is
 // deleted. A batch of no rows has nothing to checkpoint.
-func (b *batchTx) checkpoint(w *backup.Writer) error {
+func (b *txBatch) checkpoint(w *backup.Writer) error {
 	if b.n == 0 {
 		return nil
 	}
@@ -568,28 +649,15 @@ func (b *batchTx) checkpoint(w *backup.Writer) error {
 	return nil
 }
 
-// deleteBatch deletes a batch that readBatch backed up and commits. The delete must match
-// exactly the rows backed up; otherwise, and on any error but a failed COMMIT, the transaction
-// is rolled back.
-func (c *Conn) deleteBatch(ctx context.Context, b *batchTx) batchResult {
+// delete deletes a batch that readBatch backed up, by its key range or by its keys.
+func (b *keyBatch) delete(ctx context.Context, c *Conn) batchResult {
 	d := c.Target.Dialect
 	tt := c.Tokens
-	fail := func(err error) batchResult {
-		b.rollback()
-		return batchResult{err: err}
-	}
 	var deleted int64
-	if b.byPages {
-		q, args := d.DeletePages(tt.Table, b.pageLo, b.pageHi)
-		r, err := b.tx.ExecContext(ctx, q, args...)
-		if err != nil {
-			return fail(fmt.Errorf("clear %s: delete batch: %w", tt.Table, err))
-		}
-		deleted, _ = r.RowsAffected()
-	} else if !b.byKeys {
+	if !b.byKeys {
 		lk, err := db.Value(c.keyKind(), b.lastKey)
 		if err != nil {
-			return fail(err)
+			return b.fail(err)
 		}
 		conds := append(b.conds, db.AtMost(tt.Key, lk))
 		q, args := d.DeleteWhere(tt.Table, conds...)
@@ -598,7 +666,7 @@ func (c *Conn) deleteBatch(ctx context.Context, b *batchTx) batchResult {
 		}
 		r, err := b.tx.ExecContext(ctx, q, args...)
 		if err != nil {
-			return fail(fmt.Errorf("clear %s: delete batch: %w", tt.Table, err))
+			return b.fail(fmt.Errorf("clear %s: delete batch: %w", tt.Table, err))
 		}
 		deleted, _ = r.RowsAffected()
 		if b.ordered && deleted == int64(b.n) {
@@ -612,13 +680,13 @@ func (c *Conn) deleteBatch(ctx context.Context, b *batchTx) batchResult {
 			case err == nil:
 				deleted = -1 // not the batch's rows
 			case !errors.Is(err, sql.ErrNoRows):
-				return fail(fmt.Errorf("clear %s: delete batch: %w", tt.Table, err))
+				return b.fail(fmt.Errorf("clear %s: delete batch: %w", tt.Table, err))
 			}
 		}
 		if deleted != int64(b.n) && d.Delete == db.DeleteLocked {
 			// Rows were inserted into the batch's key range since it was read: the rollback
 			// undoes this delete, and the batch runs again by its keys.
-			return fail(errRangeChanged)
+			return b.fail(errRangeChanged)
 		}
 	} else {
 		for i := 0; i < len(b.keys); i += d.MaxInList {
@@ -626,14 +694,26 @@ func (c *Conn) deleteBatch(ctx context.Context, b *batchTx) batchResult {
 			q, args := d.DeleteWhere(tt.Table, db.In(tt.Key, chunk...))
 			r, err := b.tx.ExecContext(ctx, q, args...)
 			if err != nil {
-				return fail(fmt.Errorf("clear %s: delete batch: %w", tt.Table, err))
+				return b.fail(fmt.Errorf("clear %s: delete batch: %w", tt.Table, err))
 			}
 			a, _ := r.RowsAffected()
 			deleted += a
 		}
 	}
+	return b.finish(tt, deleted)
+}
+
+// fail rolls the batch back and reports err.
+func (b *txBatch) fail(err error) batchResult {
+	b.rollback()
+	return batchResult{err: err}
+}
+
+// finish commits a batch whose delete took `deleted` rows if they are exactly the rows backed
+// up; otherwise it rolls the batch back.
+func (b *txBatch) finish(tt *TokenTable, deleted int64) batchResult {
 	if deleted != int64(b.n) {
-		return fail(fmt.Errorf("clear %s: the delete matched %d rows but %d were backed up: rolled back, nothing of this batch was deleted", tt.Table, deleted, b.n))
+		return b.fail(fmt.Errorf("clear %s: the delete matched %d rows but %d were backed up: rolled back, nothing of this batch was deleted", tt.Table, deleted, b.n))
 	}
 	if err := b.commit(); err != nil {
 		return batchResult{committing: true, err: fmt.Errorf("clear %s: commit batch (it may or may not have been applied): %w", tt.Table, err)}

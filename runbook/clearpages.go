@@ -3,7 +3,6 @@ package runbook
 import (
 	"context"
 	"database/sql"
-	"errors"
 	"fmt"
 
 	"github.com/reauth/reauth/backup"
@@ -54,24 +53,15 @@ func (c *Conn) byPages(ctx context.Context, conds []db.Cond) (pageInfo, bool) {
 // committed after its snapshot are left, as rows inserted during any batch are.
 func (c *Conn) clearPages(ctx context.Context, o ClearOptions, pi pageInfo, batch int, w *backup.Writer, res *ClearResult) error {
 	var (
-		from     int64                    // the next batch's first page
-		size     = min(batch, firstBatch) // the rows wanted in the next batch; doubles up to batch
-		density  = pi.density
-		attempts int
-		inflight *batchTx
-		done     = make(chan batchResult, 1)
+		from    int64                    // the next batch's first page
+		size    = min(batch, firstBatch) // the rows wanted in the next batch; doubles up to batch
+		density = pi.density
 	)
-	defer func() {
-		if inflight != nil {
-			<-done // never leave a delete running behind a returned error
-		}
-	}()
-	redo := func(b *batchTx, berr error) error {
-		if rerr := w.Rewind(b.mark); rerr != nil {
-			return errors.Join(berr, rerr)
-		}
+	p := c.pipeline(w, res, o.Progress)
+	defer p.wait()
+	redo := func(b *pageBatch, berr error) error {
 		from = b.from
-		return retry(ctx, berr, &attempts, res)
+		return p.redo(ctx, b, berr)
 	}
 	for {
 		if err := ctx.Err(); err != nil {
@@ -87,38 +77,24 @@ func (c *Conn) clearPages(ctx context.Context, o ClearOptions, pi pageInfo, batc
 			lo, hi = -1, -1
 		}
 		var (
-			b    *batchTx
+			b    *pageBatch
 			rerr error
 		)
-		if !last || inflight == nil {
+		if !last || p.inflight == nil {
 			b, rerr = c.readPages(ctx, lo, hi, w)
 		}
-		if inflight != nil {
-			r := <-done
-			prev := inflight
-			inflight = nil
-			if r.err != nil {
-				if b != nil {
-					b.rollback()
-				}
-				if r.committing {
-					if rerr := w.Rewind(prev.end); rerr != nil {
-						return errors.Join(r.err, rerr)
-					}
-					return r.err
-				}
-				if err := redo(prev, r.err); err != nil {
+		if p.inflight != nil {
+			prev, again, err := p.land(batchOrNil(b))
+			if err != nil {
+				return err
+			}
+			if again != nil {
+				if err := redo(prev.(*pageBatch), again); err != nil {
 					return err
 				}
 				continue
 			}
-			res.Deleted += int64(prev.n)
-			res.Batches++
-			attempts = 0
-			if o.Progress != nil {
-				o.Progress(res.Deleted)
-			}
-			if prev.pageLo < 0 {
+			if prev.(*pageBatch).lo < 0 {
 				return nil // the last batch is done
 			}
 			if last {
@@ -126,7 +102,7 @@ func (c *Conn) clearPages(ctx context.Context, o ClearOptions, pi pageInfo, batc
 			}
 		}
 		if rerr != nil {
-			if err := redo(&batchTx{mark: mark, from: from}, rerr); err != nil {
+			if err := redo(&pageBatch{txBatch: txBatch{mark: mark}, from: from}, rerr); err != nil {
 				return err
 			}
 			continue
@@ -146,18 +122,17 @@ func (c *Conn) clearPages(ctx context.Context, o ClearOptions, pi pageInfo, batc
 			size = min(2*size, batch)
 			from = hi
 		}
-		inflight = b
-		go func() { done <- c.deleteBatch(ctx, b) }()
+		p.send(ctx, b)
 	}
 }
 
 // readPages opens a snapshot, reads the rows stored in pages [from, to) (every row, for -1, -1),
 // writes them to the backup and checkpoints it, like readBatch.
-func (c *Conn) readPages(ctx context.Context, from, to int64, w *backup.Writer) (b *batchTx, err error) {
+func (c *Conn) readPages(ctx context.Context, from, to int64, w *backup.Writer) (b *pageBatch, err error) {
 	d := c.Target.Dialect
 	tt := c.Tokens
-	b = &batchTx{byPages: true, pageLo: from, pageHi: to, mark: w.Mark()}
-	if err := c.begin(ctx, b); err != nil {
+	b = &pageBatch{txBatch: txBatch{mark: w.Mark()}, lo: from, hi: to}
+	if err := c.begin(ctx, &b.txBatch); err != nil {
 		return nil, err
 	}
 	defer func() {
@@ -184,4 +159,16 @@ func (c *Conn) readPages(ctx context.Context, from, to int64, w *backup.Writer) 
 		return nil, err
 	}
 	return b, nil
+}
+
+// delete deletes the batch's pages.
+func (b *pageBatch) delete(ctx context.Context, c *Conn) batchResult {
+	tt := c.Tokens
+	q, args := c.Target.Dialect.DeletePages(tt.Table, b.lo, b.hi)
+	r, err := b.tx.ExecContext(ctx, q, args...)
+	if err != nil {
+		return b.fail(fmt.Errorf("clear %s: delete batch: %w", tt.Table, err))
+	}
+	deleted, _ := r.RowsAffected()
+	return b.finish(tt, deleted)
 }

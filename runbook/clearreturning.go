@@ -143,7 +143,7 @@ type returningStream struct {
 
 // returningBatch is one batch deleted, its rows in memory, its transaction open.
 type returningBatch struct {
-	batchTx // its connection and transaction
+	txBatch // its connection and transaction
 	rows    *backup.Rows
 	lastKey []byte
 }
@@ -251,7 +251,7 @@ func (s *returningStream) deleteBatch(ctx context.Context, after any, limit int,
 		conds = append(conds, db.AtMost(tt.Key, s.r.hi))
 	}
 	nb := &returningBatch{rows: rows}
-	if err := c.begin(ctx, &nb.batchTx); err != nil {
+	if err := c.begin(ctx, &nb.txBatch); err != nil {
 		return nil, err
 	}
 	defer func() {
