@@ -11,6 +11,7 @@ import (
 
 	"github.com/reauth/reauth/db"
 	"github.com/reauth/reauth/products/gitlab"
+	"github.com/reauth/reauth/tokens"
 )
 
 // gitlabSettle is how long a revoke waits before sweeping what requests already in flight
@@ -194,7 +195,7 @@ func (gitlabKind) prepare(ctx context.Context, p *Plan, tp *TargetPlan) error {
 	tp.Table = "Redis sessions and users.remember_created_at"
 	s := p.scope
 	if s.OlderThan > 0 {
-		return fmt.Errorf("%w: GitLab sessions have no age to revoke by: use `reauth sessions prune --older-than`", ErrScope)
+		return fmt.Errorf("%w: GitLab sessions have no age to revoke by: use `reauth sessions prune --older-than`", tokens.ErrScope)
 	}
 	all, err := g.Store.CountAll(ctx)
 	if err != nil {
@@ -203,7 +204,7 @@ func (gitlabKind) prepare(ctx context.Context, p *Plan, tp *TargetPlan) error {
 	tp.Tokens, tp.InScope = int64(all.Sessions), int64(all.Sessions)
 	if len(s.Users) == 0 && len(s.Groups) == 0 {
 		if len(s.Except) > 0 {
-			return fmt.Errorf("%w: on GitLab, --except goes with --user or --group, not with every user", ErrScope)
+			return fmt.Errorf("%w: on GitLab, --except goes with --user or --group, not with every user", tokens.ErrScope)
 		}
 		return nil
 	}
@@ -222,19 +223,19 @@ func (gitlabKind) prepare(ctx context.Context, p *Plan, tp *TargetPlan) error {
 }
 
 // gitlabScope resolves --user and --group to GitLab users, without --except.
-func (p *Plan) gitlabScope(ctx context.Context, g *GitLabConn, s Scope) ([]gitlab.User, error) {
+func (p *Plan) gitlabScope(ctx context.Context, g *GitLabConn, s tokens.Scope) ([]gitlab.User, error) {
 	var users []gitlab.User
 	if len(s.Users) > 0 {
 		u, err := g.Store.Users(ctx, s.Users)
 		if err != nil {
-			return nil, fmt.Errorf("%w: %v", ErrScope, err)
+			return nil, fmt.Errorf("%w: %v", tokens.ErrScope, err)
 		}
 		users = append(users, u...)
 	}
 	for _, grp := range s.Groups {
 		u, err := g.Store.GroupMembers(ctx, grp)
 		if err != nil {
-			return nil, fmt.Errorf("%w: %v", ErrScope, err)
+			return nil, fmt.Errorf("%w: %v", tokens.ErrScope, err)
 		}
 		users = append(users, u...)
 	}

@@ -8,6 +8,7 @@ import (
 	"path"
 
 	"github.com/reauth/reauth/restart"
+	"github.com/reauth/reauth/tokens"
 )
 
 // Need is what a change to one target must hold before it starts.
@@ -15,7 +16,7 @@ type Need struct {
 	Target string
 	// Table is the connection to the target's token table: reauth's lock on the table in the
 	// database is taken on it. Nil: the change needs no table lock (GitLab targets).
-	Table *Conn
+	Table *tokens.Conn
 	// TableIfReachable connects to the target's database for its table lock only (restart,
 	// which changes nothing in the database): if the database cannot be reached, the local
 	// and node locks still keep other reauth processes off, and a note says so.

@@ -7,6 +7,7 @@ import (
 	"time"
 
 	"github.com/reauth/reauth/products"
+	"github.com/reauth/reauth/tokens"
 )
 
 // targetKind is what differs between an Atlassian target (remember-me rows in a database
@@ -72,7 +73,7 @@ func (atlassianKind) prepare(ctx context.Context, p *Plan, tp *TargetPlan) error
 		tp.Warnings = append(tp.Warnings, fmt.Sprintf("an interrupted run left %s: its rows up to the last checkpoint may be deleted; check them with `reauth restore --dry-run %s`", f, f))
 	}
 	if conn.Tokens.Unconfirmed {
-		return fmt.Errorf("target %s: %w: %s", tp.Name, ErrUnconfirmed, strings.Join(conn.Tokens.Relied, "; "))
+		return fmt.Errorf("target %s: %w: %s", tp.Name, tokens.ErrUnconfirmed, strings.Join(conn.Tokens.Relied, "; "))
 	}
 	return nil
 }

@@ -13,6 +13,7 @@ import (
 
 	"github.com/reauth/reauth/backup"
 	"github.com/reauth/reauth/db"
+	"github.com/reauth/reauth/tokens"
 )
 
 // ErrAudit marks work that was done but whose outcome could not be written to the audit log.
@@ -37,7 +38,7 @@ type Plan struct {
 	Targets     []*TargetPlan `json:"targets"`
 
 	cfg   *Config
-	scope Scope
+	scope tokens.Scope
 }
 
 // TargetPlan is one target's part of a plan.
@@ -57,8 +58,8 @@ type TargetPlan struct {
 	Error     string      `json:"error,omitempty"`
 
 	kind targetKind
-	conn *Conn       // an Atlassian target's database
-	gl   *GitLabConn // a GitLab target's PostgreSQL and Redis
+	conn *tokens.Conn // an Atlassian target's database
+	gl   *GitLabConn  // a GitLab target's PostgreSQL and Redis
 	err  error
 }
 
@@ -81,12 +82,12 @@ func (tp *TargetPlan) transport(what string, tr db.Transport) {
 func (tp *TargetPlan) Err() error { return tp.err }
 
 // Conn is the target's open database connection (nil when it could not connect).
-func (tp *TargetPlan) Conn() *Conn { return tp.conn }
+func (tp *TargetPlan) Conn() *tokens.Conn { return tp.conn }
 
 // MakePlan prepares and connects each named target (all targets when names is empty) and
 // counts its tokens in scope. It changes nothing. A target that cannot be used is in the plan
 // with Ready false and its error; the caller closes the plan.
-func MakePlan(ctx context.Context, cfg *Config, names []string, scope Scope) (*Plan, error) {
+func MakePlan(ctx context.Context, cfg *Config, names []string, scope tokens.Scope) (*Plan, error) {
 	if scope.Now.IsZero() {
 		scope.Now = time.Now().UTC()
 	}
@@ -173,12 +174,12 @@ func (p *Plan) BackupPath(target string, run *Run) string {
 // Execute runs action ("backup" or "clear") on one target of a ready plan: it checks the backup
 // folder, logs the start in the audit log (refusing to go on if it cannot), does the work and
 // logs the outcome.
-func (p *Plan) Execute(ctx context.Context, run *Run, tp *TargetPlan, action string, o ClearOptions) (ClearResult, error) {
+func (p *Plan) Execute(ctx context.Context, run *Run, tp *TargetPlan, action string, o tokens.ClearOptions) (tokens.ClearResult, error) {
 	if tp.err != nil {
-		return ClearResult{}, tp.err
+		return tokens.ClearResult{}, tp.err
 	}
 	if err := backup.EnsureDir(p.cfg.BackupDir); err != nil {
-		return ClearResult{}, err
+		return tokens.ClearResult{}, err
 	}
 	o.Scope = p.scope
 	o.RunID, o.Environment = run.ID, run.Environment
@@ -188,10 +189,10 @@ func (p *Plan) Execute(ctx context.Context, run *Run, tp *TargetPlan, action str
 	entry := AuditEntry{Target: tp.Name, Action: action, Scope: p.Scope, Table: tp.Table, Backup: o.Path,
 		Counts: map[string]int64{"tokens": tp.Tokens, "in_scope": tp.InScope}, Outcome: "started"}
 	if err := run.Audit(entry); err != nil {
-		return ClearResult{}, err
+		return tokens.ClearResult{}, err
 	}
 	var (
-		res ClearResult
+		res tokens.ClearResult
 		err error
 	)
 	if action == "clear" {
@@ -239,7 +240,7 @@ func PlanRestore(ctx context.Context, cfg *Config, path, target string, unlogged
 			return nil, &ConfigError{File: cfg.file, Field: "targets", Msg: fmt.Sprintf("the backup was taken from target %q, which is not in this config: add it, or name another with --target", target)}
 		}
 	}
-	p, err := MakePlan(ctx, cfg, []string{target}, Scope{})
+	p, err := MakePlan(ctx, cfg, []string{target}, tokens.Scope{})
 	if err != nil {
 		return nil, err
 	}
@@ -264,12 +265,12 @@ func PlanRestore(ctx context.Context, cfg *Config, path, target string, unlogged
 func (rp *RestorePlan) Close() { rp.plan.Close() }
 
 // Execute restores the backup, with audit log lines before and after.
-func (rp *RestorePlan) Execute(ctx context.Context, run *Run, progress func(int64)) (RestoreResult, error) {
+func (rp *RestorePlan) Execute(ctx context.Context, run *Run, progress func(int64)) (tokens.RestoreResult, error) {
 	tp := rp.Target
 	entry := AuditEntry{Target: tp.Name, Action: "restore", Table: tp.Table, Backup: rp.Summary.Path,
 		SHA256: rp.Summary.SHA256, Counts: map[string]int64{"rows": rp.Summary.Rows}, Outcome: "started"}
 	if err := run.Audit(entry); err != nil {
-		return RestoreResult{}, err
+		return tokens.RestoreResult{}, err
 	}
 	res, err := tp.conn.Restore(ctx, rp.reader, progress)
 	entry.Counts = map[string]int64{"restored": res.Restored, "skipped": res.Skipped}

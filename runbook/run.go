@@ -11,6 +11,7 @@ import (
 	"time"
 
 	"github.com/reauth/reauth/restart"
+	"github.com/reauth/reauth/tokens"
 )
 
 // NotRevoked is what a forced re-authentication of these products does not end; every report
@@ -58,7 +59,7 @@ type TargetReport struct {
 	Name    string               `json:"name"`
 	Product string               `json:"product"`
 	Table   string               `json:"table"`
-	Cleared *ClearResult         `json:"cleared"`
+	Cleared *tokens.ClearResult  `json:"cleared"`
 	GitLab  *GitLabResult        `json:"gitlab,omitempty"`
 	Nodes   []restart.NodeReport `json:"nodes"`
 	Verify  *VerifyResult        `json:"verify,omitempty"`
@@ -72,10 +73,10 @@ type TargetReport struct {
 
 // runState is what a run leaves per target so that --resume does not clear twice.
 type runState struct {
-	RunID       string       `json:"run_id"`
-	Environment string       `json:"environment"`
-	Started     time.Time    `json:"started"`
-	Cleared     *ClearResult `json:"cleared,omitempty"`
+	RunID       string              `json:"run_id"`
+	Environment string              `json:"environment"`
+	Started     time.Time           `json:"started"`
+	Cleared     *tokens.ClearResult `json:"cleared,omitempty"`
 	// Backups are the backup files of every clear attempted, kept for the undo commands even
 	// when an attempt was interrupted.
 	Backups []string `json:"backups"`
@@ -226,7 +227,7 @@ func (atlassianKind) run(ctx context.Context, p *Plan, run *Run, tp *TargetPlan,
 		if err := p.cfg.saveRunState(tp.Name, st); err != nil {
 			return fmt.Errorf("run state: %w", err)
 		}
-		res, err := p.Execute(ctx, run, tp, "clear", ClearOptions{BatchSize: o.BatchSize, LockedReads: o.LockedReads, Tool: o.Tool, Path: path,
+		res, err := p.Execute(ctx, run, tp, "clear", tokens.ClearOptions{BatchSize: o.BatchSize, LockedReads: o.LockedReads, Tool: o.Tool, Path: path,
 			Progress: func(done int64) {
 				if o.Progress != nil {
 					o.Progress(tp.Name, done)

@@ -9,11 +9,9 @@ import (
 	"os"
 	"path/filepath"
 	"sort"
-	"strings"
 	"time"
 
 	"github.com/reauth/reauth/backup"
-	"github.com/reauth/reauth/db"
 	"github.com/reauth/reauth/products/gitlab"
 	"github.com/reauth/reauth/restart"
 )
@@ -62,27 +60,19 @@ func (atlassianKind) verify(ctx context.Context, p *Plan, tp *TargetPlan, since 
 	c := tp.conn
 	scope := p.scope
 	res.OldTokens = -1
-	if c.Tokens.Created != "" {
-		conds, err := c.conditions(ctx, scope)
-		if err != nil {
-			return res, err
-		}
-		var cutoff any = since.UTC()
-		if c.Tokens.CreatedKind != db.KindTime {
-			cutoff = since.UnixMilli()
-		}
-		q, args := c.Target.Dialect.Count(c.Tokens.Table, append(conds, db.Less(c.Tokens.Created, cutoff))...)
-		if err := c.Pool.QueryRowContext(ctx, q, args...).Scan(&res.OldTokens); err != nil {
-			return res, fmt.Errorf("verify %s: %w", tp.Name, err)
-		}
-		col, _ := c.Tokens.column(c.Tokens.Created)
+	n, ok, naive, err := c.OldTokens(ctx, scope, since)
+	if err != nil {
+		return res, err
+	}
+	if ok {
+		res.OldTokens = n
 		switch {
-		case res.OldTokens > 0 && naiveTime(col):
+		case n > 0 && naive:
 			// The product may write local time there: a count off by the time zone is no proof
 			// either way. The backup-key check below is exact.
-			res.Notes = append(res.Notes, fmt.Sprintf("%d remember-me rows in scope have a creation time before %s read as UTC, but column %s has no time zone: if the product writes local time, they may be new logins", res.OldTokens, since.UTC().Format(time.RFC3339), col.Name))
-		case res.OldTokens > 0:
-			res.Problems = append(res.Problems, fmt.Sprintf("%d remember-me rows in scope were created before %s", res.OldTokens, since.UTC().Format(time.RFC3339)))
+			res.Notes = append(res.Notes, fmt.Sprintf("%d remember-me rows in scope have a creation time before %s read as UTC, but column %s has no time zone: if the product writes local time, they may be new logins", n, since.UTC().Format(time.RFC3339), c.Tokens.Created))
+		case n > 0:
+			res.Problems = append(res.Problems, fmt.Sprintf("%d remember-me rows in scope were created before %s", n, since.UTC().Format(time.RFC3339)))
 		}
 	}
 	files, err := clearBackupsSince(p.cfg.BackupDir, tp.Name, since)
@@ -90,7 +80,7 @@ func (atlassianKind) verify(ctx context.Context, p *Plan, tp *TargetPlan, since 
 		return res, err
 	}
 	for _, f := range files {
-		n, err := c.keysPresent(ctx, f)
+		n, err := c.KeysPresent(ctx, f)
 		if err != nil {
 			return res, err
 		}
@@ -155,50 +145,6 @@ func clearBackupsSince(dir, target string, since time.Time) ([]string, error) {
 	return out, nil
 }
 
-// keysPresent counts the rows of a backup whose key is in the table now.
-func (c *Conn) keysPresent(ctx context.Context, path string) (int64, error) {
-	r, err := backup.Open(path)
-	if err != nil {
-		return 0, err
-	}
-	m := r.Manifest()
-	ki := m.KeyIndex()
-	kind := m.Columns[ki].Kind
-	d := c.Target.Dialect
-	var (
-		total int64
-		keys  []any
-	)
-	flush := func() error {
-		if len(keys) == 0 {
-			return nil
-		}
-		q, args := d.Count(c.Tokens.Table, db.In(c.Tokens.Key, keys...))
-		var n int64
-		if err := c.Pool.QueryRowContext(ctx, q, args...).Scan(&n); err != nil {
-			return fmt.Errorf("verify %s: %w", path, err)
-		}
-		total += n
-		keys = keys[:0]
-		return nil
-	}
-	err = r.Each(func(v []*string) error {
-		k, err := db.Value(kind, *v[ki])
-		if err != nil {
-			return err
-		}
-		keys = append(keys, k)
-		if len(keys) == d.MaxInList {
-			return flush()
-		}
-		return nil
-	})
-	if err == nil {
-		err = flush()
-	}
-	return total, err
-}
-
 // restartsSince reads the audit log for nodes of target restarted (RUNNING again) after since.
 func restartsSince(auditLog, target string, since time.Time) (map[string]time.Time, error) {
 	out := map[string]time.Time{}
@@ -224,21 +170,4 @@ func restartsSince(auditLog, target string, since time.Time) (map[string]time.Ti
 		}
 	}
 	return out, sc.Err()
-}
-
-// naiveTime reports a creation column that holds a wall-clock time without a time zone.
-func naiveTime(c db.Column) bool {
-	if c.Kind != db.KindTime {
-		return false // epoch milliseconds are absolute
-	}
-	t := strings.ToLower(c.DataType)
-	switch {
-	case strings.Contains(t, "with time zone"), t == "datetimeoffset":
-		return false
-	case t == "timestamp":
-		// MySQL's TIMESTAMP is stored in UTC and read in the session's zone, UTC for reauth;
-		// PostgreSQL calls its naive type "timestamp without time zone".
-		return false
-	}
-	return true
 }

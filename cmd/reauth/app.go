@@ -20,6 +20,7 @@ import (
 	"github.com/reauth/reauth/products/gitlab"
 	"github.com/reauth/reauth/restart"
 	"github.com/reauth/reauth/runbook"
+	"github.com/reauth/reauth/tokens"
 )
 
 // Exit codes, as the README documents them.
@@ -142,7 +143,7 @@ func exitCode(err error) int {
 func inputError(err error) bool {
 	var (
 		ce *runbook.ConfigError
-		te *runbook.TableError
+		te *tokens.TableError
 		fe *backup.FileError
 		ue *db.URLError
 		re *gitlab.RedisURLError
@@ -150,7 +151,7 @@ func inputError(err error) bool {
 	var hk *restart.HostKeyError
 	return errors.As(err, &ce) || errors.As(err, &te) || errors.As(err, &fe) || errors.As(err, &ue) || errors.As(err, &re) ||
 		errors.As(err, &hk) || errors.Is(err, restart.ErrSSHSetup) ||
-		errors.Is(err, runbook.ErrScope) || errors.Is(err, runbook.ErrManifest) || errors.Is(err, runbook.ErrUnlogged) || errors.Is(err, runbook.ErrUnconfirmed) ||
+		errors.Is(err, tokens.ErrScope) || errors.Is(err, tokens.ErrManifest) || errors.Is(err, runbook.ErrUnlogged) || errors.Is(err, tokens.ErrUnconfirmed) ||
 		errors.Is(err, runbook.ErrNoNodes) || errors.Is(err, runbook.ErrResumeState) || errors.Is(err, db.ErrAuth)
 }
 

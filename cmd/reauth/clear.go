@@ -7,6 +7,7 @@ import (
 	"github.com/urfave/cli/v2"
 
 	"github.com/reauth/reauth/runbook"
+	"github.com/reauth/reauth/tokens"
 )
 
 func (a *app) clearCommand() *cli.Command {
@@ -103,7 +104,7 @@ func (a *app) backupOrClear(c *cli.Context, action string) error {
 	}
 	defer release()
 	pr := a.newProgress()
-	res, err := p.Execute(c.Context, run, tp, action, runbook.ClearOptions{
+	res, err := p.Execute(c.Context, run, tp, action, tokens.ClearOptions{
 		BatchSize: batch, LockedReads: lockedReads(), Path: path, Tool: version(), Progress: pr.counter(action+" "+tp.Name, "rows", tp.InScope),
 	})
 	pr.done()

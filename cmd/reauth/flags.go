@@ -14,6 +14,7 @@ import (
 	"golang.org/x/term"
 
 	"github.com/reauth/reauth/runbook"
+	"github.com/reauth/reauth/tokens"
 )
 
 // globalFlags are accepted before or after the command name; each has a REAUTH_ env var.
@@ -100,7 +101,7 @@ func (a *app) loadConfig(g globals) (*runbook.Config, error) {
 
 // openPlan reads the config and makes the plan of the named targets (every target when none
 // is named): how each command that looks at targets starts. The caller closes the plan.
-func (a *app) openPlan(c *cli.Context, g globals, targets []string, scope runbook.Scope) (*runbook.Config, *runbook.Plan, error) {
+func (a *app) openPlan(c *cli.Context, g globals, targets []string, scope tokens.Scope) (*runbook.Config, *runbook.Plan, error) {
 	cfg, err := a.loadConfig(g)
 	if err != nil {
 		return nil, nil, err
@@ -113,7 +114,12 @@ func (a *app) openPlan(c *cli.Context, g globals, targets []string, scope runboo
 }
 
 // lockedReads is the REAUTH_DELETE_RETURNING=off switch: clear MariaDB the MySQL way.
-func lockedReads() bool { return os.Getenv(runbook.ReturningEnv) == "off" }
+// returningEnv names the environment variable that, set to "off", keeps a clear on MariaDB from
+// deleting with DELETE ... RETURNING: it then reads and locks each batch before deleting it, as
+// on MySQL (tokens.ClearOptions.LockedReads).
+const returningEnv = "REAUTH_DELETE_RETURNING"
+
+func lockedReads() bool { return os.Getenv(returningEnv) == "off" }
 
 func scopeFlags() []cli.Flag {
 	return []cli.Flag{
@@ -124,8 +130,8 @@ func scopeFlags() []cli.Flag {
 	}
 }
 
-func readScope(c *cli.Context) (runbook.Scope, error) {
-	s := runbook.Scope{Now: time.Now().UTC()}
+func readScope(c *cli.Context) (tokens.Scope, error) {
+	s := tokens.Scope{Now: time.Now().UTC()}
 	clean := func(names []string, flag string) ([]string, error) {
 		var out []string
 		for _, n := range names {

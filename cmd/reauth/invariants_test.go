@@ -19,13 +19,12 @@ import (
 	"github.com/reauth/reauth/backup"
 	"github.com/reauth/reauth/db/dbtest"
 	"github.com/reauth/reauth/products/producttest"
-	"github.com/reauth/reauth/runbook"
 )
 
 var dialects = []string{"postgres", "mysql"}
 
 // clearWay is a database and the way reauth clears it: on MariaDB, with DELETE ... RETURNING,
-// and, with runbook.ReturningEnv=off, by reading and locking each batch first, as on MySQL.
+// and, with returningEnv=off, by reading and locking each batch first, as on MySQL.
 type clearWay struct {
 	name, dialect string
 	env           []string // for the reauth process; nil runs it in this one
@@ -34,7 +33,7 @@ type clearWay struct {
 var clearWays = []clearWay{
 	{"postgres", "postgres", nil},
 	{"mysql", "mysql", nil},
-	{"mysql-locked", "mysql", []string{runbook.ReturningEnv + "=off"}},
+	{"mysql-locked", "mysql", []string{returningEnv + "=off"}},
 }
 
 // run runs reauth with the config of e, as a process of its own with the way's environment

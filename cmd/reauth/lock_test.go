@@ -9,6 +9,7 @@ import (
 	"github.com/reauth/reauth/db/dbtest"
 	"github.com/reauth/reauth/products/producttest"
 	"github.com/reauth/reauth/runbook"
+	"github.com/reauth/reauth/tokens"
 )
 
 // TestTableLockAcrossConfigs is invariant 8 across hosts and configs: a reauth working on a
@@ -60,7 +61,7 @@ func TestTableLockAcrossConfigs(t *testing.T) {
 
 // tableLockHolder connects to d's Jira table as a reauth with a config of its own (another
 // backup_dir, as on another jump host) would, for the caller to take the table's lock with.
-func tableLockHolder(t *testing.T, d *dbtest.Database) *runbook.Conn {
+func tableLockHolder(t *testing.T, d *dbtest.Database) *tokens.Conn {
 	t.Helper()
 	other := newEnv(t, targetYAML{name: "jira", product: "jira", db: d})
 	ctx := context.Background()

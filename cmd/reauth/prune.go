@@ -5,6 +5,7 @@ import (
 	"time"
 
 	"github.com/reauth/reauth/runbook"
+	"github.com/reauth/reauth/tokens"
 	"github.com/urfave/cli/v2"
 )
 
@@ -27,7 +28,7 @@ func (a *app) sessionsPrune(c *cli.Context) error {
 			return usageError("--older-than: %v", err)
 		}
 	}
-	cfg, p, err := a.openPlan(c, g, []string{target}, runbook.Scope{Users: c.StringSlice("user")})
+	cfg, p, err := a.openPlan(c, g, []string{target}, tokens.Scope{Users: c.StringSlice("user")})
 	if err != nil {
 		return err
 	}

@@ -9,6 +9,7 @@ import (
 
 	"github.com/reauth/reauth/products/gitlab"
 	"github.com/reauth/reauth/runbook"
+	"github.com/reauth/reauth/tokens"
 )
 
 func (a *app) sessionsCommand() *cli.Command {
@@ -66,17 +67,17 @@ func (a *app) sessionsCommand() *cli.Command {
 	}
 }
 
-func (a *app) sessionsPlan(c *cli.Context) (globals, *runbook.Config, *runbook.Plan, runbook.Scope, error) {
+func (a *app) sessionsPlan(c *cli.Context) (globals, *runbook.Config, *runbook.Plan, tokens.Scope, error) {
 	g, err := readGlobals(c)
 	if err != nil {
-		return g, nil, nil, runbook.Scope{}, err
+		return g, nil, nil, tokens.Scope{}, err
 	}
 	if c.Args().Present() {
-		return g, nil, nil, runbook.Scope{}, usageError("sessions %s takes no arguments (got %q)", c.Command.Name, c.Args().First())
+		return g, nil, nil, tokens.Scope{}, usageError("sessions %s takes no arguments (got %q)", c.Command.Name, c.Args().First())
 	}
 	target, err := requireTarget(c)
 	if err != nil {
-		return g, nil, nil, runbook.Scope{}, err
+		return g, nil, nil, tokens.Scope{}, err
 	}
 	scope, err := readScope(c)
 	if err != nil {
@@ -149,7 +150,7 @@ func (a *app) sessionsRevoke(c *cli.Context) error {
 	if tp.GitLab() != nil {
 		return a.gitlabRevoke(c, g, cfg, p, tp)
 	}
-	users, err := tp.ScopeUsers(c.Context, scope)
+	users, err := tp.Conn().ScopeUsers(c.Context, scope)
 	if err != nil {
 		return err
 	}
@@ -184,7 +185,7 @@ func (a *app) sessionsRevoke(c *cli.Context) error {
 	}
 	defer release()
 	res := runbook.RevokeResult{Users: []runbook.UserRevoke{}}
-	res.Cleared, err = p.Execute(c.Context, run, tp, "clear", runbook.ClearOptions{Tool: version(), LockedReads: lockedReads()})
+	res.Cleared, err = p.Execute(c.Context, run, tp, "clear", tokens.ClearOptions{Tool: version(), LockedReads: lockedReads()})
 	if err != nil {
 		return err
 	}
@@ -227,7 +228,7 @@ func countEnded(users []runbook.UserRevoke) int {
 	return n
 }
 
-func (a *app) gitlabList(c *cli.Context, g *runbook.GitLabConn, target string, scope runbook.Scope) error {
+func (a *app) gitlabList(c *cli.Context, g *runbook.GitLabConn, target string, scope tokens.Scope) error {
 	gl, err := readGlobals(c)
 	if err != nil {
 		return err

@@ -1,43 +1,40 @@
-package runbook
+package tokens
 
 import (
 	"context"
-	"fmt"
-	"os"
 	"path/filepath"
 	"testing"
 
 	"github.com/reauth/reauth/backup"
+	"github.com/reauth/reauth/db"
 	"github.com/reauth/reauth/db/dbtest"
+	"github.com/reauth/reauth/products"
 	"github.com/reauth/reauth/products/producttest"
 )
 
-// jiraConn connects to a Jira database of srv as the target "jira" of a config whose backup
-// folder is in the directory it returns.
+// jiraConn connects to a Jira database of srv as the target "jira", and returns a folder with
+// an empty backups folder in it.
 func jiraConn(t *testing.T, srv *dbtest.Server, d *dbtest.Database) (*Conn, string) {
 	t.Helper()
-	dir := t.TempDir()
-	pw := filepath.Join(dir, "pw")
-	if err := os.WriteFile(pw, []byte(srv.Password), 0o600); err != nil {
+	src, err := db.ParseURL(d.JDBC)
+	if err != nil {
 		t.Fatal(err)
 	}
-	yml := fmt.Sprintf("environment: test\nbackup_dir: %s\ntargets:\n  - name: jira\n    product: jira\n"+
-		"    database:\n      url: %s\n      user: %s\n      password_file: %s\n",
-		filepath.Join(dir, "backups"), d.JDBC, srv.User, pw)
-	cfg, err := ParseConfig(filepath.Join(dir, "reauth.yaml"), []byte(yml))
+	p, err := products.Lookup("jira")
 	if err != nil {
 		t.Fatal(err)
 	}
 	ctx := context.Background()
-	tg, err := cfg.Prepare(ctx, "jira")
+	pool, err := db.Open(ctx, src, db.Credentials{User: srv.User, Password: srv.Password})
 	if err != nil {
 		t.Fatal(err)
 	}
-	c, err := tg.Connect(ctx)
+	c, err := Open(ctx, &Target{Name: "jira", Product: p, Source: src, Dialect: db.Dialects[src.Dialect]}, pool)
 	if err != nil {
 		t.Fatal(err)
 	}
 	t.Cleanup(func() { c.Close() })
+	dir := t.TempDir()
 	if err := backup.EnsureDir(filepath.Join(dir, "backups")); err != nil {
 		t.Fatal(err)
 	}

@@ -1,4 +1,4 @@
-package runbook
+package tokens
 
 import (
 	"context"
@@ -10,11 +10,6 @@ import (
 	"github.com/reauth/reauth/backup"
 	"github.com/reauth/reauth/db"
 )
-
-// ReturningEnv names the environment variable that, set to "off", keeps a clear on MariaDB
-// from deleting with DELETE ... RETURNING: it then reads and locks each batch before deleting
-// it, as on MySQL. The command line reads it into ClearOptions.LockedReads.
-const ReturningEnv = "REAUTH_DELETE_RETURNING"
 
 // deletesReturning reports whether this clear deletes its batches with DeleteReturning.
 func (c *Conn) deletesReturning(ctx context.Context, o ClearOptions) (bool, error) {

@@ -1,4 +1,4 @@
-package runbook
+package tokens
 
 import (
 	"context"

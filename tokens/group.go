@@ -1,4 +1,4 @@
-package runbook
+package tokens
 
 import (
 	"context"
@@ -221,6 +221,36 @@ func (c *Conn) exactColumns(ctx context.Context, t db.Table, names ...string) (m
 		}
 		if out[n] == "" {
 			return nil, fmt.Errorf("%w: table %s has no column %s", ErrScope, t, n)
+		}
+	}
+	return out, nil
+}
+
+// ScopeUsers lists the login names a scope names: its users and its groups' members.
+func (c *Conn) ScopeUsers(ctx context.Context, s Scope) ([]string, error) {
+	names := append([]string{}, s.Users...)
+	if len(s.Groups) > 0 {
+		members, err := c.groupMembers(ctx, s.Groups)
+		if err != nil {
+			return nil, err
+		}
+		names = append(names, members...)
+	}
+	fold := func(n string) string {
+		f, _ := c.Target.Product.Tokens.Users.Fold.Apply(n)
+		return f
+	}
+	except := map[string]bool{}
+	for _, e := range s.Except {
+		except[fold(e)] = true
+	}
+	var out []string
+	seen := map[string]bool{}
+	for _, n := range names {
+		l := fold(n)
+		if !except[l] && !seen[l] {
+			seen[l] = true
+			out = append(out, n)
 		}
 	}
 	return out, nil
