@@ -24,7 +24,8 @@ type AuditEntry struct {
 	Host        string               `json:"host"`
 	Environment string               `json:"environment"`
 	Target      string               `json:"target,omitempty"`
-	Action      string               `json:"action"` // backup, clear, restore
+	Action      string               `json:"action"`         // backup, clear, restore, restart, run-step, ...
+	Step        string               `json:"step,omitempty"` // for run-step: clear, restart, verify, revoke
 	Scope       string               `json:"scope,omitempty"`
 	Table       string               `json:"table,omitempty"`
 	Counts      map[string]int64     `json:"counts,omitempty"`

@@ -381,18 +381,22 @@ func redisTransport(rawURL, caFile string) db.Transport {
 // run, for a GitLab target: sessions and remember-me go at once, no restart is needed; then
 // verify.
 func (gitlabKind) run(ctx context.Context, p *Plan, run *Run, tp *TargetPlan, _ RunOptions, started time.Time, tr *TargetReport) error {
-	res, err := p.RevokeGitLab(ctx, run, tp, false)
-	tr.GitLab = &res
-	if err != nil {
-		return err
-	}
-	v, err := p.Verify(ctx, tp, started)
-	if err != nil {
-		return err
-	}
-	tr.Verify = &v
-	if !v.OK {
-		return fmt.Errorf("verify: %s", strings.Join(v.Problems, "; "))
-	}
-	return nil
+	return runSteps(ctx, run, tp.Name, []step{
+		{"revoke", func(ctx context.Context) error {
+			res, err := p.RevokeGitLab(ctx, run, tp, false)
+			tr.GitLab = &res
+			return err
+		}},
+		{"verify", func(ctx context.Context) error {
+			v, err := p.Verify(ctx, tp, started)
+			if err != nil {
+				return err
+			}
+			tr.Verify = &v
+			if !v.OK {
+				return fmt.Errorf("verify: %s", strings.Join(v.Problems, "; "))
+			}
+			return nil
+		}},
+	})
 }

@@ -191,8 +191,11 @@ func (p *Plan) runTarget(ctx context.Context, run *Run, tp *TargetPlan, o RunOpt
 	tr := TargetReport{Name: tp.Name, Product: tp.Product, Table: tp.Table, Nodes: []restart.NodeReport{}, Outcome: "ok"}
 	if err := tp.kind.run(ctx, p, run, tp, o, started, &tr); err != nil {
 		tr.err, tr.Error, tr.Outcome = err, err.Error(), "failed"
-		var halt *restart.HaltError
-		if errors.As(err, &halt) {
+		var (
+			halt     *restart.HaltError
+			stepHalt *StepHaltError
+		)
+		if errors.As(err, &halt) || errors.As(err, &stepHalt) {
 			tr.halted, tr.Outcome = true, "halted"
 		}
 	}
@@ -202,84 +205,111 @@ func (p *Plan) runTarget(ctx context.Context, run *Run, tp *TargetPlan, o RunOpt
 // run, for an Atlassian target: back up and clear the tokens in scope (unless a halted run it
 // resumes did), roll the nodes one at a time, then verify.
 func (atlassianKind) run(ctx context.Context, p *Plan, run *Run, tp *TargetPlan, o RunOptions, started time.Time, tr *TargetReport) error {
-	st, resumed, err := p.cfg.loadRunState(tp.Name)
+	st, resumed, err := p.resumeState(run, tp, o, started)
 	if err != nil {
 		return err
 	}
+	tr.Resumed = resumed
+	tr.Cleared, tr.backups = st.Cleared, st.Backups
+	return runSteps(ctx, run, tp.Name, []step{
+		{"clear", func(ctx context.Context) error { return p.clearStep(ctx, run, tp, o, st, tr) }},
+		{"restart", func(ctx context.Context) error { return p.restartStep(ctx, run, tp, o, tr) }},
+		{"verify", func(ctx context.Context) error { return p.verifyStep(ctx, tp, st.Started, tr) }},
+	})
+}
+
+// resumeState is the target's run state: the halted run's, which o.Resume must ask for, or a
+// new one.
+func (p *Plan) resumeState(run *Run, tp *TargetPlan, o RunOptions, started time.Time) (st *runState, resumed bool, err error) {
+	st, resumed, err = p.cfg.loadRunState(tp.Name)
+	if err != nil {
+		return nil, false, err
+	}
 	if resumed && !o.Resume {
-		return fmt.Errorf("%w: a run of %s halted part-way (run %s): continue it with --resume", ErrResumeState, tp.Name, st.RunID)
+		return nil, false, fmt.Errorf("%w: a run of %s halted part-way (run %s): continue it with --resume", ErrResumeState, tp.Name, st.RunID)
 	}
 	if !resumed {
 		st = &runState{RunID: run.ID, Environment: run.Environment, Started: started}
 	}
-	tr.Resumed = resumed
 	if rst, ok, err := p.cfg.LoadRestartState(tp.Name); err != nil {
-		return err
+		return nil, false, err
 	} else if ok && rst.RunID != st.RunID {
-		return fmt.Errorf("%w: a restart of %s halted outside this run (run %s): finish it with `reauth restart --target %s --resume` first", ErrResumeState, tp.Name, rst.RunID, tp.Name)
+		return nil, false, fmt.Errorf("%w: a restart of %s halted outside this run (run %s): finish it with `reauth restart --target %s --resume` first", ErrResumeState, tp.Name, rst.RunID, tp.Name)
 	}
-	// 1. The database: unless a halted run already cleared it. The backup's name is recorded
-	// before the clear starts, so that an interrupted attempt's backup is in the undo list.
-	if st.Cleared == nil {
-		path := p.BackupPath(tp.Name, run)
-		st.Backups = append(st.Backups, path)
-		tr.backups = st.Backups
-		if err := p.cfg.saveRunState(tp.Name, st); err != nil {
-			return fmt.Errorf("run state: %w", err)
-		}
-		res, err := p.Execute(ctx, run, tp, "clear", tokens.ClearOptions{BatchSize: o.BatchSize, LockedReads: o.LockedReads, Tool: o.Tool, Path: path,
-			Progress: func(done int64) {
-				if o.Progress != nil {
-					o.Progress(tp.Name, done)
-				}
-			}})
-		if res.Backup != "" {
-			tr.Cleared = &res
-		}
-		if err != nil {
-			return err
-		}
-		st.Cleared = &res
-		if err := p.cfg.saveRunState(tp.Name, st); err != nil {
-			return fmt.Errorf("run state: %w", err)
-		}
+	return st, resumed, nil
+}
+
+// clearStep backs up and clears the tokens in scope, unless the halted run this one resumes
+// did. The backup's name is recorded before the clear starts, so that an interrupted attempt's
+// backup is in the undo list.
+func (p *Plan) clearStep(ctx context.Context, run *Run, tp *TargetPlan, o RunOptions, st *runState, tr *TargetReport) error {
+	if st.Cleared != nil {
+		return nil
+	}
+	path := p.BackupPath(tp.Name, run)
+	st.Backups = append(st.Backups, path)
+	tr.backups = st.Backups
+	if err := p.cfg.saveRunState(tp.Name, st); err != nil {
+		return fmt.Errorf("run state: %w", err)
+	}
+	res, err := p.Execute(ctx, run, tp, "clear", tokens.ClearOptions{BatchSize: o.BatchSize, LockedReads: o.LockedReads, Tool: o.Tool, Path: path,
+		Progress: func(done int64) {
+			if o.Progress != nil {
+				o.Progress(tp.Name, done)
+			}
+		}})
+	if res.Backup != "" {
+		tr.Cleared = &res
+	}
+	if err != nil {
+		return err
+	}
+	st.Cleared = &res
+	if err := p.cfg.saveRunState(tp.Name, st); err != nil {
+		return fmt.Errorf("run state: %w", err)
 	}
 	tr.Cleared = st.Cleared
-	tr.backups = st.Backups
-	// 2. The nodes, one at a time.
+	return nil
+}
+
+// restartStep rolls the target's nodes one at a time, going on from a halted restart of this
+// run where there is one. A target without nodes has nothing to roll.
+func (p *Plan) restartStep(ctx context.Context, run *Run, tp *TargetPlan, o RunOptions, tr *TargetReport) error {
 	spec, err := p.cfg.RestartSpec(tp.Name)
 	switch {
 	case errors.Is(err, ErrNoNodes):
+		return nil
 	case err != nil:
 		return err
-	default:
-		roller, err := p.cfg.Roller(func(e restart.Event) {
-			if o.Event != nil {
-				o.Event(tp.Name, e)
-			}
-		})
-		if err != nil {
-			return err
+	}
+	roller, err := p.cfg.Roller(func(e restart.Event) {
+		if o.Event != nil {
+			o.Event(tp.Name, e)
 		}
-		rst, _, err := p.cfg.LoadRestartState(tp.Name)
-		if err != nil {
-			return err
-		}
-		res, err := RollTarget(ctx, p.cfg, run, roller, spec, rst, nil, o.ResumeCmd)
-		// Every node restarted so far (by this run or the halted one it resumes), then the
-		// one it stopped at, if any.
-		tr.Nodes = append(tr.Nodes, rst.Reports...)
-		for _, n := range res.Nodes {
-			if n.SettledAt.IsZero() {
-				tr.Nodes = append(tr.Nodes, n)
-			}
-		}
-		if err != nil {
-			return err
+	})
+	if err != nil {
+		return err
+	}
+	rst, _, err := p.cfg.LoadRestartState(tp.Name)
+	if err != nil {
+		return err
+	}
+	res, err := RollTarget(ctx, p.cfg, run, roller, spec, rst, nil, o.ResumeCmd)
+	// Every node restarted so far (by this run or the halted one it resumes), then the one it
+	// stopped at, if any.
+	tr.Nodes = append(tr.Nodes, rst.Reports...)
+	for _, n := range res.Nodes {
+		if n.SettledAt.IsZero() {
+			tr.Nodes = append(tr.Nodes, n)
 		}
 	}
-	// 3. The proof.
-	v, err := p.Verify(ctx, tp, st.Started)
+	return err
+}
+
+// verifyStep checks the target from scratch for anything from before since; once it holds,
+// the run's state is removed: the run is complete.
+func (p *Plan) verifyStep(ctx context.Context, tp *TargetPlan, since time.Time, tr *TargetReport) error {
+	v, err := p.Verify(ctx, tp, since)
 	if err != nil {
 		return err
 	}

@@ -137,7 +137,6 @@ func exitCode(err error) int {
 	return exitFailed
 }
 
-// redact masks the passwords this invocation knows in text bound for a file (the report);
 // inputError reports whether err is the operator's to fix (config, flags, names, a backup file)
 // rather than a failure of the environment: such errors exit 2.
 func inputError(err error) bool {
@@ -155,6 +154,7 @@ func inputError(err error) bool {
 		errors.Is(err, runbook.ErrNoNodes) || errors.Is(err, runbook.ErrResumeState) || errors.Is(err, db.ErrAuth)
 }
 
+// redact masks the passwords this invocation knows in text bound for a file (the report);
 // stdout and stderr are scrubbed as they are written.
 func (a *app) redact(s string) string {
 	if a.cfg == nil {

@@ -145,12 +145,17 @@ func (a *app) runAction(c *cli.Context) error {
 		fmt.Fprintf(a.out, "\n%s\nReport saved: %s.md\n", md, base)
 	}
 	err = rep.Err()
-	var halt *restart.HaltError
+	var (
+		halt     *restart.HaltError
+		stepHalt *runbook.StepHaltError
+	)
 	switch {
 	case err == nil:
 		return nil
 	case errors.As(err, &halt):
 		return &exitError{code: exitHalted, err: fmt.Errorf("%w; once the node is fixed and RUNNING, resume with `%s`", err, resumeCmd)}
+	case errors.As(err, &stepHalt):
+		return &exitError{code: exitHalted, err: fmt.Errorf("%w; resume with `%s`", err, resumeCmd)}
 	}
 	return err
 }

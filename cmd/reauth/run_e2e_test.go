@@ -208,11 +208,21 @@ func TestRunEndToEnd(t *testing.T) {
 	if len(lines) < 10 {
 		t.Errorf("%d audit lines; want clear and restart lines for both targets", len(lines))
 	}
+	steps := map[string][]string{}
 	for _, l := range lines {
-		var a struct{ Reason, Action string }
+		var a struct{ Reason, Action, Target, Step, Outcome string }
 		json.Unmarshal([]byte(l), &a)
 		if a.Reason != "CHG-4711" {
 			t.Errorf("audit line without the reason: %s", l)
+		}
+		if a.Action == "run-step" {
+			steps[a.Target] = append(steps[a.Target], a.Step+":"+a.Outcome)
+		}
+	}
+	// Each target's run is its steps, in order, each in the audit log.
+	for _, target := range []string{"jira", "confluence"} {
+		if got, want := strings.Join(steps[target], " "), "clear:ok restart:ok verify:ok"; got != want {
+			t.Errorf("run steps of %s in the audit log: %q; want %q", target, got, want)
 		}
 	}
 }
