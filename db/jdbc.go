@@ -547,6 +547,40 @@ type nativeURL struct {
 	query          string
 }
 
+// native splits a native URL for dialect (scheme://user:password@hosts/path?query): a Source
+// with the URL's user and password, the URL's parts, and its options, whose values optUnescape
+// decodes.
+func (p *urlParser) native(dialect, rest string, optUnescape func(string) (string, error)) (Source, nativeURL, map[string]string, error) {
+	n, err := p.splitNative(rest, url.PathUnescape)
+	if err != nil {
+		return Source{}, n, nil, err
+	}
+	opts, err := p.options(n.query, "&", optUnescape)
+	if err != nil {
+		return Source{}, n, nil, err
+	}
+	return Source{Dialect: dialect, User: n.user, URLPassword: n.password}, n, opts, nil
+}
+
+// setLast sets *dst to the value of the last of keys that props holds, if any: of two spellings
+// of one setting, the later wins, as in the drivers.
+func setLast(dst *string, props map[string]string, keys ...string) {
+	for _, k := range keys {
+		if v, ok := props[k]; ok {
+			*dst = v
+		}
+	}
+}
+
+// takePassword makes the password that props holds under key, if any, the URL's password, and
+// records it as a secret.
+func (p *urlParser) takePassword(src *Source, props map[string]string, key string) {
+	if v, ok := props[key]; ok {
+		p.addSecret(v)
+		src.URLPassword = v
+	}
+}
+
 func (p *urlParser) splitNative(rest string, unescape func(string) (string, error)) (nativeURL, error) {
 	var n nativeURL
 	authority := rest

@@ -346,13 +346,7 @@ func (p *urlParser) mysqlSocket(src *Source, path string) error {
 }
 
 func (p *urlParser) mysqlNative(rest string) (Source, error) {
-	src := Source{Dialect: "mysql"}
-	n, err := p.splitNative(rest, url.PathUnescape)
-	if err != nil {
-		return Source{}, err
-	}
-	src.User, src.URLPassword = n.user, n.password
-	opts, err := p.options(n.query, "&", url.QueryUnescape)
+	src, n, opts, err := p.native("mysql", rest, url.QueryUnescape)
 	if err != nil {
 		return Source{}, err
 	}

@@ -277,13 +277,7 @@ func (p *urlParser) netNode(d string, i, depth int) (*netNode, int, error) {
 }
 
 func (p *urlParser) oracleNative(rest string) (Source, error) {
-	src := Source{Dialect: "oracle"}
-	n, err := p.splitNative(rest, url.PathUnescape)
-	if err != nil {
-		return Source{}, err
-	}
-	src.User, src.URLPassword = n.user, n.password
-	opts, err := p.options(n.query, "&", url.QueryUnescape)
+	src, n, opts, err := p.native("oracle", rest, url.QueryUnescape)
 	if err != nil {
 		return Source{}, err
 	}

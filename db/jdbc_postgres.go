@@ -106,14 +106,8 @@ func (p *urlParser) postgresOptions(src *Source, opts map[string]string, schemaK
 }
 
 func (p *urlParser) postgresNative(rest string) (Source, error) {
-	src := Source{Dialect: "postgres"}
 	// libpq decodes %XX only: a '+' stays a '+'.
-	n, err := p.splitNative(rest, url.PathUnescape)
-	if err != nil {
-		return Source{}, err
-	}
-	src.User, src.URLPassword = n.user, n.password
-	opts, err := p.options(n.query, "&", url.PathUnescape)
+	src, n, opts, err := p.native("postgres", rest, url.PathUnescape)
 	if err != nil {
 		return Source{}, err
 	}

@@ -40,25 +40,11 @@ func (p *urlParser) sqlserverJDBC(rest string) (Source, error) {
 	if v, ok := props["instancename"]; ok {
 		instance = strings.TrimSpace(v)
 	}
-	for _, k := range []string{"portnumber", "port"} {
-		if v, ok := props[k]; ok {
-			port = strings.TrimSpace(v)
-		}
-	}
-	for _, k := range []string{"databasename", "database"} {
-		if v, ok := props[k]; ok {
-			src.Database = v
-		}
-	}
-	for _, k := range []string{"user", "username"} {
-		if v, ok := props[k]; ok {
-			src.User = v
-		}
-	}
-	if v, ok := props["password"]; ok {
-		p.addSecret(v)
-		src.URLPassword = v
-	}
+	setLast(&port, props, "portnumber", "port")
+	port = strings.TrimSpace(port)
+	setLast(&src.Database, props, "databasename", "database")
+	setLast(&src.User, props, "user", "username")
+	p.takePassword(&src, props, "password")
 	if v := props["integratedsecurity"]; isTrue(v) {
 		return Source{}, p.unsupported("integratedSecurity=true is Windows authentication, which reauth does not support: use SQL Server authentication with database.user and password_env")
 	}
@@ -99,22 +85,34 @@ func (p *urlParser) sqlserverJDBC(rest string) (Source, error) {
 	return p.sqlserverFinish(src, name, instance, port)
 }
 
-// sqlserverFinish checks and sets the address. A port given with an instance wins and the
-// instance is dropped, as the Microsoft driver does: the instance name only serves to look
-// the port up through the SQL Server Browser service.
-func (p *urlParser) sqlserverFinish(src Source, name, instance, port string) (Source, error) {
+// sqlserverHost is the server name (an IPv6 address unbracketed) and port, the port defaulting
+// to SQL Server's.
+func (p *urlParser) sqlserverHost(name, port string) (Host, error) {
 	hp := name
 	if strings.Contains(name, ":") {
 		hp = "[" + name + "]"
 	}
 	h, err := p.hostPort(hp, sqlserverPort)
 	if err != nil {
-		return Source{}, err
+		return Host{}, err
 	}
 	if port != "" {
 		if h.Port, err = p.port(port); err != nil {
-			return Source{}, err
+			return Host{}, err
 		}
+	}
+	return h, nil
+}
+
+// sqlserverFinish checks and sets the address. A port given with an instance wins and the
+// instance is dropped, as the Microsoft driver does: the instance name only serves to look
+// the port up through the SQL Server Browser service.
+func (p *urlParser) sqlserverFinish(src Source, name, instance, port string) (Source, error) {
+	h, err := p.sqlserverHost(name, port)
+	if err != nil {
+		return Source{}, err
+	}
+	if port != "" {
 		instance = ""
 	}
 	if err := p.checkInstance(instance); err != nil {
@@ -306,18 +304,9 @@ func (p *urlParser) jtds(rest string) (Source, error) {
 	if name == "" {
 		return Source{}, p.errorf("no server name: write jdbc:jtds:sqlserver://host:1433/db")
 	}
-	hp := name
-	if strings.Contains(name, ":") {
-		hp = "[" + name + "]"
-	}
-	h, err := p.hostPort(hp, sqlserverPort)
+	h, err := p.sqlserverHost(name, port)
 	if err != nil {
 		return Source{}, err
-	}
-	if port != "" {
-		if h.Port, err = p.port(port); err != nil {
-			return Source{}, err
-		}
 	}
 	// Unlike the Microsoft driver, jTDS looks the instance's port up even when a port is
 	// given, so the instance is kept.
@@ -333,13 +322,7 @@ func (p *urlParser) jtds(rest string) (Source, error) {
 }
 
 func (p *urlParser) sqlserverNative(rest string) (Source, error) {
-	src := Source{Dialect: "sqlserver"}
-	n, err := p.splitNative(rest, url.PathUnescape)
-	if err != nil {
-		return Source{}, err
-	}
-	src.User, src.URLPassword = n.user, n.password
-	opts, err := p.options(n.query, "&", url.QueryUnescape)
+	src, n, opts, err := p.native("sqlserver", rest, url.QueryUnescape)
 	if err != nil {
 		return Source{}, err
 	}
@@ -378,18 +361,9 @@ func (p *urlParser) sqlserverNative(rest string) (Source, error) {
 	if v, ok := opts["port"]; ok && port == "" {
 		port = v
 	}
-	if v, ok := opts["database"]; ok {
-		src.Database = v
-	}
-	for _, k := range []string{"user id", "user"} {
-		if v, ok := opts[k]; ok {
-			src.User = v
-		}
-	}
-	if v, ok := opts["password"]; ok {
-		p.addSecret(v)
-		src.URLPassword = v
-	}
+	setLast(&src.Database, opts, "database")
+	setLast(&src.User, opts, "user id", "user")
+	p.takePassword(&src, opts, "password")
 	if isTrue(opts["integrated security"]) || strings.EqualFold(opts["integrated security"], "sspi") {
 		return Source{}, p.unsupported("integrated security is Windows authentication, which reauth does not support: use SQL Server authentication with database.user and password_env")
 	}
