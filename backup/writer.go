@@ -221,35 +221,20 @@ func (w *Writer) stop() error {
 	return err
 }
 
-// Row appends one row. values[i] is the text form of column i (db.Text), nil for NULL.
+// Row appends one row. values[i] is the text form of column i (db.Text), nil for NULL. It is
+// RowBytes for values held as strings.
 func (w *Writer) Row(values []*string) error {
-	if len(values) != w.ncols {
-		return fmt.Errorf("backup %s: row has %d values for %d columns", w.path, len(values), w.ncols)
-	}
-	if w.err != nil {
-		return w.err
-	}
-	start := len(w.pend)
-	b := append(w.pend, '[')
+	b := make([][]byte, len(values))
 	for i, v := range values {
-		if i > 0 {
-			b = append(b, ',')
-		}
-		if v == nil {
-			b = append(b, "null"...)
-			continue
-		}
-		var ok bool
-		if b, ok = appendString(b, *v); !ok {
-			w.pend = b[:start]
-			return w.notUTF8(i)
+		if v != nil {
+			b[i] = append([]byte{}, *v...) // not nil, even when empty
 		}
 	}
-	return w.endRow(b, start)
+	return w.RowBytes(b)
 }
 
-// RowBytes is Row for values held as bytes: values[i] is the text form of column i, nil for
-// NULL. It keeps none of them.
+// RowBytes appends one row: values[i] is the text form of column i, nil for NULL. It keeps
+// none of them.
 func (w *Writer) RowBytes(values [][]byte) error {
 	if len(values) != w.ncols {
 		return fmt.Errorf("backup %s: row has %d values for %d columns", w.path, len(values), w.ncols)
