@@ -381,7 +381,8 @@ func redisTransport(rawURL, caFile string) db.Transport {
 // run, for a GitLab target: sessions and remember-me go at once, no restart is needed; then
 // verify.
 func (gitlabKind) run(ctx context.Context, p *Plan, run *Run, tp *TargetPlan, _ RunOptions, started time.Time, tr *TargetReport) error {
-	return runSteps(ctx, run, tp.Name, []step{
+	// GitLab's run keeps no state to resume from: an interrupt between its steps ends it.
+	return runSteps(ctx, run, tp.Name, false, []step{
 		{"revoke", func(ctx context.Context) error {
 			res, err := p.RevokeGitLab(ctx, run, tp, false)
 			tr.GitLab = &res

@@ -80,6 +80,10 @@ type runState struct {
 	// Backups are the backup files of every clear attempted, kept for the undo commands even
 	// when an attempt was interrupted.
 	Backups []string `json:"backups"`
+	// Restarted is set once every node was restarted, so that a run halted before its verify
+	// does not restart them again when resumed.
+	Restarted bool                 `json:"restarted,omitempty"`
+	Nodes     []restart.NodeReport `json:"nodes,omitempty"` // the restart's, for the report
 }
 
 func (c *Config) runStatePath(target string) string {
@@ -211,9 +215,9 @@ func (atlassianKind) run(ctx context.Context, p *Plan, run *Run, tp *TargetPlan,
 	}
 	tr.Resumed = resumed
 	tr.Cleared, tr.backups = st.Cleared, st.Backups
-	return runSteps(ctx, run, tp.Name, []step{
+	return runSteps(ctx, run, tp.Name, true, []step{
 		{"clear", func(ctx context.Context) error { return p.clearStep(ctx, run, tp, o, st, tr) }},
-		{"restart", func(ctx context.Context) error { return p.restartStep(ctx, run, tp, o, tr) }},
+		{"restart", func(ctx context.Context) error { return p.restartStep(ctx, run, tp, o, st, tr) }},
 		{"verify", func(ctx context.Context) error { return p.verifyStep(ctx, tp, st.Started, tr) }},
 	})
 }
@@ -273,8 +277,13 @@ func (p *Plan) clearStep(ctx context.Context, run *Run, tp *TargetPlan, o RunOpt
 }
 
 // restartStep rolls the target's nodes one at a time, going on from a halted restart of this
-// run where there is one. A target without nodes has nothing to roll.
-func (p *Plan) restartStep(ctx context.Context, run *Run, tp *TargetPlan, o RunOptions, tr *TargetReport) error {
+// run where there is one, unless the run it resumes restarted them all. A target without nodes
+// has nothing to roll.
+func (p *Plan) restartStep(ctx context.Context, run *Run, tp *TargetPlan, o RunOptions, st *runState, tr *TargetReport) error {
+	if st.Restarted {
+		tr.Nodes = append(tr.Nodes, st.Nodes...)
+		return nil
+	}
 	spec, err := p.cfg.RestartSpec(tp.Name)
 	switch {
 	case errors.Is(err, ErrNoNodes):
@@ -303,7 +312,14 @@ func (p *Plan) restartStep(ctx context.Context, run *Run, tp *TargetPlan, o RunO
 			tr.Nodes = append(tr.Nodes, n)
 		}
 	}
-	return err
+	if err != nil {
+		return err
+	}
+	st.Restarted, st.Nodes = true, tr.Nodes
+	if err := p.cfg.saveRunState(tp.Name, st); err != nil {
+		return fmt.Errorf("run state: %w", err)
+	}
+	return nil
 }
 
 // verifyStep checks the target from scratch for anything from before since; once it holds,

@@ -24,24 +24,32 @@ type StepHaltError struct {
 }
 
 func (e *StepHaltError) Error() string {
-	done := "no step done"
-	if len(e.Done) > 0 {
-		done = strings.Join(e.Done, ", ") + " done"
+	return fmt.Sprintf("halted before %s (%s): %v", e.Next, doneText(e.Done), e.Err)
+}
+
+func doneText(done []string) string {
+	if len(done) == 0 {
+		return "no step done"
 	}
-	return fmt.Sprintf("halted before %s (%s): %v", e.Next, done, e.Err)
+	return strings.Join(done, ", ") + " done"
 }
 
 func (e *StepHaltError) Unwrap() error { return e.Err }
 
 // runSteps does a target's steps in order. Each begins only if the run has not been
-// interrupted meanwhile; an interrupt between two steps halts the run there (StepHaltError).
-// Each step's outcome is a line of the audit log (action "run-step").
-func runSteps(ctx context.Context, run *Run, target string, steps []step) error {
+// interrupted meanwhile. An interrupt between two steps halts a resumable run there
+// (StepHaltError: its state records what was done); before the first step, or in a run that
+// keeps no state, it is a plain error. Each step's outcome is a line of the audit log (action
+// "run-step"; "halted" for a step an interrupt kept from starting).
+func runSteps(ctx context.Context, run *Run, target string, resumable bool, steps []step) error {
 	var done []string
 	for _, s := range steps {
 		entry := AuditEntry{Target: target, Action: "run-step", Step: s.name, Outcome: "ok"}
 		if err := ctx.Err(); err != nil {
-			herr := &StepHaltError{Done: done, Next: s.name, Err: err}
+			var herr error = &StepHaltError{Done: done, Next: s.name, Err: err}
+			if !resumable || len(done) == 0 {
+				herr = fmt.Errorf("interrupted before %s (%s): %w", s.name, doneText(done), err)
+			}
 			entry.Outcome, entry.Error = "halted", herr.Error()
 			return withAudit(herr, run.Audit(entry))
 		}

@@ -510,12 +510,17 @@ func (p *pipeline) send(ctx context.Context, b batch) {
 	go func() { p.done <- b.delete(ctx, p.c) }()
 }
 
-// wait waits for the batch in flight, if any: a clear never leaves a delete running behind a
-// returned error.
+// wait lands the batch in flight, if any, when the clear returns early (interrupted): a clear
+// never leaves a delete running behind it. A batch that committed is counted; one that rolled
+// back (as an interrupt makes it) is cut from the backup, which holds only rows deleted. If
+// that cut fails, its rows stay in the backup: a restore skips rows that are in the table.
 func (p *pipeline) wait() {
-	if p.inflight != nil {
-		<-p.done
-		p.inflight = nil
+	if p.inflight == nil {
+		return
+	}
+	prev, again, _ := p.land(nil)
+	if again != nil {
+		p.rewind(prev)
 	}
 }
 
