@@ -10,7 +10,9 @@ package products
 //   - Bitbucket: <home>/shared/bitbucket.properties (Java properties, read as Spring Boot
 //     reads them);
 //   - Fisheye/Crucible: $FISHEYE_INST/config.xml (<database><connection .../>; format
-//     unverified).
+//     unverified);
+//   - Crowd: <home>/shared/crowd.cfg.xml (Data Center), or <home>/crowd.cfg.xml, the same
+//     <properties> as Bamboo's.
 //
 // Nothing here ever puts a password, or the Base64 form of one, into an error or a note: the
 // messages are built without quoting password values, and as a last guard every error and
@@ -94,6 +96,14 @@ var configFiles = map[string]string{
 	"bitbucket":  "shared/bitbucket.properties",
 	"bamboo":     "bamboo.cfg.xml",
 	"fisheye":    "config.xml",
+	"crowd":      "shared/crowd.cfg.xml",
+}
+
+// altConfigFiles is where a product's file is when the home given is not laid out as
+// configFiles says: Bitbucket's shared home given as the home, a Crowd without a shared home.
+var altConfigFiles = map[string]struct{ rel, note string }{
+	"bitbucket": {"bitbucket.properties", "the home given looks like bitbucket's shared home"},
+	"crowd":     {"crowd.cfg.xml", "the home has no shared/crowd.cfg.xml (not clustered)"},
 }
 
 // ConfigPath is where product p keeps its DB config, relative to the home given: Jira's and
@@ -143,12 +153,11 @@ func (p *Product) Discover(home string, read func(path string) ([]byte, error), 
 	path := p.ConfigPath(home)
 	data, err := read(path)
 	var note string
-	if err != nil && p.Name == "bitbucket" && errors.Is(err, fs.ErrNotExist) {
-		// The home given may be the shared home itself.
-		alt := joinPath(home, "bitbucket.properties")
+	if a, ok := altConfigFiles[p.Name]; ok && err != nil && errors.Is(err, fs.ErrNotExist) {
+		alt := joinPath(home, a.rel)
 		if d2, err2 := read(alt); err2 == nil {
 			path, data, err = alt, d2, nil
-			note = "read " + alt + ": the home given looks like bitbucket's shared home"
+			note = "read " + alt + ": " + a.note
 		}
 	}
 	if err != nil {
@@ -190,7 +199,7 @@ func (p *Product) parseConfig(name string, data []byte, sx *serverXMLSource) (d 
 	switch p.Name {
 	case "jira":
 		d, err = c.jira(data)
-	case "confluence", "bamboo":
+	case "confluence", "bamboo", "crowd":
 		d, err = c.cfgXML(data)
 	case "bitbucket":
 		d, err = c.bitbucket(data)

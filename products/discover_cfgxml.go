@@ -2,7 +2,7 @@ package products
 
 import "strings"
 
-// Confluence and Bamboo: confluence.cfg.xml, bamboo.cfg.xml.
+// Confluence, Bamboo and Crowd: confluence.cfg.xml, bamboo.cfg.xml, crowd.cfg.xml.
 
 func (c *parser) cfgXML(data []byte) (*Discovered, error) {
 	root, err := c.parseXML(c.file, data)
@@ -10,7 +10,7 @@ func (c *parser) cfgXML(data []byte) (*Discovered, error) {
 		return nil, err
 	}
 	want := "confluence-configuration"
-	if c.product.Name == "bamboo" {
+	if c.product.Name == "bamboo" || c.product.Name == "crowd" {
 		want = "application-configuration"
 	}
 	if err := c.checkRoot(root, want); err != nil {

@@ -188,6 +188,17 @@ var discoverTests = []discoverCase{
 	{name: "bamboo given confluence's file", product: "bamboo", file: "confluence/postgres.cfg.xml",
 		errText: "not <application-configuration>", secrets: []string{"Conf-PG-s3cret!"}},
 
+	// ---- Crowd: crowd.cfg.xml, the layout of the files Atlassian's Crowd writes (a clustered
+	// Crowd 5 and a Crowd 3 on MySQL, as public deployment scripts install them) ----
+	{name: "crowd postgres", product: "crowd", file: "crowd/postgres.cfg.xml",
+		want: &want{dialect: "postgres", hosts: "pg.example.com:5432", database: "crowd",
+			user: "crowduser", password: "Crowd-PG-s3cret!", form: "plain"}},
+	{name: "crowd mysql", product: "crowd", file: "crowd/mysql.cfg.xml",
+		want: &want{dialect: "mysql", hosts: "mysql.example.com:3306", database: "crowd",
+			user: "crowduser", password: "Crowd-My-s3cret!", form: "plain"}},
+	{name: "crowd given confluence's file", product: "crowd", file: "confluence/postgres.cfg.xml",
+		errText: "not <application-configuration>", secrets: []string{"Conf-PG-s3cret!"}},
+
 	// ---- Bitbucket ----
 	{name: "bitbucket postgres", product: "bitbucket", file: "bitbucket/postgres.properties",
 		want: &want{dialect: "postgres", hosts: "pg.example.com:5432", database: "bitbucket",
@@ -394,6 +405,7 @@ func TestConfigPath(t *testing.T) {
 		{"bitbucket", "/var/atlassian/application-data/bitbucket", "/var/atlassian/application-data/bitbucket/shared/bitbucket.properties"},
 		{"bamboo", "/var/atlassian/application-data/bamboo", "/var/atlassian/application-data/bamboo/bamboo.cfg.xml"},
 		{"fisheye", "/var/atlassian/application-data/fecru", "/var/atlassian/application-data/fecru/config.xml"},
+		{"crowd", "/var/atlassian/application-data/crowd", "/var/atlassian/application-data/crowd/shared/crowd.cfg.xml"},
 		{"bitbucket", `C:\Atlassian\ApplicationData\Bitbucket`, `C:\Atlassian\ApplicationData\Bitbucket\shared\bitbucket.properties`},
 		{"jira", "/", "/dbconfig.xml"},
 	} {
@@ -462,6 +474,19 @@ func TestDiscover(t *testing.T) {
 			t.Errorf("got %+v", d)
 		}
 		if want := []string{"/mnt/bitbucket-shared/shared/bitbucket.properties", "/mnt/bitbucket-shared/bitbucket.properties"}; !reflect.DeepEqual(f.read, want) {
+			t.Errorf("read %q; want %q", f.read, want)
+		}
+	})
+	t.Run("crowd home without a shared home", func(t *testing.T) {
+		f := &fakeFS{files: map[string][]byte{"/opt/data/crowd/crowd.cfg.xml": sample(t, "crowd/mysql.cfg.xml")}}
+		d, err := product(t, "crowd").Discover("/opt/data/crowd", f.readFile, "")
+		if err != nil {
+			t.Fatal(err)
+		}
+		if d.File != "/opt/data/crowd/crowd.cfg.xml" || d.Password != "Crowd-My-s3cret!" || !strings.Contains(d.Notes[0], "not clustered") {
+			t.Errorf("got %+v", d)
+		}
+		if want := []string{"/opt/data/crowd/shared/crowd.cfg.xml", "/opt/data/crowd/crowd.cfg.xml"}; !reflect.DeepEqual(f.read, want) {
 			t.Errorf("read %q; want %q", f.read, want)
 		}
 	})

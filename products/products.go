@@ -35,8 +35,11 @@ type Product struct {
 	Stop       string `json:"stop"`
 	Service    string `json:"service"` // usual systemd unit
 	// Tomcat: the product runs in Tomcat with its usual layout under the install directory
-	// (conf/server.xml, context.xml, work/.../SESSIONS.ser), checked and cleaned on restart.
-	Tomcat bool `json:"tomcat"`
+	// (conf/server.xml, context.xml, work/.../SESSIONS.ser), checked and cleaned on restart;
+	// TomcatDir is Tomcat's folder inside the install directory, where it is not the install
+	// directory itself (Crowd's apache-tomcat).
+	Tomcat    bool   `json:"tomcat"`
+	TomcatDir string `json:"tomcat_dir,omitempty"`
 	// SessionAPI is the per-user session kill endpoint, where the product has one, for
 	// people; SessionPath is its path (the user name is appended) and SessionSince the first
 	// release that has it, where that is narrower than the releases reauth supports.
@@ -67,8 +70,18 @@ type TokenTable struct {
 	// Groups is the layout of the product's embedded Crowd directory (cwd_group and
 	// cwd_membership), which --group resolves through; empty when --group does not apply.
 	Groups GroupLayout `json:"group_layout,omitempty"`
+	// Keep names rows of the table that are not users' sessions and are never in scope
+	// (Crowd's cwd_token also holds applications' sessions).
+	Keep *KeepRows `json:"keep,omitempty"`
 	// Source names the public schema facts behind this entry, and says what is unverified.
 	Source string `json:"source"`
+}
+
+// KeepRows are a token table's rows whose Column holds Value: left alone by every command.
+type KeepRows struct {
+	Column string `json:"column"`
+	Value  int64  `json:"value"`
+	Why    string `json:"why"`
 }
 
 // ColumnFact is one documented column.
@@ -277,6 +290,42 @@ var all = []*Product{
 		ConfigFile: "config.xml ($FISHEYE_INST)",
 		Start:      "bin/start.sh", Stop: "bin/stop.sh", Service: "fisheye",
 		Notes: "single node only; the embedded HSQLDB is not supported",
+	},
+	{
+		Name: "crowd", Title: "Crowd",
+		Tokens: TokenTable{
+			// Crowd's SSO sessions: the crowd.token_key cookie of every application that signs
+			// in through Crowd SSO is a row here, unless Crowd keeps its tokens in memory
+			// (cwd_property crowd/database.token.storage.enabled = false; a restart of Crowd's
+			// nodes then ends them).
+			Table: "cwd_token", Verified: true,
+			Columns: []ColumnFact{
+				{"id", "bigint"}, {"directory_id", "bigint"}, {"entity_name", "varchar(255)"}, {"random_number", "bigint"},
+				{"identifier_hash", "varchar(255)"}, {"random_hash", "varchar(255)"}, {"created_date", "timestamp"},
+				{"last_accessed_date", "timestamp"}, {"last_accessed_time", "bigint (epoch milliseconds)"}, {"duration", "bigint (seconds)"},
+			},
+			ColumnsVerified: true,
+			Key:             "id", User: "entity_name", Created: "created_date",
+			Users: Users{
+				Stores:    "user name (as the directory spells it: UNVERIFIED whether folded), with the user's directory_id",
+				Names:     true,
+				Directory: &UserMap{Table: "cwd_user", Login: "lower_user_name", Folded: true, Stored: "user_name"},
+				Fold:      FoldCrowd,
+			},
+			Groups: GroupsTyped,
+			Keep: &KeepRows{Column: "directory_id", Value: -1,
+				Why: "application sessions (directory_id -1: Jira, Confluence... signed in to Crowd as applications), not users'"},
+			Source: "public pg_dump of a Crowd 5 database (PostgreSQL 14.7, build 1891) and mysqldump of Crowd 2 (build 522); " +
+				"application tokens have directory_id -1 (Crowd's Token.APPLICATION_TOKEN_DIRECTORY_ID)",
+		},
+		RememberMeCookie: "crowd.token_key", SessionCookie: "JSESSIONID",
+		Probe: Probe{Path: "/status", JSONState: true, Ready: `{"state":"RUNNING"} at the node URL with Crowd's context path (http://node:8095/crowd/status)`},
+		Port:  8095, Databases: []string{"postgres", "mysql", "sqlserver", "oracle"},
+		ConfigFile: "shared/crowd.cfg.xml (home; crowd.cfg.xml in a home without shared/)",
+		Start:      "start_crowd.sh", Stop: "stop_crowd.sh", Service: "crowd", Tomcat: true, TomcatDir: "apache-tomcat",
+		Notes: "the SSO cookie (crowd.token_key, configurable as cookie.tokenkey) is a row of cwd_token; UNVERIFIED: the service name and JSESSIONID; " +
+			"Crowd's own remember-me tokens (cwd_remember_me_token) are not cleared: expire them with POST /rest/admin/1.0/remember-me/expire-all; " +
+			"per-user session end: DELETE /rest/usermanagement/1/session?username=U with the application's credentials",
 	},
 }
 

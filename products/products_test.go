@@ -40,8 +40,15 @@ func TestProductFacts(t *testing.T) {
 		"fisheye": {"CRU_LOGIN_COOKIE", "remember", "FESESSIONID", "/", false, 8060,
 			"postgres mysql sqlserver oracle", "bin/start.sh", "bin/stop.sh", "fisheye", false,
 			"", ""},
+		// The SSO cookie is the token table's row. /status under the node URL, which carries
+		// Crowd's context path (/crowd): Atlassian's load-balancer guide and its Helm chart's
+		// test, which reads .state; start_crowd.sh and stop_crowd.sh in the install folder,
+		// Tomcat in its apache-tomcat folder (Atlassian's Docker entrypoint).
+		"crowd": {"cwd_token", "crowd.token_key", "JSESSIONID", "/status", true, 8095,
+			"postgres mysql sqlserver oracle", "start_crowd.sh", "stop_crowd.sh", "crowd", true,
+			"", ""},
 	}
-	if got := Names(); !slices.Equal(got, []string{"jira", "confluence", "bitbucket", "bamboo", "fisheye"}) {
+	if got := Names(); !slices.Equal(got, []string{"jira", "confluence", "bitbucket", "bamboo", "fisheye", "crowd"}) {
 		t.Fatalf("products %v", got)
 	}
 	for _, p := range All() {
@@ -50,6 +57,9 @@ func TestProductFacts(t *testing.T) {
 			strings.Join(p.Databases, " "), p.Start, p.Stop, p.Service, p.Tomcat, p.SessionPath, p.SessionSince}
 		if got != w {
 			t.Errorf("%s:\n got  %+v\n want %+v", p.Name, got, w)
+		}
+		if want := map[string]string{"crowd": "apache-tomcat"}[p.Name]; p.TomcatDir != want {
+			t.Errorf("%s: Tomcat in %q of the install folder; want %q", p.Name, p.TomcatDir, want)
 		}
 	}
 }

@@ -53,6 +53,10 @@ func (c *Config) RestartSpec(name string) (restart.Spec, error) {
 		Stop:  r.Stop, Start: r.Start, InstallDir: r.InstallDir,
 		StopTimeout: time.Duration(r.StopTimeout), StartTimeout: time.Duration(r.StartTimeout),
 	}
+	if s.InstallDir != "" && p.TomcatDir != "" {
+		// install_dir is the product's install folder; Tomcat is in a folder of it.
+		s.InstallDir = strings.TrimRight(s.InstallDir, "/") + "/" + p.TomcatDir
+	}
 	if s.Stop == "" {
 		s.Stop = "sudo systemctl stop " + p.Service
 	}

@@ -12,13 +12,15 @@ import (
 	"github.com/reauth/reauth/db"
 )
 
-// Counts is what a target's token table holds.
+// Counts is what a target's token table holds: every row a scope could take (rows the product
+// table says to keep, such as Crowd's application sessions, are not counted), and those in scope.
 type Counts struct {
 	Total   int64 `json:"tokens"`
 	InScope int64 `json:"in_scope"`
 }
 
-// Count counts the table's rows, all and in scope.
+// Count counts the table's rows, all and in scope. Where the table has rows to keep, the plan
+// is told how many and why.
 func (c *Conn) Count(ctx context.Context, s Scope) (Counts, error) {
 	conds, err := c.conditions(ctx, s)
 	if err != nil {
@@ -26,12 +28,20 @@ func (c *Conn) Count(ctx context.Context, s Scope) (Counts, error) {
 	}
 	var n Counts
 	d := c.Target.Dialect
-	q, args := d.Count(c.Tokens.Table)
+	q, args := d.Count(c.Tokens.Table, c.keep()...)
 	if err := c.Pool.QueryRowContext(ctx, q, args...).Scan(&n.Total); err != nil {
 		return Counts{}, fmt.Errorf("count %s: %w", c.Tokens.Table, err)
 	}
+	if c.Tokens.Keep != "" {
+		var all int64
+		q, args := d.Count(c.Tokens.Table)
+		if err := c.Pool.QueryRowContext(ctx, q, args...).Scan(&all); err != nil {
+			return Counts{}, fmt.Errorf("count %s: %w", c.Tokens.Table, err)
+		}
+		c.note(fmt.Sprintf("%d rows with %s = %d are left alone: %s", all-n.Total, c.Tokens.Keep, c.Tokens.KeepValue, c.Target.Product.Tokens.Keep.Why))
+	}
 	n.InScope = n.Total
-	if len(conds) > 0 {
+	if len(conds) > len(c.keep()) {
 		q, args = d.Count(c.Tokens.Table, conds...)
 		if err := c.Pool.QueryRowContext(ctx, q, args...).Scan(&n.InScope); err != nil {
 			return Counts{}, fmt.Errorf("count %s: %w", c.Tokens.Table, err)

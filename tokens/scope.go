@@ -53,7 +53,7 @@ func (s Scope) String() string {
 // that a typo in --except never exposes the account it was meant to protect.
 func (c *Conn) conditions(ctx context.Context, s Scope) ([]db.Cond, error) {
 	tt := c.Tokens
-	var conds []db.Cond
+	conds := c.keep()
 	if len(s.Users) > 0 || len(s.Groups) > 0 || len(s.Except) > 0 {
 		if tt.User == "" {
 			return nil, fmt.Errorf("%w: %s's table %s has no user column: --user, --group and --except cannot apply (set columns.user if it has one)", ErrScope, c.Target.Product.Title, tt.Table)
@@ -98,6 +98,14 @@ func (c *Conn) conditions(ctx context.Context, s Scope) ([]db.Cond, error) {
 		}
 	}
 	return conds, nil
+}
+
+// keep is the condition that leaves out the rows no scope ever takes (TokenTable.Keep), or none.
+func (c *Conn) keep() []db.Cond {
+	if c.Tokens.Keep == "" {
+		return nil
+	}
+	return []db.Cond{db.NotIn(c.Tokens.Keep, c.Tokens.KeepValue)}
 }
 
 // note records something the plan should say about how the scope was applied.

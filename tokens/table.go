@@ -70,6 +70,10 @@ type TokenTable struct {
 	Unconfirmed bool
 	// Relied lists the unverified facts or overrides the discovery relied on.
 	Relied []string
+	// Keep, when set, leaves out of every scope the rows whose column Keep (exact name) holds
+	// KeepValue: they are not users' sessions (products.KeepRows).
+	Keep      string
+	KeepValue int64
 }
 
 func (tt *TokenTable) column(name string) (db.Column, bool) {
@@ -225,6 +229,13 @@ func findTokens(ctx context.Context, t *Target, q db.Querier) (*TokenTable, erro
 			}
 			return nil, &TableError{fmt.Sprintf("key column %q of %s is not the table's single-column primary key (primary key: %s): reauth needs a unique key to batch by (set columns.key to it)", tt.Key, tt.Table, shown)}
 		}
+	}
+	if k := p.Tokens.Keep; k != nil {
+		exact, ok := find(k.Column)
+		if !ok {
+			return nil, &TableError{fmt.Sprintf("table %s has no column %q, which tells %s's %s apart (found: %s): is this the right table?", tt.Table, k.Column, p.Title, k.Why, found)}
+		}
+		tt.Keep, tt.KeepValue = exact, k.Value
 	}
 	if tt.Created != "" {
 		c, _ := tt.column(tt.Created)

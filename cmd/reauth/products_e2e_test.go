@@ -1,6 +1,7 @@
 package main
 
 import (
+	"fmt"
 	"os"
 	"path/filepath"
 	"strings"
@@ -99,6 +100,54 @@ func TestProductsRoundTrip(t *testing.T) {
 			}
 			if got := producttest.Digest(t, pool, f.Table); got != before {
 				t.Error("a second restore changed the table")
+			}
+		})
+	}
+}
+
+// TestCrowdApplicationSessionsKept: Crowd's cwd_token also holds the SSO sessions of the
+// applications signed in to Crowd (directory_id -1). No scope takes them: plan counts only the
+// users' sessions and says how many are left alone, a clear of everyone leaves them, and
+// --user bob does not take the session of an application named bob.
+func TestCrowdApplicationSessionsKept(t *testing.T) {
+	for _, dialect := range []string{"postgres", "mysql"} {
+		t.Run(dialect, func(t *testing.T) {
+			t.Parallel()
+			f, _ := producttest.For("crowd", dialect)
+			d := server(t, dialect).NewDatabase(t)
+			const rows = 40
+			f.Setup(t, d.Exec, rows)
+			f.SeedApplicationSessions(t, d.Exec)
+			apps := len(producttest.Applications)
+			pool := d.Open(t)
+			e := newEnv(t, targetYAML{name: "crowd", product: "crowd", db: d})
+			var plan struct {
+				Targets []struct {
+					Tokens   int64
+					InScope  int64 `json:"in_scope"`
+					Warnings []string
+				}
+			}
+			e.run(t, "plan", "--output", "json").mustSucceed(t).decode(t, &plan)
+			if plan.Targets[0].Tokens != rows || plan.Targets[0].InScope != rows {
+				t.Errorf("plan = %+v; want %d users' sessions, all in scope", plan.Targets[0], rows)
+			}
+			if w := strings.Join(plan.Targets[0].Warnings, "\n"); !strings.Contains(w, fmt.Sprintf("%d rows with directory_id = -1 are left alone: application sessions", apps)) {
+				t.Errorf("plan warnings %q do not say that the %d application sessions are left alone", w, apps)
+			}
+			bobs := producttest.Count(t, pool, f.Table) // every row, before
+			e.run(t, "clear", "--target", "crowd", "--user", "bob", "--yes").mustSucceed(t)
+			left := producttest.Count(t, pool, f.Table)
+			var bobApp int64
+			if err := pool.QueryRow("SELECT COUNT(*) FROM cwd_token WHERE directory_id = -1 AND entity_name = 'bob'").Scan(&bobApp); err != nil {
+				t.Fatal(err)
+			}
+			if bobApp != 1 || left >= bobs {
+				t.Errorf("--user bob: %d of %d rows left, the application bob's session %d; want bob's user sessions gone and the application's kept", left, bobs, bobApp)
+			}
+			e.run(t, "clear", "--target", "crowd", "--yes").mustSucceed(t)
+			if n := producttest.Count(t, pool, f.Table); n != apps {
+				t.Errorf("%d rows left after a clear of everyone; want the %d application sessions", n, apps)
 			}
 		})
 	}

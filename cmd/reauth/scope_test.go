@@ -293,6 +293,7 @@ func TestUnknownNames(t *testing.T) {
 		{"jira", "public.app_user"},
 		{"bitbucket", "public.sta_normal_user, public.sta_service_user"},
 		{"fisheye", "public.cru_user"},
+		{"crowd", "public.cwd_user"},
 	} {
 		f, _ := producttest.For(tc.product, "postgres")
 		d := server(t, "postgres").NewDatabase(t)

@@ -40,6 +40,8 @@ var fixtures = []Fixture{
 	{Product: "bamboo", Dialect: "mysql", Table: "REMEMBERME_TOKEN", Key: "id"},
 	{Product: "fisheye", Dialect: "postgres", Table: "cru_login_cookie", Key: "cru_login_cookie_id", TableOverride: "cru_login_cookie"},
 	{Product: "fisheye", Dialect: "mysql", Table: "CRU_LOGIN_COOKIE", Key: "cru_login_cookie_id", TableOverride: "CRU_LOGIN_COOKIE"},
+	{Product: "crowd", Dialect: "postgres", Table: "cwd_token", Key: "id"},
+	{Product: "crowd", Dialect: "mysql", Table: "cwd_token", Key: "id"},
 }
 
 // All lists every fixture.
@@ -249,6 +251,7 @@ func (f Fixture) insertHead() string {
 		"bitbucket":  "id, series, token, user_id, expiry_timestamp, claimed, claimed_address",
 		"bamboo":     "id, created, token, username",
 		"fisheye":    "cru_login_cookie_id, cru_user_id, cru_create_date, cru_rnd, cru_type, cru_url, cru_recursive_url",
+		"crowd":      "id, directory_id, entity_name, random_number, identifier_hash, random_hash, created_date, last_accessed_date, last_accessed_time, duration",
 	}[f.Product]
 	return "INSERT INTO " + f.Table + " (" + cols + ") VALUES "
 }
@@ -280,8 +283,36 @@ func (f Fixture) row(key int64, p Person, turn int, created time.Time) string {
 		return fmt.Sprintf("(%d, '%s', '%s', %s)", key, ts, tok, lit(s[turn%len(s)]))
 	case "fisheye":
 		return fmt.Sprintf("(%d, %d, %d, '%s', 1, NULL, 0)", key, p.ID, created.UnixMilli(), tok)
+	case "crowd":
+		// A user's SSO session: the user's directory and name, spelt in turn (UNVERIFIED whether
+		// Crowd folds it).
+		s := spellings(p)
+		return crowdToken(key, p.dirs()[0], s[turn%len(s)], ts, created)
 	}
 	panic("producttest: no rows for " + f.Product)
+}
+
+func crowdToken(key, dir int64, name, ts string, created time.Time) string {
+	return fmt.Sprintf("(%d, %d, %s, %d, 'idh-%d', 'rh-%d-%s', '%s', '%s', %d, NULL)",
+		key, dir, lit(name), key*7919, key, key, strings.Repeat("x", int(key%7)), ts, ts, created.UnixMilli())
+}
+
+// Applications are the applications whose Crowd SSO sessions SeedApplicationSessions writes:
+// "bob" is also a user's name.
+var Applications = []string{"jira", "confluence", "bob"}
+
+// SeedApplicationSessions writes, for Crowd, one SSO session per application of Applications
+// (directory_id -1, keys 90000+): sessions that are not users' and that no scope takes.
+func (f Fixture) SeedApplicationSessions(t testing.TB, exec func(testing.TB, string)) {
+	t.Helper()
+	if f.Product != "crowd" {
+		t.Fatalf("producttest: %s has no application sessions", f.Product)
+	}
+	var rows []string
+	for i, a := range Applications {
+		rows = append(rows, crowdToken(int64(90000+i), -1, a, Base.Format("2006-01-02 15:04:05"), Base))
+	}
+	exec(t, f.insertHead()+strings.Join(rows, ", "))
 }
 
 func spellings(p Person) []string {

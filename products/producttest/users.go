@@ -148,7 +148,7 @@ func (f Fixture) seedGroups(t testing.TB, exec func(testing.TB, string)) {
 			rows = append(rows, fmt.Sprintf("(%d, %s, %s, '%s', '%s', 'GROUP', %d, 'T', 'F')", id, lit(g.Name), lit(fold(g.Name)), seedTime, seedTime, g.Dir))
 		case "confluence":
 			rows = append(rows, fmt.Sprintf("(%d, %s, %s, 'T', 'F', '%s', '%s', 'GROUP', %d)", id, lit(g.Name), lit(fold(g.Name)), seedTime, seedTime, g.Dir))
-		case "bamboo":
+		case "bamboo", "crowd":
 			rows = append(rows, fmt.Sprintf("(%d, %s, %s, 'T', 'F', '%s', '%s', 'GROUP', %d)", id, lit(g.Name), lit(fold(g.Name)), seedTime, seedTime, g.Dir))
 		}
 	}
@@ -157,6 +157,7 @@ func (f Fixture) seedGroups(t testing.TB, exec func(testing.TB, string)) {
 		"bitbucket":  "id, group_name, lower_group_name, created_date, updated_date, group_type, directory_id, is_active, is_local",
 		"confluence": "id, group_name, lower_group_name, active, local, created_date, updated_date, group_type, directory_id",
 		"bamboo":     "id, group_name, lower_group_name, active, is_local, created_date, updated_date, group_type, directory_id",
+		"crowd":      "id, group_name, lower_group_name, active, is_local, created_date, updated_date, group_type, directory_id",
 	}[f.Product]
 	exec(t, "INSERT INTO cwd_group ("+groupCols+") VALUES "+strings.Join(rows, ", "))
 
