@@ -333,6 +333,10 @@ var all = []*Product{
 // sessions live in Redis (package gitlab).
 const GitLab = "gitlab"
 
+// SignsInOthers reports whether the product is one that signs users in to the others (Crowd,
+// through its SSO cookie).
+func SignsInOthers(name string) bool { return name == "crowd" }
+
 // IsGitLab reports whether a config's product name is GitLab.
 func IsGitLab(name string) bool { return name == GitLab }
 

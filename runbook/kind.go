@@ -66,6 +66,10 @@ func (atlassianKind) prepare(ctx context.Context, p *Plan, tp *TargetPlan) error
 	}
 	tp.Tokens, tp.InScope = n.Total, n.InScope
 	tp.Warnings = append(tp.Warnings, conn.Notes()...)
+	if tp.SSO, err = conn.SSO(ctx); err != nil {
+		tp.Warnings = append(tp.Warnings, fmt.Sprintf("could not read the identity providers of Atlassian's SSO app: %v", err))
+	}
+	tp.Warnings = append(tp.Warnings, ssoLeft(tp)...)
 	if n.InScope == 0 && (len(p.scope.Users) > 0 || len(p.scope.Groups) > 0) {
 		tp.Warnings = append(tp.Warnings, "no remember-me token is in scope: the users named hold none, so nothing would be deleted")
 	}

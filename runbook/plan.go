@@ -54,8 +54,11 @@ type TargetPlan struct {
 	InScope   int64       `json:"in_scope"`
 	Ready     bool        `json:"ready"`
 	Nodes     []NodeState `json:"nodes"`
-	Warnings  []string    `json:"warnings"`
-	Error     string      `json:"error,omitempty"`
+	// SSO lists the identity providers the product signs users in through, as its database
+	// shows them (Atlassian's SSO app).
+	SSO      []tokens.IdP `json:"sso,omitempty"`
+	Warnings []string     `json:"warnings"`
+	Error    string       `json:"error,omitempty"`
 
 	kind targetKind
 	conn *tokens.Conn // an Atlassian target's database

@@ -4,6 +4,8 @@ import (
 	"fmt"
 	"strings"
 	"time"
+
+	"github.com/reauth/reauth/products"
 )
 
 // Markdown renders the report for a change ticket.
@@ -106,4 +108,43 @@ func plural(n int, one, many string) string {
 		return "1 " + one
 	}
 	return fmt.Sprintf("%d %s", n, many)
+}
+
+// ssoLeft says, for each identity provider the target signs users in through, what the run
+// does not end there.
+func ssoLeft(tp *TargetPlan) []string {
+	var out []string
+	for _, i := range tp.SSO {
+		if i.Enabled {
+			out = append(out, fmt.Sprintf("users of %s are sent to %s (%s identity provider %q) and signed in again silently if their session there is alive: end their sessions at the identity provider", tp.Name, i.Where(), i.Type, i.Name))
+		}
+	}
+	return out
+}
+
+// notRevoked is what the run does not end, from what the plan found: the identity providers
+// each target signs users in through, Crowd (a target of the run or not), and what no run
+// ends.
+func (p *Plan) notRevoked() []string {
+	var out []string
+	crowd, atlassian := false, false
+	for _, tp := range p.Targets {
+		out = append(out, ssoLeft(tp)...)
+		crowd = crowd || products.SignsInOthers(tp.Product)
+		atlassian = atlassian || !products.IsGitLab(tp.Product)
+	}
+	switch {
+	case crowd:
+		out = append(out, "Crowd's own remember-me tokens (cwd_remember_me_token): expire them with POST /rest/admin/1.0/remember-me/expire-all")
+	case atlassian:
+		out = append(out, "Crowd SSO sessions (crowd.token_key) and Crowd's own remember-me tokens, where the products sign in through Crowd: add Crowd as a target of the run")
+	}
+	if atlassian {
+		out = append(out, "sessions at identity providers that SSO apps other than Atlassian's sign users in through (not detected)")
+	}
+	out = append(out,
+		"personal access tokens and API tokens",
+		"OAuth tokens and application links",
+		"SSH keys")
+	return out
 }

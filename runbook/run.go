@@ -14,16 +14,6 @@ import (
 	"github.com/reauth/reauth/tokens"
 )
 
-// NotRevoked is what a forced re-authentication of these products does not end; every report
-// says so.
-var NotRevoked = []string{
-	"Crowd SSO sessions (crowd.token_key) and Crowd's own remember-me tokens",
-	"SAML / OIDC identity provider sessions (Okta, Entra ID, Keycloak, ADFS...): they log users back in without a password",
-	"personal access tokens and API tokens",
-	"OAuth tokens and application links",
-	"SSH keys",
-}
-
 // RunOptions control a whole run.
 type RunOptions struct {
 	BatchSize int
@@ -145,7 +135,7 @@ func (p *Plan) PendingRuns() []string {
 func (p *Plan) Run(ctx context.Context, run *Run, o RunOptions) *Report {
 	rep := &Report{
 		RunID: run.ID, Environment: run.Environment, Reason: run.Reason, OSUser: run.OSUser, Host: run.Host,
-		Scope: p.Scope, Started: time.Now().UTC(), NotRevoked: NotRevoked, Undo: []string{},
+		Scope: p.Scope, Started: time.Now().UTC(), NotRevoked: p.notRevoked(), Undo: []string{},
 	}
 	rep.Targets = make([]TargetReport, len(p.Targets))
 	var wg sync.WaitGroup

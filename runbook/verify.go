@@ -60,6 +60,8 @@ func (atlassianKind) verify(ctx context.Context, p *Plan, tp *TargetPlan, since 
 	c := tp.conn
 	scope := p.scope
 	res.OldTokens = -1
+	// What the run could not end, where the product signs users in through an identity provider.
+	res.Notes = append(res.Notes, ssoLeft(tp)...)
 	n, ok, naive, err := c.OldTokens(ctx, scope, since)
 	if err != nil {
 		return res, err

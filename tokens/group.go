@@ -73,7 +73,7 @@ func (c *Conn) groupMembers(ctx context.Context, groups []string) ([]string, err
 	var frontier []any
 	found := map[string]bool{}
 	seen := map[string]bool{}
-	err = c.each(ctx, groupT, []string{gc["id"], gc["lower_group_name"]}, db.ExactIn(gc["lower_group_name"], wanted...), func(v []sql.NullString) {
+	err = c.each(ctx, groupT, []string{gc["id"], gc["lower_group_name"]}, []db.Cond{db.ExactIn(gc["lower_group_name"], wanted...)}, func(v []sql.NullString) {
 		found[v[1].String] = true
 		if id := v[0].String; !seen[id] {
 			seen[id] = true
@@ -107,7 +107,7 @@ func (c *Conn) groupMembers(ctx context.Context, groups []string) ([]string, err
 			} else {
 				cols = []string{mc["child_group_id"], mc["child_user_id"]}
 			}
-			err := c.each(ctx, memberT, cols, db.In(mc["parent_id"], chunk...), func(v []sql.NullString) {
+			err := c.each(ctx, memberT, cols, []db.Cond{db.In(mc["parent_id"], chunk...)}, func(v []sql.NullString) {
 				var group string
 				if layout == products.GroupsTyped {
 					switch v[1].String {
@@ -146,7 +146,7 @@ func (c *Conn) groupMembers(ctx context.Context, groups []string) ([]string, err
 			return nil, err
 		}
 		for i := 0; i < len(userIDs); i += d.MaxInList {
-			err := c.each(ctx, userT, []string{uc["lower_user_name"]}, db.In(uc["id"], userIDs[i:min(i+d.MaxInList, len(userIDs))]...), func(v []sql.NullString) {
+			err := c.each(ctx, userT, []string{uc["lower_user_name"]}, []db.Cond{db.In(uc["id"], userIDs[i:min(i+d.MaxInList, len(userIDs))]...)}, func(v []sql.NullString) {
 				if v[0].Valid {
 					users[v[0].String] = true
 				}
@@ -184,8 +184,8 @@ func (c *Conn) membershipLayout(ctx context.Context, t db.Table) (products.Group
 }
 
 // each runs a SELECT of cols from t where cond holds, and calls f with each row's values as text.
-func (c *Conn) each(ctx context.Context, t db.Table, cols []string, cond db.Cond, f func([]sql.NullString)) error {
-	q, args := c.Target.Dialect.Select(t, db.SelectSpec{Columns: cols, Where: []db.Cond{cond}})
+func (c *Conn) each(ctx context.Context, t db.Table, cols []string, where []db.Cond, f func([]sql.NullString)) error {
+	q, args := c.Target.Dialect.Select(t, db.SelectSpec{Columns: cols, Where: where})
 	rows, err := c.Pool.QueryContext(ctx, q, args...)
 	if err != nil {
 		return err

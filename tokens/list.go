@@ -177,7 +177,7 @@ func (c *Conn) loginNames(ctx context.Context, per []UserTokens) (map[string]str
 			}
 		}
 		for i := 0; i < len(stored); i += d.MaxInList {
-			err := c.each(ctx, tables[0], []string{mc[m.Stored], mc[m.Login]}, cond(mc[m.Stored], stored[i:min(i+d.MaxInList, len(stored))]...), func(v []sql.NullString) {
+			err := c.each(ctx, tables[0], []string{mc[m.Stored], mc[m.Login]}, []db.Cond{cond(mc[m.Stored], stored[i:min(i+d.MaxInList, len(stored))]...)}, func(v []sql.NullString) {
 				if v[0].Valid && v[1].Valid {
 					if _, dup := out[v[0].String]; !dup {
 						out[v[0].String] = v[1].String

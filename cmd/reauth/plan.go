@@ -96,6 +96,13 @@ func (a *app) printPlan(p *runbook.Plan) {
 		for _, n := range t.Nodes {
 			fmt.Fprintf(a.out, "  node:      %-24s %s\n", n.Host, n.State)
 		}
+		for _, i := range t.SSO {
+			state := ""
+			if !i.Enabled {
+				state = " (disabled)"
+			}
+			fmt.Fprintf(a.out, "  sso:       %s %q, %s%s\n", i.Type, i.Name, i.Where(), state)
+		}
 		for _, w := range t.Warnings {
 			fmt.Fprintf(a.out, "  warning:   %s\n", w)
 		}

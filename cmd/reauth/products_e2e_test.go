@@ -1,9 +1,11 @@
 package main
 
 import (
+	"encoding/json"
 	"fmt"
 	"os"
 	"path/filepath"
+	"slices"
 	"strings"
 	"testing"
 
@@ -174,5 +176,66 @@ func checkPrivate(t testing.TB, path string) {
 	}
 	if dst.Mode().Perm() != 0o700 {
 		t.Errorf("backup folder has mode %04o; want 0700", dst.Mode().Perm())
+	}
+}
+
+// TestSSODetected: plan reads the identity providers of Atlassian's SSO app from the product's
+// database and says, in text and JSON, where users are signed in again without reauth; the
+// run's report lists it under what was not revoked, and the generic line about other SSO apps
+// stays. A database without the app's table shows none.
+func TestSSODetected(t *testing.T) {
+	f, _ := producttest.For("jira", "postgres")
+	d := server(t, "postgres").NewDatabase(t)
+	f.Setup(t, d.Exec, 10)
+	producttest.SetupSSO(t, d.Exec,
+		producttest.IdP{Name: "Okta", Type: "SAML", Issuer: "http://www.okta.com/exk1", URL: "https://example.okta.com/app/jira/sso/saml", Enabled: true},
+		producttest.IdP{Name: "Keycloak", Type: "OIDC", Issuer: "https://kc.example.com/realms/corp", Enabled: false})
+	e := newEnv(t, targetYAML{name: "jira", product: "jira", db: d})
+
+	r := e.run(t, "plan").mustSucceed(t)
+	left := `users of jira are sent to https://example.okta.com/app/jira/sso/saml (SAML identity provider "Okta") and signed in again silently if their session there is alive: end their sessions at the identity provider`
+	for _, want := range []string{
+		`  sso:       SAML "Okta", https://example.okta.com/app/jira/sso/saml` + "\n",
+		`  sso:       OIDC "Keycloak", https://kc.example.com/realms/corp (disabled)` + "\n",
+		"  warning:   " + left + "\n",
+	} {
+		if !strings.Contains(r.stdout, want) {
+			t.Errorf("plan lacks %q:\n%s", want, r.stdout)
+		}
+	}
+	if strings.Contains(r.stdout, "Keycloak\") and signed in") {
+		t.Errorf("plan warns about a disabled identity provider:\n%s", r.stdout)
+	}
+	var plan struct {
+		Targets []struct {
+			SSO []struct {
+				Name, Type, Issuer, URL string
+				Enabled                 bool
+			}
+		}
+	}
+	e.run(t, "plan", "--output", "json").mustSucceed(t).decode(t, &plan)
+	if sso := plan.Targets[0].SSO; len(sso) != 2 || sso[0].Name != "Okta" || sso[0].Type != "SAML" || !sso[0].Enabled || sso[1].Type != "OIDC" || sso[1].Enabled {
+		t.Errorf("plan JSON sso = %+v", sso)
+	}
+
+	// A run without nodes fails its verify, but its report still says what was not revoked.
+	var rep struct {
+		NotRevoked []string `json:"not_revoked"`
+	}
+	out := e.run(t, "run", "--yes", "--reason", "CHG-1", "--output", "json")
+	if err := json.Unmarshal([]byte(out.stdout), &rep); err != nil {
+		t.Fatalf("run's JSON report: %v\n%s\n%s", err, out.stdout, out.stderr)
+	}
+	if len(rep.NotRevoked) == 0 || rep.NotRevoked[0] != left || !slices.ContainsFunc(rep.NotRevoked, func(s string) bool { return strings.Contains(s, "other than Atlassian's") }) {
+		t.Errorf("report not revoked = %q; want the Okta line first, then what is not detected", rep.NotRevoked)
+	}
+
+	// Without the app's table: no sso line, no such warning.
+	d2 := server(t, "postgres").NewDatabase(t)
+	f.Setup(t, d2.Exec, 10)
+	e2 := newEnv(t, targetYAML{name: "jira", product: "jira", db: d2})
+	if r := e2.run(t, "plan").mustSucceed(t); strings.Contains(r.stdout, "sso:") || strings.Contains(r.stdout, "identity provider") {
+		t.Errorf("plan without the SSO app:\n%s", r.stdout)
 	}
 }

@@ -384,3 +384,59 @@ func Count(t testing.TB, pool *sql.DB, table string) int {
 	}
 	return n
 }
+
+// ssoPostgres is the identity-provider table of Atlassian's SSO app ("SSO for Data Center",
+// plugin com.atlassian.plugins.authentication) on PostgreSQL, as the app creates it in Jira,
+// Confluence, Bitbucket and Bamboo alike: copied from public pg_dumps of Confluence and of
+// Bitbucket (both list the same 26 columns). The SSO_TYPE values SAML and OIDC are the app's
+// SsoType names. Its MySQL form is UNVERIFIED (no public dump found).
+const ssoPostgres = `CREATE TABLE "AO_ED669C_IDP_CONFIG" (
+    "ADDITIONAL_JIT_SCOPES" text,
+    "ADDITIONAL_SCOPES" text,
+    "AUTHORIZATION_ENDPOINT" character varying(255),
+    "BUTTON_TEXT" character varying(255) NOT NULL,
+    "CLIENT_ID" character varying(255),
+    "CLIENT_SECRET" character varying(255),
+    "ENABLED" boolean NOT NULL,
+    "ENABLE_REMEMBER_ME" boolean,
+    "ID" bigint NOT NULL,
+    "INCLUDE_CUSTOMER_LOGINS" boolean,
+    "ISSUER" character varying(255) NOT NULL,
+    "LAST_UPDATED" timestamp without time zone,
+    "MAPPING_DISPLAYNAME" character varying(255),
+    "MAPPING_EMAIL" character varying(255),
+    "MAPPING_GROUPS" character varying(255),
+    "NAME" character varying(255) NOT NULL,
+    "SAML_IDP_TYPE" character varying(255),
+    "SIGNING_CERT" text,
+    "SSO_TYPE" character varying(255),
+    "SSO_URL" character varying(255),
+    "TOKEN_ENDPOINT" character varying(255),
+    "USERNAME_ATTRIBUTE" character varying(255),
+    "USERNAME_CLAIM" character varying(255),
+    "USER_INFO_ENDPOINT" character varying(255),
+    "USER_PROVISIONING_ENABLED" boolean,
+    "USE_DISCOVERY" boolean,
+    CONSTRAINT "AO_ED669C_IDP_CONFIG_pkey" PRIMARY KEY ("ID")
+)`
+
+// IdP is an identity provider of Atlassian's SSO app, for SetupSSO.
+type IdP struct {
+	Name, Type, Issuer, URL string // Type: SAML or OIDC
+	Enabled                 bool
+}
+
+// SetupSSO creates the SSO app's identity-provider table on PostgreSQL and configures idps in it
+// as the app's admin page would.
+func SetupSSO(t testing.TB, exec func(testing.TB, string), idps ...IdP) {
+	t.Helper()
+	exec(t, ssoPostgres)
+	for i, p := range idps {
+		url := "NULL"
+		if p.URL != "" {
+			url = lit(p.URL)
+		}
+		exec(t, fmt.Sprintf(`INSERT INTO "AO_ED669C_IDP_CONFIG" ("ID", "NAME", "BUTTON_TEXT", "ENABLED", "ENABLE_REMEMBER_ME", "ISSUER", "SSO_TYPE", "SSO_URL", "LAST_UPDATED") VALUES (%d, %s, %s, %v, true, %s, %s, %s, '%s')`,
+			i+1, lit(p.Name), lit("Continue with "+p.Name), p.Enabled, lit(p.Issuer), lit(p.Type), url, seedTime))
+	}
+}

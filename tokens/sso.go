@@ -1,0 +1,64 @@
+package tokens
+
+import (
+	"context"
+	"database/sql"
+	"fmt"
+	"strings"
+
+	"github.com/reauth/reauth/db"
+)
+
+// ssoTable is where Atlassian's SSO app ("SSO for Data Center", ActiveObjects prefix ED669C)
+// keeps its identity providers in the product's database, in Jira, Confluence, Bitbucket and
+// Bamboo alike (public pg_dumps of Confluence and Bitbucket).
+const ssoTable = "AO_ED669C_IDP_CONFIG"
+
+// IdP is an identity provider that a product signs users in through.
+type IdP struct {
+	Name string `json:"name"`
+	// Type is SAML or OIDC.
+	Type    string `json:"type"`
+	Issuer  string `json:"issuer"`
+	URL     string `json:"url,omitempty"` // where users are sent to sign in
+	Enabled bool   `json:"enabled"`
+}
+
+// Where is where users signing in through the IdP are sent.
+func (i IdP) Where() string {
+	if i.URL != "" {
+		return i.URL
+	}
+	return i.Issuer
+}
+
+// SSO reads, read-only, the identity providers configured in Atlassian's SSO app in the
+// target's database: none where the app's table is not there.
+func (c *Conn) SSO(ctx context.Context) ([]IdP, error) {
+	tables, err := db.Tables(ctx, c.Pool, c.Target.Dialect, c.Tokens.Table.Schema, db.NameIs(ssoTable))
+	if err != nil || len(tables) != 1 {
+		return nil, err
+	}
+	t := tables[0]
+	cols, err := c.exactColumns(ctx, t, "NAME", "SSO_TYPE", "ISSUER", "SSO_URL", "ENABLED")
+	if err != nil {
+		return nil, fmt.Errorf("read %s: %w", t, err)
+	}
+	var out []IdP
+	err = c.each(ctx, t, []string{cols["NAME"], cols["SSO_TYPE"], cols["ISSUER"], cols["SSO_URL"], cols["ENABLED"]}, nil, func(v []sql.NullString) {
+		out = append(out, IdP{Name: v[0].String, Type: strings.ToUpper(v[1].String), Issuer: v[2].String, URL: v[3].String, Enabled: isTrue(v[4])})
+	})
+	if err != nil {
+		return nil, fmt.Errorf("read %s: %w", t, err)
+	}
+	return out, nil
+}
+
+// isTrue reads a boolean column as text: PostgreSQL's true, MySQL's 1.
+func isTrue(v sql.NullString) bool {
+	switch strings.ToLower(v.String) {
+	case "1", "t", "true", "y":
+		return v.Valid
+	}
+	return false
+}
