@@ -68,6 +68,9 @@ type TargetConfig struct {
 	// (Jira 9.11+, Bamboo) so that the users' in-memory sessions end without a restart.
 	BaseURL string      `yaml:"base_url"`
 	Admin   AdminConfig `yaml:"admin"`
+	// SSOVia names the target (Crowd) that signs this target's users in through its SSO
+	// cookie: a run must end that target's sessions too, or users are signed in again at once.
+	SSOVia string `yaml:"sso_via"`
 
 	line int // where the target starts in the file
 }
@@ -563,6 +566,22 @@ func (c *Config) validate(needTargets bool) error {
 		}
 		if t.Table != "" && strings.TrimSpace(t.Table) != t.Table {
 			return c.fail(t, f("table"), "%q has leading or trailing spaces", t.Table)
+		}
+	}
+	for i := range c.Targets {
+		t := &c.Targets[i]
+		if t.SSOVia == "" {
+			continue
+		}
+		field := fmt.Sprintf("targets[%d].sso_via", i)
+		via, err := c.Target(t.SSOVia)
+		switch {
+		case err != nil:
+			return c.fail(t, field, "%q is not a target of this config: name the Crowd target that signs %s's users in", t.SSOVia, t.Name)
+		case via == t:
+			return c.fail(t, field, "%q is the target itself", t.SSOVia)
+		case !products.SignsInOthers(via.Product):
+			return c.fail(t, field, "target %s is %s, which signs no other product's users in (sso_via names a Crowd target)", via.Name, via.Product)
 		}
 	}
 	return nil

@@ -124,6 +124,35 @@ func MakePlan(ctx context.Context, cfg *Config, names []string, scope tokens.Sco
 	return p, nil
 }
 
+// ErrSSOLeft marks a target whose users sign in through another target (sso_via) that is not
+// in the run: its sessions would sign them in again at once.
+var ErrSSOLeft = errors.New("SSO provider not in the run")
+
+// CheckSSOVia looks, for each target of the plan, at the target its users sign in through
+// (sso_via): when that one is not in the plan, the target is not ready (ErrSSOLeft), or, with
+// allowLeft, it is and says why it should not be.
+func (p *Plan) CheckSSOVia(allowLeft bool) {
+	in := map[string]bool{}
+	for _, tp := range p.Targets {
+		in[tp.Name] = true
+	}
+	for _, tp := range p.Targets {
+		tc, err := p.cfg.Target(tp.Name)
+		if err != nil || tc.SSOVia == "" || in[tc.SSOVia] {
+			continue
+		}
+		msg := fmt.Sprintf("users of %s sign in through %s (sso_via), which is not in this run: its SSO sessions sign them in again as soon as %s's end; add --target %s",
+			tp.Name, tc.SSOVia, tp.Name, tc.SSOVia)
+		if allowLeft {
+			tp.Warnings = append(tp.Warnings, msg)
+			continue
+		}
+		if tp.err == nil {
+			tp.fail(fmt.Errorf("%w: %s (or pass --allow-sso-left)", ErrSSOLeft, msg))
+		}
+	}
+}
+
 func (p *Plan) prepare(ctx context.Context, tp *TargetPlan) error {
 	tp.kind = atlassianKind{}
 	if tc, err := p.cfg.Target(tp.Name); err == nil && tc.gitlab() {

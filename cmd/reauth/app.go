@@ -151,7 +151,8 @@ func inputError(err error) bool {
 	return errors.As(err, &ce) || errors.As(err, &te) || errors.As(err, &fe) || errors.As(err, &ue) || errors.As(err, &re) ||
 		errors.As(err, &hk) || errors.Is(err, restart.ErrSSHSetup) ||
 		errors.Is(err, tokens.ErrScope) || errors.Is(err, tokens.ErrManifest) || errors.Is(err, runbook.ErrUnlogged) || errors.Is(err, tokens.ErrUnconfirmed) ||
-		errors.Is(err, runbook.ErrNoNodes) || errors.Is(err, runbook.ErrResumeState) || errors.Is(err, db.ErrAuth)
+		errors.Is(err, runbook.ErrNoNodes) || errors.Is(err, runbook.ErrResumeState) || errors.Is(err, db.ErrAuth) ||
+		errors.Is(err, runbook.ErrSSOLeft)
 }
 
 // redact masks the passwords this invocation knows in text bound for a file (the report);

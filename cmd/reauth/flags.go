@@ -6,6 +6,7 @@ import (
 	"errors"
 	"fmt"
 	"os"
+	"slices"
 	"sort"
 	"strings"
 	"time"
@@ -110,15 +111,25 @@ func (a *app) openPlan(c *cli.Context, g globals, targets []string, scope tokens
 	if err != nil {
 		return nil, nil, err
 	}
+	// plan and run refuse a target whose SSO provider (sso_via) is not in them, unless told
+	// --allow-sso-left; the commands on one target only warn.
+	allowLeft := true
+	if slices.ContainsFunc(c.Command.Flags, func(f cli.Flag) bool { return slices.Contains(f.Names(), allowSSOLeft.Name) }) {
+		allowLeft = c.Bool(allowSSOLeft.Name)
+	}
+	p.CheckSSOVia(allowLeft)
 	return cfg, p, nil
 }
 
-// lockedReads is the REAUTH_DELETE_RETURNING=off switch: clear MariaDB the MySQL way.
+// allowSSOLeft is plan's and run's flag to go on without a target's SSO provider.
+var allowSSOLeft = &cli.BoolFlag{Name: "allow-sso-left", Usage: "go on when a target's SSO provider (sso_via) is not in the run, with a warning: its sessions sign the users in again"}
+
 // returningEnv names the environment variable that, set to "off", keeps a clear on MariaDB from
 // deleting with DELETE ... RETURNING: it then reads and locks each batch before deleting it, as
 // on MySQL (tokens.ClearOptions.LockedReads).
 const returningEnv = "REAUTH_DELETE_RETURNING"
 
+// lockedReads is the REAUTH_DELETE_RETURNING=off switch: clear MariaDB the MySQL way.
 func lockedReads() bool { return os.Getenv(returningEnv) == "off" }
 
 func scopeFlags() []cli.Flag {

@@ -20,6 +20,7 @@ func (a *app) planCommand() *cli.Command {
 			"Example: reauth plan --target jira --older-than 30d",
 		Flags: append([]cli.Flag{
 			&cli.StringSliceFlag{Name: "target", Aliases: []string{"t"}, Usage: "only this target (`NAME`; repeatable)"},
+			allowSSOLeft,
 		}, scopeFlags()...),
 		Action: func(c *cli.Context) error {
 			g, err := readGlobals(c)

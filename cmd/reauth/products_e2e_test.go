@@ -239,3 +239,54 @@ func TestSSODetected(t *testing.T) {
 		t.Errorf("plan without the SSO app:\n%s", r.stdout)
 	}
 }
+
+// TestSSOVia: a target whose users sign in through Crowd (sso_via) is not ready in a plan or a
+// run without Crowd: plan exits 2 and says why, run deletes nothing; --allow-sso-left turns
+// the refusal into a warning; with Crowd in the run, neither is said. sso_via must name a
+// Crowd target of the config.
+func TestSSOVia(t *testing.T) {
+	srv := server(t, "postgres")
+	jd, cd := srv.NewDatabase(t), srv.NewDatabase(t)
+	jf, _ := producttest.For("jira", "postgres")
+	cf, _ := producttest.For("crowd", "postgres")
+	jf.Setup(t, jd.Exec, 20)
+	cf.Setup(t, cd.Exec, 20)
+	e := newEnv(t, targetYAML{name: "jira", product: "jira", db: jd, extra: "    sso_via: crowd\n"},
+		targetYAML{name: "crowd", product: "crowd", db: cd})
+	why := "users of jira sign in through crowd (sso_via), which is not in this run"
+
+	r := e.run(t, "plan", "--target", "jira")
+	if r.code != 2 || !strings.Contains(r.stdout+r.stderr, why) || !strings.Contains(r.stdout+r.stderr, "--allow-sso-left") {
+		t.Errorf("plan without crowd: exit %d\n%s%s\nwant 2 and %q", r.code, r.stdout, r.stderr, why)
+	}
+	r = e.run(t, "run", "--target", "jira", "--yes", "--reason", "CHG-1")
+	if r.code != 2 || !strings.Contains(r.stderr, why) {
+		t.Errorf("run without crowd: exit %d, %q; want 2 and %q", r.code, r.stderr, why)
+	}
+	if n := producttest.Count(t, jd.Open(t), jf.Table); n != 20 {
+		t.Errorf("a refused run left %d of 20 rows", n)
+	}
+	r = e.run(t, "plan", "--target", "jira", "--allow-sso-left").mustSucceed(t)
+	if !strings.Contains(r.stdout, "  warning:   "+why) {
+		t.Errorf("plan --allow-sso-left does not warn:\n%s", r.stdout)
+	}
+	if r = e.run(t, "plan").mustSucceed(t); strings.Contains(r.stdout, "sso_via") {
+		t.Errorf("plan with crowd still warns:\n%s", r.stdout)
+	}
+	// A command on one target warns only.
+	if r = e.run(t, "clear", "--target", "jira", "--dry-run"); r.code != 0 || !strings.Contains(r.stdout+r.stderr, why) {
+		t.Errorf("clear --dry-run of jira alone: exit %d\n%s%s\nwant 0 and the warning", r.code, r.stdout, r.stderr)
+	}
+
+	for _, bad := range []struct{ via, want string }{
+		{"nope", `"nope" is not a target of this config`},
+		{"jira2", "target jira2 is jira, which signs no other product's users in"},
+		{"jira", `"jira" is the target itself`},
+	} {
+		e := newEnv(t, targetYAML{name: "jira", product: "jira", db: jd, extra: "    sso_via: " + bad.via + "\n"},
+			targetYAML{name: "jira2", product: "jira", db: jd})
+		if r := e.run(t, "plan"); r.code != 2 || !strings.Contains(r.stderr, "sso_via") || !strings.Contains(r.stderr, bad.want) {
+			t.Errorf("sso_via: %s: exit %d, %q; want 2 and %q", bad.via, r.code, r.stderr, bad.want)
+		}
+	}
+}

@@ -31,6 +31,7 @@ func (a *app) runCommand() *cli.Command {
 			&cli.StringSliceFlag{Name: "target", Aliases: []string{"t"}, Usage: "only this target (`NAME`; repeatable; default: all)"},
 			&cli.IntFlag{Name: "batch-size", Usage: "rows per backup-and-delete transaction (default: 50000 on PostgreSQL and MySQL/MariaDB, 10000 on Oracle, 4000 on SQL Server)"},
 			&cli.BoolFlag{Name: "resume", Usage: "continue a run that halted, without clearing again"},
+			allowSSOLeft,
 		}, scopeFlags()...),
 		Action: a.runAction,
 	}
