@@ -290,3 +290,31 @@ func TestSSOVia(t *testing.T) {
 		}
 	}
 }
+
+// TestCrowdTableNotAsExpected: a cwd_token that lacks a column of Crowd's layout, or the
+// directory_id that tells applications' sessions apart, is refused before anything is read
+// or deleted, with exit 2 and a message naming the column.
+func TestCrowdTableNotAsExpected(t *testing.T) {
+	f, _ := producttest.For("crowd", "postgres")
+	for _, c := range []struct{ drop, want string }{
+		{"random_hash", `table public.cwd_token has no column "random_hash"`},
+		{"directory_id", `table public.cwd_token has no column "directory_id"`},
+	} {
+		t.Run(c.drop, func(t *testing.T) {
+			d := server(t, "postgres").NewDatabase(t)
+			f.Setup(t, d.Exec, 10)
+			d.Exec(t, "ALTER TABLE cwd_token DROP COLUMN "+c.drop)
+			e := newEnv(t, targetYAML{name: "crowd", product: "crowd", db: d})
+			r := e.run(t, "clear", "--target", "crowd", "--yes")
+			if r.code != 2 || !strings.Contains(r.stderr, c.want) || !strings.Contains(r.stderr, "is this the right table?") {
+				t.Errorf("clear: exit %d, %q; want 2 and %q", r.code, r.stderr, c.want)
+			}
+			if n := producttest.Count(t, d.Open(t), "cwd_token"); n != 10 {
+				t.Errorf("%d of 10 rows left", n)
+			}
+			if entries, _ := os.ReadDir(filepath.Join(e.dir, "backups")); len(entries) > 0 {
+				t.Errorf("backups written: %v", entries)
+			}
+		})
+	}
+}
