@@ -105,9 +105,13 @@ func startCommand(nodesDir, bin string) string {
 }
 
 // stopCommand is like Jira's stop script: SIGTERM, then wait up to 15 s for the process to exit.
+// A process that has exited but not yet been reaped (a zombie: the nodes are detached, so their
+// parent is init, which may reap them only a second later) still answers kill -0: its state in
+// /proc says it is gone.
 func stopCommand(nodesDir string) string {
 	return nodeDirShell(nodesDir) + `; pid=$(cat "$d/pid" 2>/dev/null) || exit 0; kill -TERM "$pid" 2>/dev/null || exit 0; ` +
-		`i=0; while kill -0 "$pid" 2>/dev/null; do i=$((i+1)); [ $i -gt 150 ] && exit 1; sleep 0.1; done`
+		`i=0; while kill -0 "$pid" 2>/dev/null && ! grep -q '^State:[[:space:]]*Z' "/proc/$pid/status" 2>/dev/null; do ` +
+		`i=$((i+1)); [ $i -gt 300 ] && exit 1; sleep 0.05; done`
 }
 
 // startLocal starts a node directly (the demo's set-up), not over SSH.

@@ -291,7 +291,9 @@ func (e *env) writeFiles(simnode, password string) error {
 		n.cfg = restarttest.Config{
 			Product: "jira", Node: fmt.Sprintf("node%d", i+1), Listen: listen,
 			Pidfile: filepath.Join(n.dir, "pid"), Events: events,
-			Starting: time.Second, Stopping: 200 * time.Millisecond,
+			// Shorter than a real node's minutes, long enough for the prober (every 100 ms)
+			// to see each node leave RUNNING and come back.
+			Starting: 300 * time.Millisecond, Stopping: 100 * time.Millisecond,
 			DB:         &restarttest.DBConfig{Driver: "mysql", DSNFile: dsnFile},
 			InstallDir: install,
 		}
@@ -313,7 +315,7 @@ func (e *env) writeFiles(simnode, password string) error {
 	}
 	fmt.Fprintf(&b, "    restart:\n      stop: %s\n      start: %s\n      install_dir: %s\n",
 		yamlQuote(stopCommand(nodesDir)), yamlQuote(startCommand(nodesDir, simnode)), yamlQuote(install))
-	fmt.Fprintf(&b, "      stop_timeout: 20s\n      start_timeout: 30s\n      settle: 1s\n")
+	fmt.Fprintf(&b, "      stop_timeout: 20s\n      start_timeout: 30s\n      settle: 500ms\n")
 	return os.WriteFile(e.Config, []byte(b.String()), 0o600)
 }
 
