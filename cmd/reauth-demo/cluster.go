@@ -56,15 +56,20 @@ func goCommand() string {
 	return filepath.Join(runtime.GOROOT(), "bin", "go")
 }
 
-// buildBinaries builds the real reauth command and simnode into dir. It keeps the environment's
-// build settings (CGO_ENABLED included): the demo itself was just built with them, so every
-// package the three share (database drivers, SSH, ...) comes from the build cache.
-func buildBinaries(ctx context.Context, goBin, root, dir string) error {
-	cmd := exec.CommandContext(ctx, goBin, "build", "-o", dir+string(filepath.Separator),
-		"./cmd/reauth", "./restart/restarttest/simnode")
+// buildBinaries builds the real reauth command, simnode and, when the demo needs it, the
+// embedded database (extra packages, such as embeddbPackage) into dir, in one go build. It
+// keeps the environment's build settings (CGO_ENABLED included): the demo itself was just built
+// with them, so every package they share (database drivers, SSH, ...) comes from the build
+// cache.
+func buildBinaries(ctx context.Context, goBin, root, dir string, extra ...string) error {
+	pkgs := append([]string{"./cmd/reauth", "./restart/restarttest/simnode"}, extra...)
+	cmd := exec.CommandContext(ctx, goBin, append([]string{"build", "-o", dir + string(filepath.Separator)}, pkgs...)...)
 	cmd.Dir = root
+	// Cancelled, go build is interrupted as by Ctrl-C, so that it removes its temporary folder.
+	cmd.Cancel = func() error { return cmd.Process.Signal(os.Interrupt) }
+	cmd.WaitDelay = 10 * time.Second
 	if out, err := cmd.CombinedOutput(); err != nil {
-		return fmt.Errorf("go build ./cmd/reauth ./restart/restarttest/simnode: %v\n%s", err, out)
+		return fmt.Errorf("go build %s: %v\n%s", strings.Join(pkgs, " "), err, out)
 	}
 	return nil
 }
