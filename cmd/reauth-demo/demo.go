@@ -356,7 +356,7 @@ func (e *env) writeFiles(simnode, pwFile string) error {
 			Pidfile: filepath.Join(n.dir, "pid"), Events: events,
 			// Shorter than a real node's minutes, long enough for the prober (every 100 ms)
 			// to see each node leave RUNNING and come back.
-			Starting: 300 * time.Millisecond, Stopping: 100 * time.Millisecond,
+			Starting: 200 * time.Millisecond, Stopping: 100 * time.Millisecond,
 			DB:         &restarttest.DBConfig{Driver: e.DB.Driver, DSNFile: dsnFile},
 			InstallDir: install,
 		}
@@ -378,7 +378,7 @@ func (e *env) writeFiles(simnode, pwFile string) error {
 	}
 	fmt.Fprintf(&b, "    restart:\n      stop: %s\n      start: %s\n      install_dir: %s\n",
 		yamlQuote(stopCommand(nodesDir)), yamlQuote(startCommand(nodesDir, simnode)), yamlQuote(install))
-	fmt.Fprintf(&b, "      stop_timeout: 20s\n      start_timeout: 30s\n      settle: 500ms\n")
+	fmt.Fprintf(&b, "      stop_timeout: 20s\n      start_timeout: 30s\n      settle: 250ms\n")
 	return os.WriteFile(e.Config, []byte(b.String()), 0o600)
 }
 
