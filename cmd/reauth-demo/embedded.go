@@ -19,8 +19,8 @@ const embeddbPackage = "./cmd/reauth-demo/embeddb"
 
 // startEmbedded runs the embeddb binary (go-mysql-server, in memory) on a free port of
 // 127.0.0.1, with the account dbUser whose password is in pwFile.
-func startEmbedded(ctx context.Context, bin, workDir, password, pwFile string) (d *dbServer, err error) {
-	d = &dbServer{Kind: dbEmbedded, Dialect: "mysql", Driver: "mysql", Name: dbName, User: dbUser,
+func startEmbedded(ctx context.Context, bin, workDir, password, pwFile string) (_ *dbServer, err error) {
+	d := &dbServer{Kind: dbEmbedded, Dialect: "mysql", Driver: "mysql", Name: dbName, User: dbUser,
 		Password: password, Version: "go-mysql-server, in memory",
 		stopSig: syscall.SIGTERM, logPath: filepath.Join(workDir, "embeddb.log")}
 	defer func() {
@@ -63,7 +63,10 @@ func startEmbedded(ctx context.Context, bin, workDir, password, pwFile string) (
 	case s := <-line:
 		addr, ok := strings.CutPrefix(strings.TrimSpace(s), "listening ")
 		if !ok {
-			<-d.proc.Done
+			select { // it prints nothing else: it is exiting
+			case <-d.proc.Done:
+			case <-time.After(5 * time.Second):
+			}
 			return nil, fmt.Errorf("did not start (%v); its log (%s):\n%s", d.proc.ExitErr(), d.logPath, harness.Tail(d.logPath))
 		}
 		d.Addr = addr

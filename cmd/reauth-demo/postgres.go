@@ -61,9 +61,9 @@ func isExecutable(p string) bool {
 // (a demo's data need not survive a crash), then the login dbUser with password and the
 // database dbName that it owns. Run as root, the server runs as the postgres OS user (or
 // nobody): PostgreSQL refuses to run as root.
-func startPostgres(ctx context.Context, bins pgBinaries, workDir, password string) (d *dbServer, err error) {
+func startPostgres(ctx context.Context, bins pgBinaries, workDir, password string) (_ *dbServer, err error) {
 	dir := filepath.Join(workDir, "pg")
-	d = &dbServer{Kind: dbPostgres, Dialect: "postgres", Driver: "pgx", Name: dbName, User: dbUser,
+	d := &dbServer{Kind: dbPostgres, Dialect: "postgres", Driver: "pgx", Name: dbName, User: dbUser,
 		Password: password, AdminPassword: randomHex(16), Dir: dir,
 		stopSig: syscall.SIGINT, logPath: filepath.Join(dir, "postgres.log")}
 	defer func() {
