@@ -144,7 +144,7 @@ func demo(ctx context.Context, w io.Writer, o options) (err error) {
 	}
 	p("SSH:       in-process SSH server on port %d of %s (host key in %s)\n", e.SSH.Port, strings.Join(hosts, ", "), e.SSH.KnownHosts)
 
-	p("Building:  go build %s ...", strings.Join(append([]string{"./cmd/reauth", "./restart/restarttest/simnode"}, extra...), " "))
+	p("Building:  go build -ldflags='-s -w' %s ...", strings.Join(append([]string{"./cmd/reauth", "./restart/restarttest/simnode"}, extra...), " "))
 	<-buildDone
 	if buildErr != nil {
 		p("\n")
