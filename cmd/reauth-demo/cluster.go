@@ -62,12 +62,17 @@ func goCommand() string {
 // with them, so every package they share (database drivers, SSH, ...) comes from the build
 // cache. The binaries are linked without symbol tables and DWARF (-s -w), as the README's
 // install command links reauth: that changes no package's compilation, and links faster.
-func buildBinaries(ctx context.Context, goBin, root, dir string, extra ...string) error {
+func buildBinaries(ctx context.Context, goBin, root, dir, tmpDir string, extra ...string) error {
+	if err := os.MkdirAll(tmpDir, 0o700); err != nil {
+		return err
+	}
 	pkgs := append([]string{"./cmd/reauth", "./restart/restarttest/simnode"}, extra...)
 	args := append([]string{"build", "-ldflags=-s -w", "-o", dir + string(filepath.Separator)}, pkgs...)
 	cmd := exec.CommandContext(ctx, goBin, args...)
 	cmd.Dir = root
-	// Cancelled, go build is interrupted as by Ctrl-C, so that it removes its temporary folder.
+	// Cancelled, go build is interrupted as by Ctrl-C. It then leaves its temporary folder
+	// behind: that folder is made in tmpDir, inside the demo's working folder, which goes.
+	cmd.Env = append(os.Environ(), "GOTMPDIR="+tmpDir)
 	cmd.Cancel = func() error { return cmd.Process.Signal(os.Interrupt) }
 	cmd.WaitDelay = 10 * time.Second
 	if out, err := cmd.CombinedOutput(); err != nil {

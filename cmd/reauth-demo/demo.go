@@ -107,7 +107,7 @@ func demo(ctx context.Context, w io.Writer, o options) (err error) {
 	buildDone := make(chan struct{})
 	go func() {
 		defer close(buildDone)
-		buildErr = buildBinaries(buildCtx, goBin, root, filepath.Join(dir, "bin"), extra...)
+		buildErr = buildBinaries(buildCtx, goBin, root, filepath.Join(dir, "bin"), filepath.Join(dir, "gotmp"), extra...)
 		buildTook = time.Since(buildStart)
 	}()
 	// Nothing is removed while go build may still write into the working folder.
