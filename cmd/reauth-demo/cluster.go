@@ -56,15 +56,27 @@ func goCommand() string {
 	return filepath.Join(runtime.GOROOT(), "bin", "go")
 }
 
-// buildBinaries builds the real reauth command and simnode into dir. It keeps the environment's
-// build settings (CGO_ENABLED included): the demo itself was just built with them, so every
-// package the three share (database drivers, SSH, ...) comes from the build cache.
-func buildBinaries(ctx context.Context, goBin, root, dir string) error {
-	cmd := exec.CommandContext(ctx, goBin, "build", "-o", dir+string(filepath.Separator),
-		"./cmd/reauth", "./restart/restarttest/simnode")
+// buildBinaries builds the real reauth command, simnode and, when the demo needs it, the
+// embedded database (extra packages, such as embeddbPackage) into dir, in one go build. It
+// keeps the environment's build settings (CGO_ENABLED included): the demo itself was just built
+// with them, so every package they share (database drivers, SSH, ...) comes from the build
+// cache. The binaries are linked without symbol tables and DWARF (-s -w), as the README's
+// install command links reauth: that changes no package's compilation, and links faster.
+func buildBinaries(ctx context.Context, goBin, root, dir, tmpDir string, extra ...string) error {
+	if err := os.MkdirAll(tmpDir, 0o700); err != nil {
+		return err
+	}
+	pkgs := append([]string{"./cmd/reauth", "./restart/restarttest/simnode"}, extra...)
+	args := append([]string{"build", "-ldflags=-s -w", "-o", dir + string(filepath.Separator)}, pkgs...)
+	cmd := exec.CommandContext(ctx, goBin, args...)
 	cmd.Dir = root
+	// Cancelled, go build is interrupted as by Ctrl-C. It then leaves its temporary folder
+	// behind: that folder is made in tmpDir, inside the demo's working folder, which goes.
+	cmd.Env = append(os.Environ(), "GOTMPDIR="+tmpDir)
+	cmd.Cancel = func() error { return cmd.Process.Signal(os.Interrupt) }
+	cmd.WaitDelay = 10 * time.Second
 	if out, err := cmd.CombinedOutput(); err != nil {
-		return fmt.Errorf("go build ./cmd/reauth ./restart/restarttest/simnode: %v\n%s", err, out)
+		return fmt.Errorf("go build %s: %v\n%s", strings.Join(pkgs, " "), err, out)
 	}
 	return nil
 }
@@ -105,9 +117,13 @@ func startCommand(nodesDir, bin string) string {
 }
 
 // stopCommand is like Jira's stop script: SIGTERM, then wait up to 15 s for the process to exit.
+// A process that has exited but not yet been reaped (a zombie: the nodes are detached, so their
+// parent is init, which may reap them only a second later) still answers kill -0: its state in
+// /proc says it is gone.
 func stopCommand(nodesDir string) string {
 	return nodeDirShell(nodesDir) + `; pid=$(cat "$d/pid" 2>/dev/null) || exit 0; kill -TERM "$pid" 2>/dev/null || exit 0; ` +
-		`i=0; while kill -0 "$pid" 2>/dev/null; do i=$((i+1)); [ $i -gt 150 ] && exit 1; sleep 0.1; done`
+		`i=0; while kill -0 "$pid" 2>/dev/null && ! grep -q '^State:[[:space:]]*Z' "/proc/$pid/status" 2>/dev/null; do ` +
+		`i=$((i+1)); [ $i -gt 300 ] && exit 1; sleep 0.05; done`
 }
 
 // startLocal starts a node directly (the demo's set-up), not over SSH.

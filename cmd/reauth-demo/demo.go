@@ -22,9 +22,10 @@ import (
 
 // options shape a demo run.
 type options struct {
-	Nodes int  // simulated Jira nodes (1 to 50)
-	Users int  // users logged in before the run; every other one ticks remember-me
-	Keep  bool // keep the working folder
+	Nodes int    // simulated Jira nodes (1 to 50)
+	Users int    // users logged in before the run; every other one ticks remember-me
+	Keep  bool   // keep the working folder
+	DB    string // dbAuto (or ""), dbPostgres or dbEmbedded
 	// BeforeRun, when set, runs just before `reauth run`; Inspect after the demo's last step,
 	// before anything is torn down. For tests.
 	BeforeRun func(ctx context.Context, e *env) error
@@ -64,6 +65,10 @@ func demo(ctx context.Context, w io.Writer, o options) (err error) {
 	if o.Users < 1 || o.Users > 10000 {
 		return fmt.Errorf("--users %d: use 1 to 10000", o.Users)
 	}
+	kind, pgBins, why, err := chooseDB(o.DB)
+	if err != nil {
+		return err
+	}
 	out := &lockedWriter{w: w}
 	p := func(format string, args ...any) { fmt.Fprintf(out, format, args...) }
 
@@ -84,23 +89,50 @@ func demo(ctx context.Context, w io.Writer, o options) (err error) {
 	p("reauth demo: a simulated Jira Data Center cluster of %d nodes, on this machine only.\n", o.Nodes)
 	p("Working folder: %s\n", dir)
 
-	// 1. Build reauth and simnode while the servers start.
+	// 1. Build reauth and simnode (and the embedded database, if used) while the servers start.
 	p("\n== 1. Set-up\n\n")
 	goBin := goCommand()
 	root, err := moduleRoot(ctx, goBin)
 	if err != nil {
 		return err
 	}
-	built := make(chan error, 1)
-	go func() { built <- buildBinaries(ctx, goBin, root, filepath.Join(dir, "bin")) }()
+	var extra []string
+	if kind == dbEmbedded {
+		extra = append(extra, embeddbPackage)
+	}
+	buildStart := time.Now()
+	var buildTook time.Duration
+	var buildErr error
+	buildCtx, cancelBuild := context.WithCancel(ctx)
+	buildDone := make(chan struct{})
+	go func() {
+		defer close(buildDone)
+		buildErr = buildBinaries(buildCtx, goBin, root, filepath.Join(dir, "bin"), filepath.Join(dir, "gotmp"), extra...)
+		buildTook = time.Since(buildStart)
+	}()
+	// Nothing is removed while go build may still write into the working folder.
+	defer func() {
+		cancelBuild()
+		<-buildDone
+	}()
 
 	password := randomHex(16)
-	e.DB, err = startDB("jira", password, o.Users)
-	if err != nil {
+	pwFile := filepath.Join(dir, "jira-db.password") // for reauth (and the embedded database)
+	if err := os.WriteFile(pwFile, []byte(password+"\n"), 0o600); err != nil {
 		return err
 	}
-	p("Database:  embedded MySQL-protocol server (go-mysql-server, in memory) on %s, database %s\n", e.DB.Addr, e.DB.Name)
-	p("           with Jira's tables remembermetoken and app_user (user0..user%d, keys JIRAUSER2xxxx)\n", o.Users-1)
+	if kind == dbPostgres {
+		p("Database:  PostgreSQL, a private instance (%s)\n", why)
+		if e.DB, err = startPostgres(ctx, pgBins, dir, password); err != nil {
+			return err
+		}
+		if err := e.createDB(ctx, o.Users); err != nil {
+			return err
+		}
+	} else {
+		p("Database:  embedded MySQL-protocol server, go-mysql-server in memory (%s)\n", why)
+		p("           built with reauth (%s): a machine's first run compiles it, about a minute more\n", embeddbPackage)
+	}
 
 	var hosts []string
 	for i := 0; i < o.Nodes; i++ {
@@ -112,16 +144,24 @@ func demo(ctx context.Context, w io.Writer, o options) (err error) {
 	}
 	p("SSH:       in-process SSH server on port %d of %s (host key in %s)\n", e.SSH.Port, strings.Join(hosts, ", "), e.SSH.KnownHosts)
 
-	p("Building:  go build ./cmd/reauth ./restart/restarttest/simnode ...")
-	buildStart := time.Now()
-	if err := <-built; err != nil {
+	p("Building:  go build -ldflags='-s -w' %s ...", strings.Join(append([]string{"./cmd/reauth", "./restart/restarttest/simnode"}, extra...), " "))
+	<-buildDone
+	if buildErr != nil {
 		p("\n")
-		return err
+		return buildErr
 	}
-	p(" %.1fs\n", time.Since(buildStart).Seconds())
+	p(" %.1fs\n", buildTook.Seconds())
+	if kind == dbEmbedded {
+		if e.DB, err = startEmbedded(ctx, filepath.Join(dir, "bin", "embeddb"), dir, password, pwFile); err != nil {
+			return err
+		}
+		if err := e.createDB(ctx, o.Users); err != nil {
+			return err
+		}
+	}
 	simnode := filepath.Join(dir, "bin", "simnode")
 
-	if err := e.writeFiles(simnode, password); err != nil {
+	if err := e.writeFiles(simnode, pwFile); err != nil {
 		return err
 	}
 	for _, n := range e.Nodes {
@@ -135,6 +175,7 @@ func demo(ctx context.Context, w io.Writer, o options) (err error) {
 		}
 		p("Node:      %s  %-22s RUNNING  (SSH %s:%d)\n", n.cfg.Node, n.url(), n.host, e.SSH.Port)
 	}
+	setupTook := time.Since(start)
 	cfgText, err := os.ReadFile(e.Config)
 	if err != nil {
 		return err
@@ -258,19 +299,41 @@ func demo(ctx context.Context, w io.Writer, o options) (err error) {
 			return err
 		}
 	}
-	p("\nDemo done in %.1fs.\n", time.Since(start).Seconds())
+	p("\nDemo done in %.1fs (set-up %.1fs, of which go build %.1fs; %s database).\n",
+		time.Since(start).Seconds(), setupTook.Seconds(), buildTook.Seconds(), e.DB.Kind)
 	return nil
 }
 
-// writeFiles writes the database credentials, each node's folder and simnode config, Tomcat's
-// server.xml, and reauth.yaml.
-func (e *env) writeFiles(simnode, password string) error {
-	dsnFile := filepath.Join(e.Dir, "jira-db.dsn") // for the nodes (like Jira's dbconfig.xml)
-	if err := os.WriteFile(dsnFile, []byte(e.DB.DSN()+"\n"), 0o600); err != nil {
+// createDB creates Jira's tables and users in the database just started, and says so.
+func (e *env) createDB(ctx context.Context, users int) error {
+	d := e.DB
+	if err := d.createTables(ctx, users); err != nil {
 		return err
 	}
-	pwFile := filepath.Join(e.Dir, "jira-db.password") // for reauth
-	if err := os.WriteFile(pwFile, []byte(password+"\n"), 0o600); err != nil {
+	switch d.Kind {
+	case dbPostgres:
+		socket := "a Unix socket in that folder too"
+		if d.sockDir == "" {
+			socket = "no Unix socket: the folder's path is too long for one"
+		}
+		fmt.Fprintf(e.out, "           %s: initdb in %s, listening on %s (%s), database %s\n", d.Version, d.Dir, d.Addr, socket, d.Name)
+	default:
+		fmt.Fprintf(e.out, "Database:  embeddb, a child process listening on %s, database %s\n", d.Addr, d.Name)
+	}
+	layout := "MySQL"
+	if d.Dialect == "postgres" {
+		layout = "PostgreSQL"
+	}
+	fmt.Fprintf(e.out, "           with Jira's tables remembermetoken and app_user as Jira creates them on %s (products/producttest),\n", layout)
+	fmt.Fprintf(e.out, "           users user0..user%d (keys JIRAUSER2xxxx), login %s with a password\n", users-1, d.User)
+	return nil
+}
+
+// writeFiles writes the nodes' database DSN, each node's folder and simnode config, Tomcat's
+// server.xml, and reauth.yaml (which names pwFile, the database password's file).
+func (e *env) writeFiles(simnode, pwFile string) error {
+	dsnFile := filepath.Join(e.Dir, "jira-db.dsn") // for the nodes (like Jira's dbconfig.xml)
+	if err := os.WriteFile(dsnFile, []byte(e.DB.DSN()+"\n"), 0o600); err != nil {
 		return err
 	}
 	install := filepath.Join(e.Dir, "install") // shared by the nodes: Tomcat's conf and work
@@ -291,8 +354,10 @@ func (e *env) writeFiles(simnode, password string) error {
 		n.cfg = restarttest.Config{
 			Product: "jira", Node: fmt.Sprintf("node%d", i+1), Listen: listen,
 			Pidfile: filepath.Join(n.dir, "pid"), Events: events,
-			Starting: time.Second, Stopping: 200 * time.Millisecond,
-			DB:         &restarttest.DBConfig{Driver: "mysql", DSNFile: dsnFile},
+			// Shorter than a real node's minutes, long enough for the prober (every 100 ms)
+			// to see each node leave RUNNING and come back.
+			Starting: 200 * time.Millisecond, Stopping: 100 * time.Millisecond,
+			DB:         &restarttest.DBConfig{Driver: e.DB.Driver, DSNFile: dsnFile},
 			InstallDir: install,
 		}
 		n.cfgPath = filepath.Join(n.dir, "cfg.json")
@@ -313,7 +378,7 @@ func (e *env) writeFiles(simnode, password string) error {
 	}
 	fmt.Fprintf(&b, "    restart:\n      stop: %s\n      start: %s\n      install_dir: %s\n",
 		yamlQuote(stopCommand(nodesDir)), yamlQuote(startCommand(nodesDir, simnode)), yamlQuote(install))
-	fmt.Fprintf(&b, "      stop_timeout: 20s\n      start_timeout: 30s\n      settle: 1s\n")
+	fmt.Fprintf(&b, "      stop_timeout: 20s\n      start_timeout: 30s\n      settle: 250ms\n")
 	return os.WriteFile(e.Config, []byte(b.String()), 0o600)
 }
 

@@ -13,19 +13,18 @@ import (
 	"testing"
 	"time"
 
-	_ "github.com/go-sql-driver/mysql"
-
+	"github.com/reauth/reauth/internal/harness"
 	"github.com/reauth/reauth/internal/secretscan"
 )
 
-// rows returns every remember-me row of the embedded database, one line per row, by key.
+// rows returns every remember-me row of the demo's database, one line per row, by key.
 func rows(ctx context.Context, e *env) (map[string]string, error) {
-	pool, err := sql.Open("mysql", e.DB.DSN())
+	pool, err := sql.Open(e.DB.Driver, e.DB.DSN())
 	if err != nil {
 		return nil, err
 	}
 	defer pool.Close()
-	rs, err := pool.QueryContext(ctx, "SELECT ID, CREATED, TOKEN, USERNAME FROM remembermetoken")
+	rs, err := pool.QueryContext(ctx, "SELECT id, created, token, username FROM remembermetoken")
 	if err != nil {
 		return nil, err
 	}
@@ -42,15 +41,40 @@ func rows(ctx context.Context, e *env) (map[string]string, error) {
 	return out, rs.Err()
 }
 
-// TestDemo runs the whole demo as `go run ./cmd/reauth-demo` does, checks what it prints, and
-// then restores the run's backup with `reauth restore` and checks that every row came back
-// value for value from the embedded database.
+// registerSecrets tells the secret scan the demo's database passwords.
+func registerSecrets(e *env) {
+	secretscan.Register("reauth-demo: jira database password", e.DB.Password)
+	if e.DB.AdminPassword != "" {
+		secretscan.Register("reauth-demo: PostgreSQL superuser's password", e.DB.AdminPassword)
+	}
+}
+
+// TestDemo runs the whole demo as `go run ./cmd/reauth-demo` does on a machine with PostgreSQL's
+// server binaries (without them it is skipped, and fails with CI=true).
 func TestDemo(t *testing.T) {
+	if _, err := findPostgres(); err != nil {
+		harness.SkipOrFail(t, "reauth-demo: "+err.Error()+"; install the Debian package postgresql")
+	}
+	testDemo(t, dbPostgres)
+}
+
+// TestDemoEmbedded runs the demo with --db embedded, as it runs on a machine with only Go.
+func TestDemoEmbedded(t *testing.T) {
+	testDemo(t, dbEmbedded)
+}
+
+// testDemo runs the whole demo on the database kind db, checks what it prints, then restores
+// the run's backup with `reauth restore` and checks that every row came back value for value in
+// the database, and that nothing the demo started is left running.
+func testDemo(t *testing.T, db string) {
 	var out bytes.Buffer
 	var before map[string]string
-	o := options{Nodes: 3, Users: 10,
+	o := options{Nodes: 3, Users: 10, DB: db,
 		BeforeRun: func(ctx context.Context, e *env) (err error) {
-			secretscan.Register("reauth-demo: jira database password", e.DB.Password)
+			registerSecrets(e)
+			if e.DB.Kind != db {
+				return fmt.Errorf("the database is %s; want %s", e.DB.Kind, db)
+			}
 			before, err = rows(ctx, e)
 			return err
 		},
@@ -113,7 +137,7 @@ func TestDemo(t *testing.T) {
 		"$ reauth --config reauth.yaml verify --target jira --since ",
 		"Verified: users in scope must log in again.",
 		"Restored 5 rows",
-		"Demo done in ",
+		"Demo done in ", db + " database).",
 	} {
 		if !strings.Contains(s, want) {
 			t.Errorf("the output lacks %q", want)
@@ -129,6 +153,9 @@ func TestDemo(t *testing.T) {
 	if _, err := os.Stat(dir[1]); !errors.Is(err, os.ErrNotExist) {
 		t.Errorf("the working folder %s is still there (%v)", dir[1], err)
 	}
+	if left := mentioning(dir[1]); len(left) > 0 {
+		t.Errorf("processes of the demo left running: %v", left)
+	}
 }
 
 // TestDemoInterrupted: interrupted in the middle of the rolling restart (Ctrl-C), the demo
@@ -137,10 +164,11 @@ func TestDemoInterrupted(t *testing.T) {
 	ctx, cancel := context.WithCancel(context.Background())
 	defer cancel()
 	var out bytes.Buffer
-	var simnode string
+	var simnode, workDir string
 	interrupted := make(chan struct{})
 	o := options{Nodes: 2, Users: 2, BeforeRun: func(_ context.Context, e *env) error {
-		secretscan.Register("reauth-demo: jira database password", e.DB.Password)
+		registerSecrets(e)
+		workDir = e.Dir
 		simnode = filepath.Join(e.Dir, "bin", "simnode")
 		events := filepath.Join(e.Dir, "events.jsonl")
 		// Interrupt as soon as the first node has stopped: reauth is about to start it again.
@@ -176,9 +204,30 @@ func TestDemoInterrupted(t *testing.T) {
 		}
 		time.Sleep(50 * time.Millisecond)
 	}
-	if _, err := os.Stat(filepath.Dir(filepath.Dir(simnode))); !errors.Is(err, os.ErrNotExist) {
+	if _, err := os.Stat(workDir); !errors.Is(err, os.ErrNotExist) {
 		t.Errorf("the working folder is still there (%v)", err)
 	}
+	// Nor the database (PostgreSQL's data folder or the embedded database's binary are in the
+	// working folder).
+	if left := mentioning(workDir); len(left) > 0 {
+		t.Errorf("processes of the demo left running: %v", left)
+	}
+}
+
+// mentioning lists the live processes whose command line names something in dir.
+func mentioning(dir string) []string {
+	var out []string
+	procs, _ := filepath.Glob("/proc/[0-9]*/cmdline")
+	for _, f := range procs {
+		data, err := os.ReadFile(f)
+		if err != nil {
+			continue
+		}
+		if strings.Contains(string(data), dir+"/") {
+			out = append(out, filepath.Base(filepath.Dir(f))+": "+strings.ReplaceAll(string(data), "\x00", " "))
+		}
+	}
+	return out
 }
 
 // running lists the live processes whose executable is path (a zombie has an empty cmdline).

@@ -1,8 +1,11 @@
 // Command reauth-demo runs the whole reauth job end to end on a simulated Jira Data Center
 // cluster that it builds on this machine, with nothing but Go installed:
 //
-//   - an embedded MySQL-protocol database server (go-mysql-server, in memory) holding Jira's
-//     real remembermetoken and app_user tables, reached by reauth through a jdbc:mysql:// URL;
+//   - Jira's database, with its real remembermetoken and app_user tables: a private PostgreSQL
+//     instance (initdb in the working folder, listening on 127.0.0.1) when the machine has
+//     PostgreSQL's server binaries, reached by reauth through a jdbc:postgresql:// URL; else an
+//     in-memory MySQL-protocol server (go-mysql-server, in ./embeddb, built only then) reached
+//     through a jdbc:mysql:// URL;
 //   - an in-process SSH server answering on one loopback address per node (127.0.0.2, ...),
 //     with a generated host key (in a known_hosts file) and a generated client key;
 //   - simulated Jira nodes (restart/restarttest/simnode), started and stopped through the
@@ -16,9 +19,10 @@
 //
 // Usage, from the repository:
 //
-//	go run ./cmd/reauth-demo [--nodes 3] [--users 20] [--keep]
+//	go run ./cmd/reauth-demo [--nodes 3] [--users 20] [--db auto|postgres|embedded] [--keep]
 //
-// It is a command of its own so that the reauth binary links none of the demo's servers.
+// It is a command of its own so that the reauth binary links none of the demo's servers, and
+// the embedded database is a command of its own so that the demo builds it only when used.
 package main
 
 import (
@@ -37,8 +41,9 @@ func main() {
 	fs.IntVar(&o.Nodes, "nodes", 3, "simulated Jira nodes")
 	fs.IntVar(&o.Users, "users", 20, "users logged in before the run (every other one with remember-me)")
 	fs.BoolVar(&o.Keep, "keep", false, "keep the working folder (config, backups, audit log, node logs)")
+	fs.StringVar(&o.DB, "db", dbAuto, "the database: auto (PostgreSQL if its server binaries are installed, else embedded), postgres or embedded")
 	fs.Usage = func() {
-		fmt.Fprintf(fs.Output(), "usage: go run ./cmd/reauth-demo [--nodes N] [--users N] [--keep]\n\n"+
+		fmt.Fprintf(fs.Output(), "usage: go run ./cmd/reauth-demo [--nodes N] [--users N] [--db auto|postgres|embedded] [--keep]\n\n"+
 			"Runs reauth plan, run and verify against a simulated Jira cluster on this machine.\n\n")
 		fs.PrintDefaults()
 	}
