@@ -5,11 +5,11 @@ import (
 	"testing"
 )
 
-// reauth products lists the five Atlassian products, each with its table, columns, cookies,
+// reauth products lists the six Atlassian products, each with its table, columns, cookies,
 // probe and port, and GitLab, in text and in JSON.
 func TestProductsList(t *testing.T) {
 	text := reauth(t, "", "products").mustSucceed(t).stdout
-	for _, want := range []string{"jira", "confluence", "bitbucket", "bamboo", "fisheye", "gitlab",
+	for _, want := range []string{"jira", "confluence", "bitbucket", "bamboo", "fisheye", "crowd", "gitlab", "cwd_token", "crowd.token_key",
 		"remembermetoken", "sta_remember_me_token", "seraph.rememberme.cookie", "BITBUCKETSESSIONID",
 		"FESESSIONID", "/rest/api/latest/status", "7990", "UNVERIFIED", "_gitlab_session"} {
 		if !strings.Contains(text, want) {
@@ -34,8 +34,8 @@ func TestProductsList(t *testing.T) {
 		}
 	}
 	reauth(t, "", "products", "--output", "json").mustSucceed(t).decode(t, &out)
-	if len(out.Products) != 5 {
-		t.Fatalf("%d products in JSON; want 5", len(out.Products))
+	if len(out.Products) != 6 {
+		t.Fatalf("%d products in JSON; want 6", len(out.Products))
 	}
 	for _, p := range out.Products {
 		tableOK := p.RememberMe.Table != "" && len(p.RememberMe.Columns) > 0 || p.Name == "fisheye"
