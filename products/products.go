@@ -70,11 +70,22 @@ type TokenTable struct {
 	// Groups is the layout of the product's embedded Crowd directory (cwd_group and
 	// cwd_membership), which --group resolves through; empty when --group does not apply.
 	Groups GroupLayout `json:"group_layout,omitempty"`
+	// Holds says what the table's rows are, where they are not remember-me tokens (Crowd's
+	// SSO sessions), for messages.
+	Holds string `json:"holds,omitempty"`
 	// Keep names rows of the table that are not users' sessions and are never in scope
 	// (Crowd's cwd_token also holds applications' sessions).
 	Keep *KeepRows `json:"keep,omitempty"`
 	// Source names the public schema facts behind this entry, and says what is unverified.
 	Source string `json:"source"`
+}
+
+// Noun names the table for people: "remember-me table", or what it holds.
+func (t TokenTable) Noun() string {
+	if t.Holds != "" {
+		return t.Holds + " table"
+	}
+	return "remember-me table"
 }
 
 // KeepRows are a token table's rows whose Column holds Value: left alone by every command.
@@ -298,7 +309,7 @@ var all = []*Product{
 			// in through Crowd SSO is a row here, unless Crowd keeps its tokens in memory
 			// (cwd_property crowd/database.token.storage.enabled = false; a restart of Crowd's
 			// nodes then ends them).
-			Table: "cwd_token", Verified: true,
+			Table: "cwd_token", Verified: true, Holds: "SSO sessions",
 			Columns: []ColumnFact{
 				{"id", "bigint"}, {"directory_id", "bigint"}, {"entity_name", "varchar(255)"}, {"random_number", "bigint"},
 				{"identifier_hash", "varchar(255)"}, {"random_hash", "varchar(255)"}, {"created_date", "timestamp"},

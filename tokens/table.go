@@ -178,7 +178,7 @@ func findTokens(ctx context.Context, t *Target, q db.Querier) (*TokenTable, erro
 	if p.Tokens.ColumnsVerified {
 		for _, c := range p.Tokens.Columns {
 			if _, ok := find(c.Name); !ok {
-				return nil, &TableError{fmt.Sprintf("table %s has no column %q, which %s's remember-me table has (found: %s): is this the right table?", tt.Table, c.Name, p.Title, found)}
+				return nil, &TableError{fmt.Sprintf("table %s has no column %q, which %s's %s has (found: %s): is this the right table?", tt.Table, c.Name, p.Title, p.Tokens.Noun(), found)}
 			}
 		}
 	} else if len(p.Tokens.Columns) > 0 {

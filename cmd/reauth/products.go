@@ -45,7 +45,7 @@ func (a *app) printProducts() {
 		if !tt.Verified {
 			table += " (UNVERIFIED candidate: confirm it with table:)"
 		}
-		fmt.Fprintf(tw, "  remember-me table\t%s\n", table)
+		fmt.Fprintf(tw, "  %s\t%s\n", p.Tokens.Noun(), table)
 		var cols []string
 		for _, c := range tt.Columns {
 			cols = append(cols, c.Name+" "+c.Type)
@@ -77,7 +77,11 @@ func (a *app) printProducts() {
 			fmt.Fprintf(tw, "  --group\tdoes not apply (no user directory reauth reads)\n")
 		}
 		fmt.Fprintf(tw, "  source\t%s\n", tt.Source)
-		fmt.Fprintf(tw, "  cookies\tremember-me %s, session %s\n", p.RememberMeCookie, p.SessionCookie)
+		cookie := "remember-me"
+		if p.Tokens.Holds != "" {
+			cookie = strings.TrimSuffix(p.Tokens.Holds, "s") // a row per cookie: "SSO session"
+		}
+		fmt.Fprintf(tw, "  cookies\t%s %s, session %s\n", cookie, p.RememberMeCookie, p.SessionCookie)
 		fmt.Fprintf(tw, "  probe\tGET %s: %s\n", p.Probe.Path, p.Probe.Ready)
 		fmt.Fprintf(tw, "  default port\t%d\n", p.Port)
 		fmt.Fprintf(tw, "  databases\t%s\n", strings.Join(p.Databases, ", "))
