@@ -26,9 +26,6 @@ type options struct {
 	Users int    // users logged in before the run; every other one ticks remember-me
 	Keep  bool   // keep the working folder
 	DB    string // dbAuto (or ""), dbPostgres or dbEmbedded
-	// Bin is a folder holding reauth and simnode already built (by the go run launcher, in the
-	// same go build as the demo); empty: the demo builds them.
-	Bin string
 	// BeforeRun, when set, runs just before `reauth run`; Inspect after the demo's last step,
 	// before anything is torn down. For tests.
 	BeforeRun func(ctx context.Context, e *env) error
@@ -40,9 +37,7 @@ type env struct {
 	Dir    string // the working folder: binaries, reauth.yaml, backups, audit log, node files
 	Config string // reauth.yaml
 	Reauth string // the reauth binary
-	// Simnode is the simulated node's binary.
-	Simnode string
-	DB      *dbServer
+	DB     *dbServer
 	SSH    *sshServer
 	Nodes  []*node
 	out    io.Writer
@@ -81,12 +76,7 @@ func demo(ctx context.Context, w io.Writer, o options) (err error) {
 	if err != nil {
 		return err
 	}
-	binDir := filepath.Join(dir, "bin")
-	e := &env{Dir: dir, Config: filepath.Join(dir, "reauth.yaml"), Reauth: filepath.Join(binDir, "reauth"), Simnode: filepath.Join(binDir, "simnode"), out: out}
-	pkgs := []string{"./cmd/reauth", "./restart/restarttest/simnode"}
-	if o.Bin != "" {
-		e.Reauth, e.Simnode, pkgs = filepath.Join(o.Bin, "reauth"), filepath.Join(o.Bin, "simnode"), nil
-	}
+	e := &env{Dir: dir, Config: filepath.Join(dir, "reauth.yaml"), Reauth: filepath.Join(dir, "bin", "reauth"), out: out}
 	defer func() {
 		e.teardown()
 		if o.Keep {
@@ -106,8 +96,9 @@ func demo(ctx context.Context, w io.Writer, o options) (err error) {
 	if err != nil {
 		return err
 	}
+	var extra []string
 	if kind == dbEmbedded {
-		pkgs = append(pkgs, embeddbPackage)
+		extra = append(extra, embeddbPackage)
 	}
 	buildStart := time.Now()
 	var buildTook time.Duration
@@ -116,9 +107,7 @@ func demo(ctx context.Context, w io.Writer, o options) (err error) {
 	buildDone := make(chan struct{})
 	go func() {
 		defer close(buildDone)
-		if len(pkgs) > 0 {
-			buildErr = buildBinaries(buildCtx, goBin, root, binDir, filepath.Join(dir, "gotmp"), pkgs...)
-		}
+		buildErr = buildBinaries(buildCtx, goBin, root, filepath.Join(dir, "bin"), filepath.Join(dir, "gotmp"), extra...)
 		buildTook = time.Since(buildStart)
 	}()
 	// Nothing is removed while go build may still write into the working folder.
@@ -155,26 +144,22 @@ func demo(ctx context.Context, w io.Writer, o options) (err error) {
 	}
 	p("SSH:       in-process SSH server on port %d of %s (host key in %s)\n", e.SSH.Port, strings.Join(hosts, ", "), e.SSH.KnownHosts)
 
-	if len(pkgs) > 0 {
-		p("Building:  go build -ldflags='-s -w' %s ...", strings.Join(pkgs, " "))
-	}
+	p("Building:  go build -ldflags='-s -w' %s ...", strings.Join(append([]string{"./cmd/reauth", "./restart/restarttest/simnode"}, extra...), " "))
 	<-buildDone
 	if buildErr != nil {
 		p("\n")
 		return buildErr
 	}
-	if len(pkgs) > 0 {
-		p(" %.1fs\n", buildTook.Seconds())
-	}
+	p(" %.1fs\n", buildTook.Seconds())
 	if kind == dbEmbedded {
-		if e.DB, err = startEmbedded(ctx, filepath.Join(binDir, "embeddb"), dir, password, pwFile); err != nil {
+		if e.DB, err = startEmbedded(ctx, filepath.Join(dir, "bin", "embeddb"), dir, password, pwFile); err != nil {
 			return err
 		}
 		if err := e.createDB(ctx, o.Users); err != nil {
 			return err
 		}
 	}
-	simnode := e.Simnode
+	simnode := filepath.Join(dir, "bin", "simnode")
 
 	if err := e.writeFiles(simnode, pwFile); err != nil {
 		return err
@@ -314,11 +299,8 @@ func demo(ctx context.Context, w io.Writer, o options) (err error) {
 			return err
 		}
 	}
-	built := ""
-	if len(pkgs) > 0 {
-		built = fmt.Sprintf(", of which go build %.1fs", buildTook.Seconds())
-	}
-	p("\nDemo done in %.1fs (set-up %.1fs%s; %s database).\n", time.Since(start).Seconds(), setupTook.Seconds(), built, e.DB.Kind)
+	p("\nDemo done in %.1fs (set-up %.1fs, of which go build %.1fs; %s database).\n",
+		time.Since(start).Seconds(), setupTook.Seconds(), buildTook.Seconds(), e.DB.Kind)
 	return nil
 }
 
@@ -494,7 +476,7 @@ func (e *env) teardown() {
 	}
 	// A node whose start was under way when the demo was interrupted may not have written its
 	// pidfile yet: end every process running the demo's own simnode binary.
-	killBinary(e.Simnode)
+	killBinary(filepath.Join(e.Dir, "bin", "simnode"))
 	e.DB.Close()
 }
 
