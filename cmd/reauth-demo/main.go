@@ -1,75 +1,100 @@
-// Command reauth-demo runs the whole reauth job end to end on a simulated Jira Data Center
-// cluster that it builds on this machine, with nothing but Go installed:
-//
-//   - Jira's database, with its real remembermetoken and app_user tables: a private PostgreSQL
-//     instance (initdb in the working folder, listening on 127.0.0.1) when the machine has
-//     PostgreSQL's server binaries, reached by reauth through a jdbc:postgresql:// URL; else an
-//     in-memory MySQL-protocol server (go-mysql-server, in ./embeddb, built only then) reached
-//     through a jdbc:mysql:// URL;
-//   - an in-process SSH server answering on one loopback address per node (127.0.0.2, ...),
-//     with a generated host key (in a known_hosts file) and a generated client key;
-//   - simulated Jira nodes (restart/restarttest/simnode), started and stopped through the
-//     configured shell commands over SSH, like systemctl on real hosts.
-//
-// It builds the real reauth binary, logs users in, and runs, as an operator would:
-// `reauth plan`, `reauth run --yes --reason DEMO-1` (its Markdown report is printed), checks
-// that every old session and remember-me cookie is rejected on every node and that a fresh
-// login works, then `reauth verify`. Everything listens on loopback only and is removed at the
-// end, also on Ctrl-C.
+// Command reauth-demo builds and runs the reauth demo (./cmd/reauth-demo/demo): reauth plan,
+// run and verify against a simulated Jira Data Center cluster on this machine. See the demo's
+// package for what it starts.
 //
 // Usage, from the repository:
 //
 //	go run ./cmd/reauth-demo [--nodes 3] [--users 20] [--db auto|postgres|embedded] [--keep]
 //
-// It is a command of its own so that the reauth binary links none of the demo's servers, and
-// the embedded database is a command of its own so that the demo builds it only when used.
+// It compiles little (the standard library's process handling) and builds the real reauth
+// command, the simulated node and the demo itself in one go build, sharing every package they
+// have in common, so that a first run on a fresh machine compiles each package once; then it
+// runs the demo with the binaries it built, passing its arguments on.
 package main
 
 import (
-	"context"
 	"errors"
-	"flag"
 	"fmt"
 	"os"
+	"os/exec"
 	"os/signal"
+	"path/filepath"
+	"runtime"
+	"strings"
 	"syscall"
+	"time"
 )
 
-func main() {
-	var o options
-	fs := flag.NewFlagSet("reauth-demo", flag.ContinueOnError)
-	fs.IntVar(&o.Nodes, "nodes", 3, "simulated Jira nodes")
-	fs.IntVar(&o.Users, "users", 20, "users logged in before the run (every other one with remember-me)")
-	fs.BoolVar(&o.Keep, "keep", false, "keep the working folder (config, backups, audit log, node logs)")
-	fs.StringVar(&o.DB, "db", dbAuto, "the database: auto (PostgreSQL if its server binaries are installed, else embedded), postgres or embedded")
-	fs.Usage = func() {
-		fmt.Fprintf(fs.Output(), "usage: go run ./cmd/reauth-demo [--nodes N] [--users N] [--db auto|postgres|embedded] [--keep]\n\n"+
-			"Runs reauth plan, run and verify against a simulated Jira cluster on this machine.\n\n")
-		fs.PrintDefaults()
-	}
-	if err := fs.Parse(os.Args[1:]); err != nil {
-		if errors.Is(err, flag.ErrHelp) {
-			os.Exit(0)
-		}
-		os.Exit(2)
-	}
-	if fs.NArg() > 0 {
-		fmt.Fprintf(os.Stderr, "reauth-demo: unexpected argument %q\n", fs.Arg(0))
-		os.Exit(2)
-	}
-	// Ctrl-C also ends a pipe reader such as `| tee`: without this, the next line printed
-	// would kill the demo (SIGPIPE) before it could stop what it started.
+// packages are what the launcher builds: the demo last, as its binary is the one run.
+var packages = []string{"./cmd/reauth", "./restart/restarttest/simnode", "./cmd/reauth-demo/demo"}
+
+func main() { os.Exit(launch(os.Args[1:])) }
+
+func launch(args []string) int {
+	// Ctrl-C reaches go build and the demo as well (one process group): they stop what they
+	// started; the launcher waits for them and removes its binaries.
+	sigs := make(chan os.Signal, 1)
+	signal.Notify(sigs, os.Interrupt, syscall.SIGTERM, syscall.SIGHUP)
 	signal.Ignore(syscall.SIGPIPE)
-	ctx, stop := signal.NotifyContext(context.Background(), os.Interrupt, syscall.SIGTERM, syscall.SIGHUP)
-	err := demo(ctx, os.Stdout, o)
-	interrupted := ctx.Err() != nil
-	stop()
-	switch {
-	case interrupted:
-		fmt.Fprintln(os.Stderr, "reauth-demo: interrupted; everything it started was stopped")
-		os.Exit(130)
-	case err != nil:
+	fail := func(err error) int {
 		fmt.Fprintf(os.Stderr, "reauth-demo: %v\n", err)
-		os.Exit(1)
+		return 1
+	}
+	goBin, err := exec.LookPath("go")
+	if err != nil {
+		goBin = filepath.Join(runtime.GOROOT(), "bin", "go") // the toolchain that built this
+	}
+	out, err := exec.Command(goBin, "env", "GOMOD").Output()
+	if err != nil {
+		return fail(fmt.Errorf("go env GOMOD: %w", err))
+	}
+	gomod := strings.TrimSpace(string(out))
+	if gomod == "" || gomod == os.DevNull {
+		return fail(errors.New("not inside the reauth module: run the demo from the repository (go run ./cmd/reauth-demo)"))
+	}
+	bin, err := os.MkdirTemp("", "reauth-demo-bin-")
+	if err != nil {
+		return fail(err)
+	}
+	defer os.RemoveAll(bin)
+
+	fmt.Printf("Building:  go build -ldflags='-s -w' %s ...", strings.Join(packages, " "))
+	start := time.Now()
+	build := exec.Command(goBin, append([]string{"build", "-ldflags=-s -w", "-o", bin + string(filepath.Separator)}, packages...)...)
+	build.Dir = filepath.Dir(gomod)
+	// An interrupted go build leaves its temporary folder behind: it is made inside bin.
+	build.Env = append(os.Environ(), "GOTMPDIR="+bin)
+	if out, err := build.CombinedOutput(); err != nil {
+		fmt.Println()
+		if interrupted(sigs) {
+			fmt.Fprintln(os.Stderr, "reauth-demo: interrupted")
+			return 130
+		}
+		return fail(fmt.Errorf("go build: %v\n%s", err, out))
+	}
+	fmt.Printf(" %.1fs\n\n", time.Since(start).Seconds())
+
+	demo := exec.Command(filepath.Join(bin, "demo"), append([]string{"--bin", bin}, args...)...)
+	demo.Stdin, demo.Stdout, demo.Stderr = os.Stdin, os.Stdout, os.Stderr
+	err = demo.Run()
+	var ee *exec.ExitError
+	switch {
+	case err == nil:
+		return 0
+	case errors.As(err, &ee) && ee.ExitCode() >= 0:
+		return ee.ExitCode() // the demo said why
+	case errors.As(err, &ee):
+		return 130 // ended by a signal
+	}
+	return fail(err)
+}
+
+// interrupted reports whether a signal came.
+func interrupted(sigs chan os.Signal) bool {
+	select {
+	case <-sigs:
+		return true
+	default:
+		return false
 	}
 }

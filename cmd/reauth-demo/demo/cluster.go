@@ -56,17 +56,16 @@ func goCommand() string {
 	return filepath.Join(runtime.GOROOT(), "bin", "go")
 }
 
-// buildBinaries builds the real reauth command, simnode and, when the demo needs it, the
-// embedded database (extra packages, such as embeddbPackage) into dir, in one go build. It
+// buildBinaries builds the packages (the real reauth command, simnode and, when the demo needs
+// it, the embedded database, embeddbPackage) into dir, in one go build. It
 // keeps the environment's build settings (CGO_ENABLED included): the demo itself was just built
 // with them, so every package they share (database drivers, SSH, ...) comes from the build
 // cache. The binaries are linked without symbol tables and DWARF (-s -w), as the README's
 // install command links reauth: that changes no package's compilation, and links faster.
-func buildBinaries(ctx context.Context, goBin, root, dir, tmpDir string, extra ...string) error {
+func buildBinaries(ctx context.Context, goBin, root, dir, tmpDir string, pkgs ...string) error {
 	if err := os.MkdirAll(tmpDir, 0o700); err != nil {
 		return err
 	}
-	pkgs := append([]string{"./cmd/reauth", "./restart/restarttest/simnode"}, extra...)
 	args := append([]string{"build", "-ldflags=-s -w", "-o", dir + string(filepath.Separator)}, pkgs...)
 	cmd := exec.CommandContext(ctx, goBin, args...)
 	cmd.Dir = root

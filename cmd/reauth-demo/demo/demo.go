@@ -26,6 +26,9 @@ type options struct {
 	Users int    // users logged in before the run; every other one ticks remember-me
 	Keep  bool   // keep the working folder
 	DB    string // dbAuto (or ""), dbPostgres or dbEmbedded
+	// Bin is a folder holding reauth and simnode already built (by the go run launcher, in the
+	// same go build as the demo); empty: the demo builds them.
+	Bin string
 	// BeforeRun, when set, runs just before `reauth run`; Inspect after the demo's last step,
 	// before anything is torn down. For tests.
 	BeforeRun func(ctx context.Context, e *env) error
@@ -37,7 +40,9 @@ type env struct {
 	Dir    string // the working folder: binaries, reauth.yaml, backups, audit log, node files
 	Config string // reauth.yaml
 	Reauth string // the reauth binary
-	DB     *dbServer
+	// Simnode is the simulated node's binary.
+	Simnode string
+	DB      *dbServer
 	SSH    *sshServer
 	Nodes  []*node
 	out    io.Writer
@@ -76,7 +81,12 @@ func demo(ctx context.Context, w io.Writer, o options) (err error) {
 	if err != nil {
 		return err
 	}
-	e := &env{Dir: dir, Config: filepath.Join(dir, "reauth.yaml"), Reauth: filepath.Join(dir, "bin", "reauth"), out: out}
+	binDir := filepath.Join(dir, "bin")
+	e := &env{Dir: dir, Config: filepath.Join(dir, "reauth.yaml"), Reauth: filepath.Join(binDir, "reauth"), Simnode: filepath.Join(binDir, "simnode"), out: out}
+	pkgs := []string{"./cmd/reauth", "./restart/restarttest/simnode"}
+	if o.Bin != "" {
+		e.Reauth, e.Simnode, pkgs = filepath.Join(o.Bin, "reauth"), filepath.Join(o.Bin, "simnode"), nil
+	}
 	defer func() {
 		e.teardown()
 		if o.Keep {
@@ -96,9 +106,8 @@ func demo(ctx context.Context, w io.Writer, o options) (err error) {
 	if err != nil {
 		return err
 	}
-	var extra []string
 	if kind == dbEmbedded {
-		extra = append(extra, embeddbPackage)
+		pkgs = append(pkgs, embeddbPackage)
 	}
 	buildStart := time.Now()
 	var buildTook time.Duration
@@ -107,7 +116,9 @@ func demo(ctx context.Context, w io.Writer, o options) (err error) {
 	buildDone := make(chan struct{})
 	go func() {
 		defer close(buildDone)
-		buildErr = buildBinaries(buildCtx, goBin, root, filepath.Join(dir, "bin"), filepath.Join(dir, "gotmp"), extra...)
+		if len(pkgs) > 0 {
+			buildErr = buildBinaries(buildCtx, goBin, root, binDir, filepath.Join(dir, "gotmp"), pkgs...)
+		}
 		buildTook = time.Since(buildStart)
 	}()
 	// Nothing is removed while go build may still write into the working folder.
@@ -144,22 +155,26 @@ func demo(ctx context.Context, w io.Writer, o options) (err error) {
 	}
 	p("SSH:       in-process SSH server on port %d of %s (host key in %s)\n", e.SSH.Port, strings.Join(hosts, ", "), e.SSH.KnownHosts)
 
-	p("Building:  go build -ldflags='-s -w' %s ...", strings.Join(append([]string{"./cmd/reauth", "./restart/restarttest/simnode"}, extra...), " "))
+	if len(pkgs) > 0 {
+		p("Building:  go build -ldflags='-s -w' %s ...", strings.Join(pkgs, " "))
+	}
 	<-buildDone
 	if buildErr != nil {
 		p("\n")
 		return buildErr
 	}
-	p(" %.1fs\n", buildTook.Seconds())
+	if len(pkgs) > 0 {
+		p(" %.1fs\n", buildTook.Seconds())
+	}
 	if kind == dbEmbedded {
-		if e.DB, err = startEmbedded(ctx, filepath.Join(dir, "bin", "embeddb"), dir, password, pwFile); err != nil {
+		if e.DB, err = startEmbedded(ctx, filepath.Join(binDir, "embeddb"), dir, password, pwFile); err != nil {
 			return err
 		}
 		if err := e.createDB(ctx, o.Users); err != nil {
 			return err
 		}
 	}
-	simnode := filepath.Join(dir, "bin", "simnode")
+	simnode := e.Simnode
 
 	if err := e.writeFiles(simnode, pwFile); err != nil {
 		return err
@@ -299,8 +314,11 @@ func demo(ctx context.Context, w io.Writer, o options) (err error) {
 			return err
 		}
 	}
-	p("\nDemo done in %.1fs (set-up %.1fs, of which go build %.1fs; %s database).\n",
-		time.Since(start).Seconds(), setupTook.Seconds(), buildTook.Seconds(), e.DB.Kind)
+	built := ""
+	if len(pkgs) > 0 {
+		built = fmt.Sprintf(", of which go build %.1fs", buildTook.Seconds())
+	}
+	p("\nDemo done in %.1fs (set-up %.1fs%s; %s database).\n", time.Since(start).Seconds(), setupTook.Seconds(), built, e.DB.Kind)
 	return nil
 }
 
@@ -476,7 +494,7 @@ func (e *env) teardown() {
 	}
 	// A node whose start was under way when the demo was interrupted may not have written its
 	// pidfile yet: end every process running the demo's own simnode binary.
-	killBinary(filepath.Join(e.Dir, "bin", "simnode"))
+	killBinary(e.Simnode)
 	e.DB.Close()
 }
 
