@@ -4,20 +4,21 @@
 //   - Jira's database, with its real remembermetoken and app_user tables: a private PostgreSQL
 //     instance (initdb in the working folder, listening on 127.0.0.1) when the machine has
 //     PostgreSQL's server binaries, reached by reauth through a jdbc:postgresql:// URL; else an
-//     in-memory MySQL-protocol server (go-mysql-server, in ./embeddb, built only then) reached
+//     in-memory MySQL-protocol server (go-mysql-server, in ../embeddb, built only then) reached
 //     through a jdbc:mysql:// URL;
 //   - an in-process SSH server answering on one loopback address per node (127.0.0.2, ...),
 //     with a generated host key (in a known_hosts file) and a generated client key;
 //   - simulated Jira nodes (restart/restarttest/simnode), started and stopped through the
 //     configured shell commands over SSH, like systemctl on real hosts.
 //
-// It builds the real reauth binary, logs users in, and runs, as an operator would:
+// It uses the real reauth binary (built by the launcher, ../main.go, and passed with --bin; or
+// built here when run without it, as its tests do), logs users in, and runs, as an operator would:
 // `reauth plan`, `reauth run --yes --reason DEMO-1` (its Markdown report is printed), checks
 // that every old session and remember-me cookie is rejected on every node and that a fresh
 // login works, then `reauth verify`. Everything listens on loopback only and is removed at the
 // end, also on Ctrl-C.
 //
-// Usage, from the repository:
+// Usage, from the repository (the launcher builds this command and runs it):
 //
 //	go run ./cmd/reauth-demo [--nodes 3] [--users 20] [--db auto|postgres|embedded] [--keep]
 //
