@@ -43,9 +43,9 @@ type env struct {
 	// Simnode is the simulated node's binary.
 	Simnode string
 	DB      *dbServer
-	SSH    *sshServer
-	Nodes  []*node
-	out    io.Writer
+	SSH     *sshServer
+	Nodes   []*node
+	out     io.Writer
 }
 
 // lockedWriter serializes writes from the demo and the commands it runs.
