@@ -73,11 +73,27 @@ type TokenTable struct {
 	// Holds says what the table's rows are, where they are not remember-me tokens (Crowd's
 	// SSO sessions), for messages.
 	Holds string `json:"holds,omitempty"`
+	// InMemory is a setting in the product's database that, when it holds its value, means the
+	// product keeps these sessions in memory instead of the table (Crowd's token storage): the
+	// table then holds none, and only a restart ends them.
+	InMemory *Setting `json:"in_memory,omitempty"`
 	// Keep names rows of the table that are not users' sessions and are never in scope
 	// (Crowd's cwd_token also holds applications' sessions).
 	Keep *KeepRows `json:"keep,omitempty"`
 	// Source names the public schema facts behind this entry, and says what is unverified.
 	Source string `json:"source"`
+}
+
+// Setting is one row of a product's settings table: the row whose KeyColumn holds Key and
+// NameColumn holds Name; Value is the value of ValueColumn that the setting is about.
+type Setting struct {
+	Table       string `json:"table"`
+	KeyColumn   string `json:"key_column"`
+	Key         string `json:"key"`
+	NameColumn  string `json:"name_column"`
+	Name        string `json:"name"`
+	ValueColumn string `json:"value_column"`
+	Value       string `json:"value"`
 }
 
 // Noun names the table for people: "remember-me table", or what it holds.
@@ -324,6 +340,9 @@ var all = []*Product{
 				Fold:      FoldCrowd,
 			},
 			Groups: GroupsTyped,
+			// Crowd's Property.DATABASE_TOKEN_STORAGE_ENABLED, read as true when absent.
+			InMemory: &Setting{Table: "cwd_property", KeyColumn: "property_key", Key: "crowd",
+				NameColumn: "property_name", Name: "database.token.storage.enabled", ValueColumn: "property_value", Value: "false"},
 			Keep: &KeepRows{Column: "directory_id", Value: -1,
 				Why: "application sessions (directory_id -1: Jira, Confluence... signed in to Crowd as applications), not users'"},
 			Source: "public pg_dump of a Crowd 5 database (PostgreSQL 14.7, build 1891) and mysqldump of Crowd 2 (build 522); " +

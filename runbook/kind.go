@@ -70,6 +70,17 @@ func (atlassianKind) prepare(ctx context.Context, p *Plan, tp *TargetPlan) error
 		tp.Warnings = append(tp.Warnings, fmt.Sprintf("could not read the identity providers of Atlassian's SSO app: %v", err))
 	}
 	tp.Warnings = append(tp.Warnings, ssoLeft(tp)...)
+	if mem, err := conn.InMemory(ctx); err != nil {
+		tp.Warnings = append(tp.Warnings, fmt.Sprintf("could not read where %s keeps its sessions: %v", conn.Target.Product.Title, err))
+	} else if mem {
+		t := conn.Target.Product.Tokens
+		what := t.Holds
+		if what == "" {
+			what = "remember-me tokens"
+		}
+		tp.Warnings = append(tp.Warnings, fmt.Sprintf("%s keeps its %s in memory (%s %s/%s = %s): %s holds none of them, and only the restart of %s's nodes ends them",
+			conn.Target.Product.Title, what, t.InMemory.Table, t.InMemory.Key, t.InMemory.Name, t.InMemory.Value, conn.Tokens.Table, tp.Name))
+	}
 	if n.InScope == 0 && (len(p.scope.Users) > 0 || len(p.scope.Groups) > 0) {
 		tp.Warnings = append(tp.Warnings, "no remember-me token is in scope: the users named hold none, so nothing would be deleted")
 	}

@@ -62,3 +62,31 @@ func isTrue(v sql.NullString) bool {
 	}
 	return false
 }
+
+// InMemory reports, read-only, whether the product keeps the table's sessions in memory
+// instead (products.TokenTable.InMemory): false when it has no such setting, or the setting's
+// table or row is not there.
+func (c *Conn) InMemory(ctx context.Context) (bool, error) {
+	s := c.Target.Product.Tokens.InMemory
+	if s == nil {
+		return false, nil
+	}
+	tables, err := db.Tables(ctx, c.Pool, c.Target.Dialect, c.Tokens.Table.Schema, db.NameIs(s.Table))
+	if err != nil || len(tables) != 1 {
+		return false, err
+	}
+	cols, err := c.exactColumns(ctx, tables[0], s.KeyColumn, s.NameColumn, s.ValueColumn)
+	if err != nil {
+		return false, fmt.Errorf("read %s: %w", tables[0], err)
+	}
+	found := false
+	err = c.each(ctx, tables[0], []string{cols[s.ValueColumn]},
+		[]db.Cond{db.ExactIn(cols[s.KeyColumn], s.Key), db.ExactIn(cols[s.NameColumn], s.Name)},
+		func(v []sql.NullString) {
+			found = found || (v[0].Valid && strings.EqualFold(strings.TrimSpace(v[0].String), s.Value))
+		})
+	if err != nil {
+		return false, fmt.Errorf("read %s: %w", tables[0], err)
+	}
+	return found, nil
+}

@@ -318,3 +318,34 @@ func TestCrowdTableNotAsExpected(t *testing.T) {
 		})
 	}
 }
+
+// TestCrowdTokensInMemory: where Crowd keeps its SSO sessions in memory (its token storage
+// setting, cwd_property crowd/database.token.storage.enabled = false), plan says that
+// cwd_token holds none of them and only Crowd's restart ends them; absent or true, it does not.
+func TestCrowdTokensInMemory(t *testing.T) {
+	for _, dialect := range []string{"postgres", "mysql"} {
+		t.Run(dialect, func(t *testing.T) {
+			f, _ := producttest.For("crowd", dialect)
+			d := server(t, dialect).NewDatabase(t)
+			f.Setup(t, d.Exec, 10)
+			e := newEnv(t, targetYAML{name: "crowd", product: "crowd", db: d})
+			warn := "Crowd keeps its SSO sessions in memory (cwd_property crowd/database.token.storage.enabled = false): "
+			for _, c := range []struct {
+				sql  string
+				want bool
+			}{
+				{"", false}, // no row: Crowd's default is the database
+				{"INSERT INTO cwd_property (property_key, property_name, property_value) VALUES ('crowd', 'database.token.storage.enabled', 'true')", false},
+				{"UPDATE cwd_property SET property_value = 'false' WHERE property_name = 'database.token.storage.enabled'", true},
+			} {
+				if c.sql != "" {
+					d.Exec(t, c.sql)
+				}
+				r := e.run(t, "plan").mustSucceed(t)
+				if got := strings.Contains(r.stdout, warn); got != c.want {
+					t.Errorf("after %q: plan warns about memory: %v; want %v\n%s", c.sql, got, c.want, r.stdout)
+				}
+			}
+		})
+	}
+}

@@ -82,3 +82,11 @@ CREATE TABLE `cwd_membership` (
   PRIMARY KEY (`id`),
   UNIQUE KEY `parent_id` (`parent_id`,`child_id`,`membership_type`)
 ) ENGINE=InnoDB DEFAULT CHARSET=utf8mb4 COLLATE=utf8mb4_bin;
+
+-- cwd_property: crowd.sql (whose rows include ('crowd','database.token.storage.enabled','true'))
+CREATE TABLE `cwd_property` (
+  `property_key` varchar(255) NOT NULL,
+  `property_name` varchar(255) NOT NULL,
+  `property_value` varchar(4000) DEFAULT NULL,
+  PRIMARY KEY (`property_key`,`property_name`)
+) ENGINE=InnoDB DEFAULT CHARSET=utf8mb4 COLLATE=utf8mb4_bin;

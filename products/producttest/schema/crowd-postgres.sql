@@ -87,3 +87,13 @@ CREATE TABLE cwd_membership (
     CONSTRAINT cwd_membership_pkey PRIMARY KEY (id),
     CONSTRAINT uk_mem_parent_child_type UNIQUE (parent_id, child_id, membership_type)
 );
+
+-- cwd_property: the Crowd 5 pg_dump (Crowd's settings; property_key 'crowd',
+-- property_name 'database.token.storage.enabled' says where SSO sessions are kept: absent or
+-- 'true', in cwd_token; 'false', in memory)
+CREATE TABLE cwd_property (
+    property_key character varying(255) NOT NULL,
+    property_name character varying(255) NOT NULL,
+    property_value text,
+    CONSTRAINT cwd_property_pkey PRIMARY KEY (property_key, property_name)
+);
