@@ -6,13 +6,10 @@ import (
 	"database/sql"
 	"errors"
 	"fmt"
-	"github.com/reauth/reauth/internal/harness"
-	"github.com/reauth/reauth/internal/secretscan"
 	"net"
 	"net/url"
 	"os"
 	"os/exec"
-	"os/user"
 	"path/filepath"
 	"sort"
 	"strconv"
@@ -22,6 +19,9 @@ import (
 	"syscall"
 	"testing"
 	"time"
+
+	"github.com/reauth/reauth/internal/harness"
+	"github.com/reauth/reauth/internal/secretscan"
 
 	"github.com/go-sql-driver/mysql"
 	_ "github.com/jackc/pgx/v5/stdlib" // registers the "pgx" database/sql driver
@@ -272,31 +272,11 @@ func sibling(exe, name, pkg string) (string, error) {
 // ---------------------------------------------------------------------------------------------
 // Processes
 
-// run runs a short-lived tool to completion (with the same parent-death protection), its output
-// going to logPath, and fails after timeout.
+// run runs a short-lived tool to completion (harness.RunTool), failing after timeout.
 func run(cmd *exec.Cmd, logPath string, timeout time.Duration) error {
-	logf, err := os.OpenFile(logPath, os.O_WRONLY|os.O_CREATE|os.O_APPEND, 0o600)
-	if err != nil {
-		return err
-	}
-	defer logf.Close()
-	cmd.Stdout, cmd.Stderr = logf, logf
-	p, err := harness.Start(cmd)
-	if err != nil {
-		return fmt.Errorf("%s: %w", cmd.Path, err)
-	}
-	select {
-	case <-p.Done:
-	case <-time.After(timeout):
-		_ = cmd.Process.Kill()
-		<-p.Done
-		return fmt.Errorf("%s did not finish within %v; its output (%s):\n%s",
-			filepath.Base(cmd.Path), timeout, logPath, harness.Tail(logPath))
-	}
-	if p.WaitErr() == nil {
-		return nil
-	}
-	return fmt.Errorf("%s failed: %v; its output (%s):\n%s", filepath.Base(cmd.Path), p.WaitErr(), logPath, harness.Tail(logPath))
+	ctx, cancel := context.WithTimeout(context.Background(), timeout)
+	defer cancel()
+	return harness.RunTool(ctx, cmd, logPath)
 }
 
 // childEnv is the environment for the server tools: ours without the variables that would point
@@ -461,19 +441,9 @@ func startPostgres(withTLS bool) (*Server, error) {
 	}
 
 	// PostgreSQL refuses to run as root: run it as the postgres OS user (or nobody).
-	var cred *syscall.Credential
-	uid, gid := -1, -1
-	if os.Geteuid() == 0 {
-		u, err := user.Lookup("postgres")
-		if err != nil {
-			if u, err = user.Lookup("nobody"); err != nil {
-				return nil, errors.New("dbtest: running as root and neither the postgres nor the nobody OS user exists; PostgreSQL refuses to run as root")
-			}
-		}
-		uid, _ = strconv.Atoi(u.Uid)
-		gid, _ = strconv.Atoi(u.Gid)
-		// Groups is empty and NoSetGroups false: root's supplementary groups are dropped.
-		cred = &syscall.Credential{Uid: uint32(uid), Gid: uint32(gid)}
+	cred, _, uid, gid, err := harness.ServerUser()
+	if err != nil {
+		return nil, fmt.Errorf("dbtest: %w", err)
 	}
 
 	kind := "pg"

@@ -5,6 +5,7 @@ package harness
 
 import (
 	"bytes"
+	"context"
 	"crypto/rand"
 	"encoding/hex"
 	"errors"
@@ -12,6 +13,7 @@ import (
 	"net"
 	"os"
 	"os/exec"
+	"os/user"
 	"path/filepath"
 	"runtime"
 	"strconv"
@@ -277,4 +279,49 @@ func SilentListener(t testing.TB) int {
 		}
 	})
 	return l.Addr().(*net.TCPAddr).Port
+}
+
+// RunTool runs a short-lived server tool (initdb, mariadb-install-db) to completion with
+// Start's parent-death protection, its output going to logPath, and kills it when ctx ends.
+// Its errors quote the end of that output.
+func RunTool(ctx context.Context, cmd *exec.Cmd, logPath string) error {
+	logf, err := os.OpenFile(logPath, os.O_WRONLY|os.O_CREATE|os.O_APPEND, 0o600)
+	if err != nil {
+		return err
+	}
+	defer logf.Close()
+	cmd.Stdout, cmd.Stderr = logf, logf
+	p, err := Start(cmd)
+	if err != nil {
+		return fmt.Errorf("%s: %w", cmd.Path, err)
+	}
+	select {
+	case <-p.Done:
+	case <-ctx.Done():
+		_ = cmd.Process.Kill()
+		<-p.Done
+		return fmt.Errorf("%s did not finish: %w; its output (%s):\n%s", filepath.Base(cmd.Path), ctx.Err(), logPath, Tail(logPath))
+	}
+	if err := p.WaitErr(); err != nil {
+		return fmt.Errorf("%s failed: %v; its output (%s):\n%s", filepath.Base(cmd.Path), err, logPath, Tail(logPath))
+	}
+	return nil
+}
+
+// ServerUser is who a database server runs as. PostgreSQL refuses to run as root, so a root
+// process runs it as the postgres OS user, else nobody: u is that user and cred its credential,
+// with root's supplementary groups dropped (Groups empty, NoSetGroups false). Not root, cred and
+// u are nil and uid and gid -1.
+func ServerUser() (cred *syscall.Credential, u *user.User, uid, gid int, err error) {
+	if os.Geteuid() != 0 {
+		return nil, nil, -1, -1, nil
+	}
+	if u, err = user.Lookup("postgres"); err != nil {
+		if u, err = user.Lookup("nobody"); err != nil {
+			return nil, nil, -1, -1, errors.New("running as root, and neither the postgres nor the nobody OS user exists to run the server as (it refuses to run as root)")
+		}
+	}
+	uid, _ = strconv.Atoi(u.Uid)
+	gid, _ = strconv.Atoi(u.Gid)
+	return &syscall.Credential{Uid: uint32(uid), Gid: uint32(gid)}, u, uid, gid, nil
 }

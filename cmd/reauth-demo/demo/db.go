@@ -5,7 +5,6 @@ import (
 	"database/sql"
 	"fmt"
 	"os"
-	"os/exec"
 	"strings"
 	"syscall"
 	"time"
@@ -214,31 +213,6 @@ func serverEnv() []string {
 		env = append(env, kv)
 	}
 	return append(env, "LANG=C", "LC_ALL=C")
-}
-
-// runTool runs a short-lived server tool (initdb) to completion, its output going to logPath.
-func runTool(ctx context.Context, cmd *exec.Cmd, logPath string) error {
-	logf, err := os.OpenFile(logPath, os.O_WRONLY|os.O_CREATE|os.O_APPEND, 0o600)
-	if err != nil {
-		return err
-	}
-	defer logf.Close()
-	cmd.Stdout, cmd.Stderr = logf, logf
-	p, err := harness.Start(cmd)
-	if err != nil {
-		return err
-	}
-	select {
-	case <-p.Done:
-	case <-ctx.Done():
-		_ = cmd.Process.Kill()
-		<-p.Done
-		return ctx.Err()
-	}
-	if err := p.WaitErr(); err != nil {
-		return fmt.Errorf("%s: %v; its output (%s):\n%s", cmd.Path, err, logPath, harness.Tail(logPath))
-	}
-	return nil
 }
 
 // chooseDB resolves --db: auto is PostgreSQL when its server binaries are found, else the

@@ -7,7 +7,6 @@ import (
 	"fmt"
 	"os"
 	"os/exec"
-	"os/user"
 	"path/filepath"
 	"sort"
 	"strconv"
@@ -80,19 +79,11 @@ func startPostgres(ctx context.Context, bins pgBinaries, workDir, password strin
 		}
 	}
 
-	var cred *syscall.Credential
-	uid, gid := -1, -1
-	if os.Geteuid() == 0 {
-		u, err := user.Lookup("postgres")
-		if err != nil {
-			if u, err = user.Lookup("nobody"); err != nil {
-				return nil, errors.New("running as root, and neither the postgres nor the nobody OS user exists to run PostgreSQL as (it refuses to run as root); use --db embedded")
-			}
-		}
-		uid, _ = strconv.Atoi(u.Uid)
-		gid, _ = strconv.Atoi(u.Gid)
-		// Groups is empty and NoSetGroups false: root's supplementary groups are dropped.
-		cred = &syscall.Credential{Uid: uint32(uid), Gid: uint32(gid)}
+	cred, u, uid, gid, err := harness.ServerUser()
+	if err != nil {
+		return nil, fmt.Errorf("PostgreSQL: %w; use --db embedded", err)
+	}
+	if cred != nil {
 		// That user must reach its folder: the working folder becomes traversable, not
 		// listable (its files stay 0600), and so must every folder above it be.
 		if err := os.Chmod(workDir, 0o711); err != nil {
@@ -121,7 +112,7 @@ func startPostgres(ctx context.Context, bins pgBinaries, workDir, password strin
 	initdb := exec.Command(bins.Initdb, "-D", data, "-U", "postgres", "-A", "scram-sha-256",
 		"--pwfile="+pwfile, "-E", "UTF8", "--locale=C", "--no-sync")
 	initdb.Dir, initdb.Env, initdb.SysProcAttr = dir, serverEnv(), serverProcAttr(cred)
-	err = runTool(ctx, initdb, filepath.Join(dir, "initdb.log"))
+	err = harness.RunTool(ctx, initdb, filepath.Join(dir, "initdb.log"))
 	_ = os.Remove(pwfile)
 	if err != nil {
 		return nil, err
