@@ -10,6 +10,7 @@ package products
 import (
 	"errors"
 	"fmt"
+	"net/url"
 	"strings"
 )
 
@@ -40,13 +41,19 @@ type Product struct {
 	// directory itself (Crowd's apache-tomcat).
 	Tomcat    bool   `json:"tomcat"`
 	TomcatDir string `json:"tomcat_dir,omitempty"`
+	// Parts are the product's other tables of sessions (Crowd's own remember-me tokens): each
+	// is planned, backed up, cleared, restored and verified as a part of the target, named
+	// <target>.<suffix>, in the same database and with the same restart.
+	Parts []Part `json:"parts,omitempty"`
 	// SessionAPI is the per-user session kill endpoint, where the product has one, for
 	// people; SessionPath is its path (the user name is appended) and SessionSince the first
 	// release that has it, where that is narrower than the releases reauth supports.
 	SessionAPI   string `json:"session_api,omitempty"`
 	SessionPath  string `json:"session_path,omitempty"`
 	SessionSince string `json:"session_since,omitempty"`
-	Notes        string `json:"notes,omitempty"`
+	// SessionAuth says whose credentials the endpoint takes (the config's admin:), for people.
+	SessionAuth string `json:"session_auth,omitempty"`
+	Notes       string `json:"notes,omitempty"`
 }
 
 // TokenTable describes a product's remember-me table.
@@ -84,6 +91,26 @@ type TokenTable struct {
 	Source string `json:"source"`
 }
 
+// Part is one more table of a product's sessions.
+type Part struct {
+	// Suffix names the part: target crowd's part remember-me is crowd.remember-me.
+	Suffix string     `json:"suffix"`
+	Tokens TokenTable `json:"tokens"`
+	// Cookie is the cookie a row of the table is behind, where a public source names it.
+	Cookie string `json:"cookie,omitempty"`
+	// Since is the first release with the table: in an older one the table is absent, and the
+	// part has nothing to do.
+	Since string `json:"since,omitempty"`
+}
+
+// Part returns the product as its i-th part sees it: the same product, with the part's
+// table and cookie, and no parts of its own.
+func (p *Product) Part(i int) *Product {
+	q := *p
+	q.Tokens, q.RememberMeCookie, q.Parts = p.Parts[i].Tokens, p.Parts[i].Cookie, nil
+	return &q
+}
+
 // Setting is one row of a product's settings table: the row whose KeyColumn holds Key and
 // NameColumn holds Name; Value is the value of ValueColumn that the setting is about.
 type Setting struct {
@@ -102,6 +129,15 @@ func (t TokenTable) Noun() string {
 		return t.Holds + " table"
 	}
 	return "remember-me table"
+}
+
+// Kind names one row for people, as an adjective of "row": "remember-me", or what it holds
+// ("SSO session").
+func (t TokenTable) Kind() string {
+	if t.Holds != "" {
+		return strings.TrimSuffix(t.Holds, "s")
+	}
+	return "remember-me"
 }
 
 // KeepRows are a token table's rows whose Column holds Value: left alone by every command.
@@ -348,14 +384,45 @@ var all = []*Product{
 			Source: "public pg_dump of a Crowd 5 database (PostgreSQL 14.7, build 1891) and mysqldump of Crowd 2 (build 522); " +
 				"application tokens have directory_id -1 (Crowd's Token.APPLICATION_TOKEN_DIRECTORY_ID)",
 		},
+		Parts: []Part{{
+			Suffix: "remember-me", Since: "3.4",
+			// Crowd's own remember-me tokens (a user who ticked "Remember me" at Crowd's login):
+			// while one is valid, Crowd signs the user in and issues a new SSO session.
+			Tokens: TokenTable{
+				Table: "cwd_remember_me_token", Verified: true,
+				Columns: []ColumnFact{
+					{"id", "bigint"}, {"username", "varchar(255)"}, {"remote_address", "varchar(255)"}, {"token", "varchar(64)"},
+					{"series", "varchar(64)"}, {"created_date", "timestamp"}, {"used_date", "timestamp"}, {"directory_id", "bigint"},
+				},
+				ColumnsVerified: true,
+				Key:             "id", User: "username", Created: "created_date",
+				Users: Users{
+					Stores:    "user name (as the directory spells it: UNVERIFIED whether folded), with the user's directory_id",
+					Names:     true,
+					Directory: &UserMap{Table: "cwd_user", Login: "lower_user_name", Folded: true, Stored: "user_name"},
+					Fold:      FoldCrowd,
+				},
+				Groups: GroupsTyped,
+				Source: "public pg_dump of a Crowd 5 database (PostgreSQL 14.7, build 1891): primary key id, unique (token, series); " +
+					"the table is absent before Crowd 3.4 (CrowdRememberMeService, since 3.4); UNVERIFIED: its MySQL column types",
+			},
+			// Crowd's CrowdRememberMeConfiguration cookie, as Crowd's debug log shows it (Atlassian
+			// KB "Logging out intermittently from Crowd administration console").
+			Cookie: "crowd.rememberme.token",
+		}},
 		RememberMeCookie: "crowd.token_key", SessionCookie: "JSESSIONID",
 		Probe: Probe{Path: "/status", JSONState: true, Ready: `{"state":"RUNNING"} at the node URL with Crowd's context path (http://node:8095/crowd/status)`},
 		Port:  8095, Databases: []string{"postgres", "mysql", "sqlserver", "oracle"},
 		ConfigFile: "shared/crowd.cfg.xml (home; crowd.cfg.xml in a home without shared/)",
 		Start:      "start_crowd.sh", Stop: "stop_crowd.sh", Service: "crowd", Tomcat: true, TomcatDir: "apache-tomcat",
+		// Crowd's REST "invalidate all tokens for a given user name" (usermanagement API 1.3):
+		// 204 when done, 404 for an unknown user, 401 "Application failed to authenticate" for
+		// wrong application credentials; Crowd's own client reads 405 as an older API. It ends
+		// the user's SSO sessions wherever Crowd keeps them, in memory too.
+		SessionAPI:  "DELETE /rest/usermanagement/1/session?username={username} (Crowd 2.6 has it)",
+		SessionPath: "/rest/usermanagement/1/session?username=", SessionAuth: "an application's name and password, as registered in Crowd",
 		Notes: "the SSO cookie (crowd.token_key, configurable as cookie.tokenkey) is a row of cwd_token; UNVERIFIED: the service name and JSESSIONID; " +
-			"Crowd's own remember-me tokens (cwd_remember_me_token) are not cleared: expire them with POST /rest/admin/1.0/remember-me/expire-all; " +
-			"per-user session end: DELETE /rest/usermanagement/1/session?username=U with the application's credentials",
+			"Crowd's own remember-me tokens (cwd_remember_me_token, Crowd 3.4+) are the target's part remember-me",
 	},
 }
 
@@ -391,6 +458,16 @@ func Lookup(name string) (*Product, error) {
 		}
 	}
 	return nil, fmt.Errorf("%w %q (supported: %s)", ErrUnknownProduct, name, strings.Join(Names(), ", "))
+}
+
+// SessionURL is the per-user session endpoint of the product at base for user: the name is
+// a query value where the path ends with "=" (Crowd), else the last path segment.
+func (p *Product) SessionURL(base, user string) string {
+	base = strings.TrimRight(base, "/") + p.SessionPath
+	if strings.HasSuffix(p.SessionPath, "=") {
+		return base + url.QueryEscape(user)
+	}
+	return base + url.PathEscape(user)
 }
 
 // Supports reports whether the product runs on the dialect.

@@ -35,6 +35,9 @@ type Config struct {
 	// directory, so a run does not depend on the shell's working directory.
 	Path string `yaml:"-"`
 	file string // the path as given, for messages
+	// parts are the targets' parts (see products.Part): a target of their own for every
+	// command, made from their target's config.
+	parts []TargetConfig
 	pwState
 }
 
@@ -73,6 +76,27 @@ type TargetConfig struct {
 	SSOVia string `yaml:"sso_via"`
 
 	line int // where the target starts in the file
+	// A part of a target: part is the index in its product's Parts plus one, of is the
+	// target's name; zero for a configured target.
+	part int
+	of   string
+}
+
+// productFacts returns the product as the target sees it: the product, or its part's view of it.
+func (t *TargetConfig) productFacts() (*products.Product, error) {
+	p, err := products.Lookup(t.Product)
+	if err != nil || t.part == 0 {
+		return p, err
+	}
+	return p.Part(t.part - 1), nil
+}
+
+// Owner is the name of the configured target: the target's own, or, for a part, its target's.
+func (t *TargetConfig) Owner() string {
+	if t.part != 0 {
+		return t.of
+	}
+	return t.Name
 }
 
 // DatabaseConfig is how to reach a target's database.
@@ -584,7 +608,49 @@ func (c *Config) validate(needTargets bool) error {
 			return c.fail(t, field, "target %s is %s, which signs no other product's users in (sso_via names a Crowd target)", via.Name, via.Product)
 		}
 	}
+	return c.makeParts(names)
+}
+
+// makeParts adds a target for each part of each target's product (Crowd's remember-me
+// tokens): same database, no nodes, none of the overrides of the target's own table.
+func (c *Config) makeParts(names map[string]bool) error {
+	c.parts = nil
+	for i := range c.Targets {
+		t := &c.Targets[i]
+		p, err := products.Lookup(t.Product)
+		if err != nil {
+			continue // GitLab
+		}
+		for j, part := range p.Parts {
+			name := t.Name + "." + part.Suffix
+			if names[name] {
+				return c.fail(t, fmt.Sprintf("targets[%d].name", i), "%q is taken: it names %s's part %s (%s), which reauth makes for every %s target", name, t.Name, part.Suffix, part.Tokens.Table, p.Title)
+			}
+			c.parts = append(c.parts, TargetConfig{Name: name, Product: t.Product, Database: t.Database, line: t.line, part: j + 1, of: t.Name})
+		}
+	}
 	return nil
+}
+
+// Parts lists the names of a target's parts.
+func (c *Config) Parts(name string) []string {
+	var out []string
+	for _, p := range c.parts {
+		if p.of == name {
+			out = append(out, p.Name)
+		}
+	}
+	return out
+}
+
+// WithParts lists the targets named, each followed by its parts: what plan and run act on.
+func (c *Config) WithParts(names []string) []string {
+	var out []string
+	for _, n := range names {
+		out = append(out, n)
+		out = append(out, c.Parts(n)...)
+	}
+	return out
 }
 
 // nodeHostKey is a node's SSH address as compared for duplicates: lower case, with its port.
@@ -636,6 +702,11 @@ func (c *Config) Target(name string) (*TargetConfig, error) {
 			return &c.Targets[i], nil
 		}
 		names = append(names, c.Targets[i].Name)
+	}
+	for i := range c.parts {
+		if c.parts[i].Name == name {
+			return &c.parts[i], nil
+		}
 	}
 	return nil, &ConfigError{File: c.file, Field: "--target", Msg: fmt.Sprintf("no target named %q (targets: %s)", name, strings.Join(names, ", "))}
 }

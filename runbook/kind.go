@@ -69,7 +69,7 @@ func (atlassianKind) prepare(ctx context.Context, p *Plan, tp *TargetPlan) error
 	if tp.SSO, err = conn.SSO(ctx); err != nil {
 		tp.Warnings = append(tp.Warnings, fmt.Sprintf("could not read the identity providers of Atlassian's SSO app: %v", err))
 	}
-	tp.Warnings = append(tp.Warnings, ssoLeft(tp)...)
+	tp.Warnings = append(tp.Warnings, p.ssoLeft(tp)...)
 	if mem, err := conn.InMemory(ctx); err != nil {
 		tp.Warnings = append(tp.Warnings, fmt.Sprintf("could not read where %s keeps its sessions: %v", conn.Target.Product.Title, err))
 	} else if mem {

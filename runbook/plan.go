@@ -13,6 +13,7 @@ import (
 
 	"github.com/reauth/reauth/backup"
 	"github.com/reauth/reauth/db"
+	"github.com/reauth/reauth/products"
 	"github.com/reauth/reauth/tokens"
 )
 
@@ -84,12 +85,22 @@ func (tp *TargetPlan) transport(what string, tr db.Transport) {
 // Err is why the target is not ready, if it is not.
 func (tp *TargetPlan) Err() error { return tp.err }
 
+// Noun names a row of the target's table for people ("remember-me", "SSO session").
+func (tp *TargetPlan) Noun() string {
+	if tp.conn == nil {
+		return "remember-me"
+	}
+	return tp.conn.Target.Product.Tokens.Kind()
+}
+
 // Conn is the target's open database connection (nil when it could not connect).
 func (tp *TargetPlan) Conn() *tokens.Conn { return tp.conn }
 
-// MakePlan prepares and connects each named target (all targets when names is empty) and
-// counts its tokens in scope. It changes nothing. A target that cannot be used is in the plan
-// with Ready false and its error; the caller closes the plan.
+// MakePlan prepares and connects each named target (all targets and their parts when names is
+// empty) and counts its tokens in scope. It changes nothing. A target that cannot be used is in
+// the plan with Ready false and its error; the caller closes the plan. A part that follows its
+// target (see Config.WithParts) but whose table the database lacks (an older release) is left
+// out, with a warning on its target.
 func MakePlan(ctx context.Context, cfg *Config, names []string, scope tokens.Scope) (*Plan, error) {
 	if scope.Now.IsZero() {
 		scope.Now = time.Now().UTC()
@@ -98,12 +109,14 @@ func MakePlan(ctx context.Context, cfg *Config, names []string, scope tokens.Sco
 		for _, t := range cfg.Targets {
 			names = append(names, t.Name)
 		}
+		names = cfg.WithParts(names)
 	}
 	if err := backup.CheckDir(cfg.BackupDir); err != nil {
 		return nil, &ConfigError{File: cfg.file, Field: "backup_dir", Msg: err.Error()}
 	}
 	seen := map[string]bool{}
 	p := &Plan{Environment: cfg.Environment, Scope: scope.String(), cfg: cfg, scope: scope}
+	byName := map[string]*TargetPlan{}
 	for _, name := range names {
 		if seen[name] {
 			continue
@@ -114,14 +127,31 @@ func MakePlan(ctx context.Context, cfg *Config, names []string, scope tokens.Sco
 			return nil, err
 		}
 		tp := &TargetPlan{Name: name, Product: tc.Product, Nodes: []NodeState{}, Warnings: []string{}}
-		p.Targets = append(p.Targets, tp)
 		tp.err = p.prepare(ctx, tp)
+		if owner := byName[tc.Owner()]; tc.part != 0 && owner != nil && absentTable(tp.err) {
+			// The part's table came with a later release of the product: there is nothing
+			// of it to end.
+			tp.kind.close(tp)
+			fp, _ := tc.productFacts()
+			part, _ := products.Lookup(tc.Product)
+			owner.Warnings = append(owner.Warnings, fmt.Sprintf("no %s (%s): %s before %s has none, so part %s has nothing to clear",
+				fp.Tokens.Noun(), fp.Tokens.Table, part.Title, part.Parts[tc.part-1].Since, name))
+			continue
+		}
+		byName[name] = tp
+		p.Targets = append(p.Targets, tp)
 		if tp.err != nil {
 			tp.Error = tp.err.Error()
 		}
 		tp.Ready = tp.err == nil
 	}
 	return p, nil
+}
+
+// absentTable reports whether err says the database has no token table at all.
+func absentTable(err error) bool {
+	var te *tokens.TableError
+	return errors.As(err, &te) && te.Absent
 }
 
 // ErrSSOLeft marks a target whose users sign in through another target (sso_via) that is not

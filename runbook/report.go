@@ -112,10 +112,21 @@ func plural(n int, one, many string) string {
 
 // ssoLeft says, for each identity provider the target signs users in through, what the run
 // does not end there.
-func ssoLeft(tp *TargetPlan) []string {
+func (p *Plan) ssoLeft(tp *TargetPlan) []string {
+	via := ""
+	if tc, err := p.cfg.Target(tp.Name); err == nil {
+		via = tc.SSOVia
+	}
 	var out []string
 	for _, i := range tp.SSO {
-		if i.Enabled {
+		switch {
+		case !i.Enabled:
+		case i.Crowd && via != "":
+			// Crowd's sessions are target via's, which plan requires in the same run (sso_via).
+		case i.Crowd:
+			out = append(out, fmt.Sprintf("users of %s sign in through Crowd at %s (Crowd SSO, identity provider %q) and are signed in again silently while their Crowd session or Crowd remember-me lives: add the Crowd target to the run, and set sso_via: on %s so that plan checks it",
+				tp.Name, i.Issuer, i.Name, tp.Name))
+		default:
 			out = append(out, fmt.Sprintf("users of %s are sent to %s (%s identity provider %q) and signed in again silently if their session there is alive: end their sessions at the identity provider", tp.Name, i.Where(), i.Type, i.Name))
 		}
 	}
@@ -129,13 +140,13 @@ func (p *Plan) notRevoked() []string {
 	var out []string
 	crowd, atlassian := false, false
 	for _, tp := range p.Targets {
-		out = append(out, ssoLeft(tp)...)
+		out = append(out, p.ssoLeft(tp)...)
 		crowd = crowd || products.SignsInOthers(tp.Product)
 		atlassian = atlassian || !products.IsGitLab(tp.Product)
 	}
 	switch {
 	case crowd:
-		out = append(out, "Crowd's own remember-me tokens (cwd_remember_me_token): expire them with POST /rest/admin/1.0/remember-me/expire-all")
+		out = append(out, "users' Crowd sessions created by applications that Crowd allows to generate user tokens without a password (the application's \"Allow to generate user tokens\"): such an application signs its users in to Crowd again")
 	case atlassian:
 		out = append(out, "Crowd SSO sessions (crowd.token_key) and Crowd's own remember-me tokens, where the products sign in through Crowd: add Crowd as a target of the run")
 	}

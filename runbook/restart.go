@@ -25,6 +25,10 @@ const (
 // ErrNoNodes marks a target whose config lists no nodes to restart.
 var ErrNoNodes = errors.New("no nodes")
 
+// errPart marks a target's part (ErrNoNodes too): its nodes are its target's, restarted and
+// verified there.
+var errPart = errors.New("a part of a target")
+
 // ErrResumeState marks a restart refused because of the state a halted one left: there is one
 // and --resume was not given, or --resume was given and there is none.
 var ErrResumeState = errors.New("restart state")
@@ -38,6 +42,9 @@ func (c *Config) RestartSpec(name string) (restart.Spec, error) {
 	}
 	if tc.gitlab() {
 		return restart.Spec{}, fmt.Errorf("%w: target %s is GitLab, whose sessions end without a restart", ErrNoNodes, name)
+	}
+	if tc.part != 0 {
+		return restart.Spec{}, fmt.Errorf("%w: %w: %s's nodes are target %s's: restart that target", ErrNoNodes, errPart, name, tc.of)
 	}
 	if len(tc.Nodes) == 0 {
 		return restart.Spec{}, fmt.Errorf("%w: target %s lists no nodes: add nodes: with host and url", ErrNoNodes, name)
@@ -300,7 +307,7 @@ func (p *Plan) CheckNodes(ctx context.Context) {
 	for _, tp := range p.Targets {
 		spec, err := p.cfg.RestartSpec(tp.Name)
 		if errors.Is(err, ErrNoNodes) {
-			if tp.kind.restarts() {
+			if tp.kind.restarts() && !errors.Is(err, errPart) {
 				tp.Warnings = append(tp.Warnings, "no nodes are listed: a run cannot restart this target, so sessions held in the nodes' memory stay until they restart (add nodes: with host and url)")
 			}
 			continue

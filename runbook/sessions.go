@@ -6,8 +6,6 @@ import (
 	"fmt"
 	"net"
 	"net/http"
-	"net/url"
-	"strings"
 	"time"
 
 	"github.com/reauth/reauth/db"
@@ -26,7 +24,9 @@ type UserRevoke struct {
 // RevokeResult is what `sessions revoke` did on an Atlassian target.
 type RevokeResult struct {
 	Cleared tokens.ClearResult `json:"cleared"`
-	Users   []UserRevoke       `json:"users"`
+	// Parts are the clears of the target's parts (Crowd's remember-me tokens).
+	Parts []tokens.ClearResult `json:"parts,omitempty"`
+	Users []UserRevoke         `json:"users"`
 	// RestartNeeded is set when some in-memory sessions could not be ended through the API.
 	RestartNeeded bool   `json:"restart_needed"`
 	Restart       string `json:"restart,omitempty"` // the command that ends them
@@ -35,37 +35,45 @@ type RevokeResult struct {
 // ErrNoSessionAPI says why a target's in-memory sessions cannot be ended per user.
 var ErrNoSessionAPI = errors.New("no per-user session endpoint")
 
-// sessionAPI returns the endpoint base and the admin credentials of a target, or why not.
-func (c *Config) sessionAPI(name string) (base, user, pass string, err error) {
+// sessionAPI is a target's per-user session endpoint: the product, the target's base URL and
+// the credentials it takes.
+type sessionAPI struct {
+	product        *products.Product
+	base           string
+	user, password string
+}
+
+// url is the endpoint for one user.
+func (s sessionAPI) url(user string) string { return s.product.SessionURL(s.base, user) }
+
+// sessionAPI returns the endpoint of a target, or why it has none.
+func (c *Config) sessionAPI(name string) (sessionAPI, error) {
 	tc, err := c.Target(name)
 	if err != nil {
-		return "", "", "", err
+		return sessionAPI{}, err
 	}
-	path := ""
-	if p, err := products.Lookup(tc.Product); err == nil {
-		path = p.SessionPath
-	}
+	p, err := tc.productFacts()
 	switch {
-	case path == "":
-		return "", "", "", fmt.Errorf("%w: %s has none", ErrNoSessionAPI, tc.Product)
+	case err != nil || p.SessionPath == "":
+		return sessionAPI{}, fmt.Errorf("%w: %s has none", ErrNoSessionAPI, tc.Product)
 	case tc.BaseURL == "" || tc.Admin.User == "":
-		return "", "", "", fmt.Errorf("%w: target %s has no base_url and admin: user", ErrNoSessionAPI, name)
+		return sessionAPI{}, fmt.Errorf("%w: target %s has no base_url and admin: user", ErrNoSessionAPI, name)
 	}
 	pass, given, err := c.secretFrom(tc, "admin", "", tc.Admin.PasswordEnv, tc.Admin.PasswordFile)
 	switch {
 	case err != nil:
-		return "", "", "", err
+		return sessionAPI{}, err
 	case !given:
-		return "", "", "", c.fail(tc, "admin", "give password_env or password_file")
+		return sessionAPI{}, c.fail(tc, "admin", "give password_env or password_file")
 	}
-	return strings.TrimRight(tc.BaseURL, "/") + path, tc.Admin.User, pass, nil
+	return sessionAPI{product: p, base: tc.BaseURL, user: tc.Admin.User, password: pass}, nil
 }
 
 // CheckSessionAPI reports a problem with a target's per-user session endpoint settings (an
 // unset admin password variable, say) before anything is deleted. A target without the
 // endpoint is not a problem: EndSessions then says a restart is needed.
 func (c *Config) CheckSessionAPI(name string) error {
-	_, _, _, err := c.sessionAPI(name)
+	_, err := c.sessionAPI(name)
 	if errors.Is(err, ErrNoSessionAPI) {
 		return nil
 	}
@@ -84,7 +92,7 @@ var SessionAPITimeout = 30 * time.Second
 // held in the nodes' memory end without a restart. Where there is no endpoint (or no admin
 // credentials), or a call fails, the result says a restart is needed.
 func (p *Plan) EndSessions(ctx context.Context, target string, users []string) ([]UserRevoke, bool, error) {
-	base, admin, pass, err := p.cfg.sessionAPI(target)
+	api, err := p.cfg.sessionAPI(target)
 	if errors.Is(err, ErrNoSessionAPI) {
 		var out []UserRevoke
 		for _, u := range users {
@@ -113,15 +121,15 @@ func (p *Plan) EndSessions(ctx context.Context, target string, users []string) (
 			out = append(out, r)
 			continue
 		}
-		req, err := http.NewRequestWithContext(ctx, http.MethodDelete, base+url.PathEscape(u), nil)
+		req, err := http.NewRequestWithContext(ctx, http.MethodDelete, api.url(u), nil)
 		if err != nil {
 			return nil, true, err
 		}
-		req.SetBasicAuth(admin, pass)
+		req.SetBasicAuth(api.user, api.password)
 		resp, err := client.Do(req)
 		switch {
 		case err != nil && (isTimeout(err) || ctx.Err() != nil):
-			unanswered = fmt.Sprintf("%s did not answer within %s", base, SessionAPITimeout)
+			unanswered = fmt.Sprintf("%s did not answer within %s", api.base, SessionAPITimeout)
 			if ctx.Err() != nil {
 				unanswered = "interrupted"
 			}
@@ -131,9 +139,22 @@ func (p *Plan) EndSessions(ctx context.Context, target string, users []string) (
 		case resp.StatusCode == http.StatusOK || resp.StatusCode == http.StatusNoContent:
 			r.HTTP, r.Ended, r.Outcome = resp.StatusCode, true, "sessions ended"
 		case resp.StatusCode == http.StatusUnauthorized || resp.StatusCode == http.StatusForbidden:
-			r.HTTP, r.Outcome = resp.StatusCode, fmt.Sprintf("refused (HTTP %d): check the admin credentials of the target; in-memory sessions remain until the nodes restart", resp.StatusCode)
+			who := "the admin credentials of the target"
+			if api.product.SessionAuth != "" {
+				who = "the target's admin: user and password (" + api.product.SessionAuth + ")"
+			}
+			r.HTTP, r.Outcome = resp.StatusCode, fmt.Sprintf("refused (HTTP %d): check %s; in-memory sessions remain until the nodes restart", resp.StatusCode, who)
+			// Every further call would be refused the same way.
+			unanswered = fmt.Sprintf("%s refused the credentials (HTTP %d)", api.base, resp.StatusCode)
 		case resp.StatusCode == http.StatusNotFound:
-			r.HTTP, r.Outcome = resp.StatusCode, "not found (HTTP 404): an unknown user, or a version without the endpoint (Jira before 9.11); in-memory sessions remain until the nodes restart"
+			older := "a version without the endpoint"
+			if api.product.SessionSince != "" {
+				older += fmt.Sprintf(" (%s before %s)", api.product.Title, api.product.SessionSince)
+			}
+			r.HTTP, r.Outcome = resp.StatusCode, "not found (HTTP 404): an unknown user, or "+older+"; in-memory sessions remain until the nodes restart"
+		case resp.StatusCode == http.StatusMethodNotAllowed:
+			r.HTTP, r.Outcome = resp.StatusCode, fmt.Sprintf("not allowed (HTTP 405): this %s is too old for the endpoint; in-memory sessions remain until the nodes restart", api.product.Title)
+			unanswered = fmt.Sprintf("%s has no such endpoint (HTTP 405)", api.base)
 		default:
 			r.HTTP, r.Outcome = resp.StatusCode, fmt.Sprintf("HTTP %d: in-memory sessions remain until the nodes restart", resp.StatusCode)
 		}

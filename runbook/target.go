@@ -38,7 +38,7 @@ func (c *Config) Prepare(ctx context.Context, name string) (*Target, error) {
 	}
 	field := func(s string) string {
 		for i := range c.Targets {
-			if &c.Targets[i] == tc {
+			if c.Targets[i].Name == tc.Owner() {
 				return fmt.Sprintf("targets[%d].%s", i, s)
 			}
 		}
@@ -47,7 +47,7 @@ func (c *Config) Prepare(ctx context.Context, name string) (*Target, error) {
 	if tc.gitlab() {
 		return nil, c.fail(tc, field("product"), "gitlab targets are not supported by this command: their sessions live in Redis (see `reauth sessions`)")
 	}
-	p, err := products.Lookup(tc.Product)
+	p, err := tc.productFacts()
 	if err != nil {
 		return nil, c.fail(tc, field("product"), "%w", err)
 	}
@@ -58,12 +58,16 @@ func (c *Config) Prepare(ctx context.Context, name string) (*Target, error) {
 	)
 	d := tc.Database
 	if d.Discover != nil {
-		host := ""
-		if len(tc.Nodes) > 0 {
-			host = tc.Nodes[0].Host
+		// A part's product files are its target's: on the target's first node.
+		own, err := c.Target(tc.Owner())
+		if err != nil {
+			return nil, err
 		}
-		var err error
-		discovered, where, err = c.Discover(ctx, p, d.Discover.Home, host, tc.Restart.InstallDir)
+		host := ""
+		if len(own.Nodes) > 0 {
+			host = own.Nodes[0].Host
+		}
+		discovered, where, err = c.Discover(ctx, p, d.Discover.Home, host, own.Restart.InstallDir)
 		if err != nil && !(errors.Is(err, products.ErrEncryptedPassword) && discovered != nil && d.givesPassword()) {
 			return nil, c.fail(tc, field("database.discover"), "%w", err)
 		}
@@ -117,7 +121,7 @@ func (c *Config) Prepare(ctx context.Context, name string) (*Target, error) {
 		t.cred.Password = src.URLPassword
 		t.Warnings = append(t.Warnings, "the database password is written in the database URL: prefer password_env or password_file")
 	}
-	t.Warnings = append(t.Warnings, c.exposed[tc.Name]...)
+	t.Warnings = append(t.Warnings, c.exposed[tc.Owner()]...)
 	return t, nil
 }
 

@@ -38,7 +38,9 @@ func (c *Conn) Count(ctx context.Context, s Scope) (Counts, error) {
 		if err := c.Pool.QueryRowContext(ctx, q, args...).Scan(&all); err != nil {
 			return Counts{}, fmt.Errorf("count %s: %w", c.Tokens.Table, err)
 		}
-		c.note(fmt.Sprintf("%d rows with %s = %d are left alone: %s", all-n.Total, c.Tokens.Keep, c.Tokens.KeepValue, c.Target.Product.Tokens.Keep.Why))
+		if all > n.Total {
+			c.note(fmt.Sprintf("%d rows with %s = %d are left alone: %s", all-n.Total, c.Tokens.Keep, c.Tokens.KeepValue, c.Target.Product.Tokens.Keep.Why))
+		}
 	}
 	n.InScope = n.Total
 	if len(conds) > len(c.keep()) {

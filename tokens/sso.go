@@ -14,6 +14,11 @@ import (
 // Bamboo alike (public pg_dumps of Confluence and Bitbucket).
 const ssoTable = "AO_ED669C_IDP_CONFIG"
 
+// crowdSSOPath ends the SSO URL of a Crowd identity provider (Crowd SSO 2.0): the app writes
+// <Crowd's base URL>/console/secure/saml/sso.action, and infers the Crowd type from it where
+// SAML_IDP_TYPE is empty (the app's SamlConfig).
+const crowdSSOPath = "/console/secure/saml/sso.action"
+
 // IdP is an identity provider that a product signs users in through.
 type IdP struct {
 	Name string `json:"name"`
@@ -22,6 +27,9 @@ type IdP struct {
 	Issuer  string `json:"issuer"`
 	URL     string `json:"url,omitempty"` // where users are sent to sign in
 	Enabled bool   `json:"enabled"`
+	// Crowd: the identity provider is Crowd (Crowd SSO 2.0, a SAML IdP of type CROWD), whose
+	// Issuer is Crowd's base URL: its SSO sessions are a Crowd target's.
+	Crowd bool `json:"crowd"`
 }
 
 // Where is where users signing in through the IdP are sent.
@@ -44,9 +52,17 @@ func (c *Conn) SSO(ctx context.Context) ([]IdP, error) {
 	if err != nil {
 		return nil, fmt.Errorf("read %s: %w", t, err)
 	}
+	read := []string{cols["NAME"], cols["SSO_TYPE"], cols["ISSUER"], cols["SSO_URL"], cols["ENABLED"]}
+	// SAML_IDP_TYPE (GENERIC or CROWD) came with Crowd as an identity provider; older tables
+	// lack it.
+	if typ, err := c.exactColumns(ctx, t, "SAML_IDP_TYPE"); err == nil {
+		read = append(read, typ["SAML_IDP_TYPE"])
+	}
 	var out []IdP
-	err = c.each(ctx, t, []string{cols["NAME"], cols["SSO_TYPE"], cols["ISSUER"], cols["SSO_URL"], cols["ENABLED"]}, nil, func(v []sql.NullString) {
-		out = append(out, IdP{Name: v[0].String, Type: strings.ToUpper(v[1].String), Issuer: v[2].String, URL: v[3].String, Enabled: isTrue(v[4])})
+	err = c.each(ctx, t, read, nil, func(v []sql.NullString) {
+		i := IdP{Name: v[0].String, Type: strings.ToUpper(v[1].String), Issuer: v[2].String, URL: v[3].String, Enabled: isTrue(v[4])}
+		i.Crowd = i.Type == "SAML" && (len(v) > 5 && strings.EqualFold(v[5].String, "CROWD") || strings.HasSuffix(strings.TrimRight(i.URL, "/"), crowdSSOPath))
+		out = append(out, i)
 	})
 	if err != nil {
 		return nil, fmt.Errorf("read %s: %w", t, err)

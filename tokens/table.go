@@ -97,6 +97,8 @@ func (tt *TokenTable) ColumnNames() []string {
 // TableError reports a token table that is missing or not as the product lays it out.
 type TableError struct {
 	Msg string
+	// Absent: the database has no table of that name at all.
+	Absent bool
 }
 
 func (e *TableError) Error() string { return e.Msg }
@@ -134,10 +136,10 @@ func findTokens(ctx context.Context, t *Target, q db.Querier) (*TokenTable, erro
 			return nil, err
 		}
 		if len(tables) == 0 {
-			return nil, &TableError{fmt.Sprintf("%s's remember-me table is unverified, and its candidate %s is not in %s: find the table and set table: in the target", p.Title, p.Tokens.Table, where)}
+			return nil, &TableError{Msg: fmt.Sprintf("%s's remember-me table is unverified, and its candidate %s is not in %s: find the table and set table: in the target", p.Title, p.Tokens.Table, where)}
 		}
 		if len(tables) > 1 {
-			return nil, &TableError{fmt.Sprintf("%s's remember-me table is unverified, and several tables match its candidate %s (%s): set table: in the target", p.Title, p.Tokens.Table, joinTables(tables))}
+			return nil, &TableError{Msg: fmt.Sprintf("%s's remember-me table is unverified, and several tables match its candidate %s (%s): set table: in the target", p.Title, p.Tokens.Table, joinTables(tables))}
 		}
 		tt.Unconfirmed = true
 		tt.Relied = append(tt.Relied, fmt.Sprintf("table %s is %s's candidate remember-me table, UNVERIFIED (%s): confirm it with table: %s", tables[0], p.Title, p.Tokens.Source, tables[0].Name))
@@ -148,7 +150,7 @@ func findTokens(ctx context.Context, t *Target, q db.Querier) (*TokenTable, erro
 	if want != "" {
 		switch {
 		case len(tables) == 0:
-			return nil, &TableError{fmt.Sprintf("no table %q (any case) in %s of %s: is this %s's database? (set table: or database.schema if it is named differently)", want, where, t.Source, p.Title)}
+			return nil, &TableError{Msg: fmt.Sprintf("no table %q (any case) in %s of %s: is this %s's database? (set table: or database.schema if it is named differently)", want, where, t.Source, p.Title), Absent: true}
 		case len(tables) > 1:
 			var exact []db.Table
 			for _, tb := range tables {
@@ -157,7 +159,7 @@ func findTokens(ctx context.Context, t *Target, q db.Querier) (*TokenTable, erro
 				}
 			}
 			if len(exact) != 1 {
-				return nil, &TableError{fmt.Sprintf("several tables match %q (%s): set database.schema, or table: with the exact spelling", want, joinTables(tables))}
+				return nil, &TableError{Msg: fmt.Sprintf("several tables match %q (%s): set database.schema, or table: with the exact spelling", want, joinTables(tables))}
 			}
 			tables = exact
 		}
@@ -178,7 +180,7 @@ func findTokens(ctx context.Context, t *Target, q db.Querier) (*TokenTable, erro
 	if p.Tokens.ColumnsVerified {
 		for _, c := range p.Tokens.Columns {
 			if _, ok := find(c.Name); !ok {
-				return nil, &TableError{fmt.Sprintf("table %s has no column %q, which %s's %s has (found: %s): is this the right table?", tt.Table, c.Name, p.Title, p.Tokens.Noun(), found)}
+				return nil, &TableError{Msg: fmt.Sprintf("table %s has no column %q, which %s's %s has (found: %s): is this the right table?", tt.Table, c.Name, p.Title, p.Tokens.Noun(), found)}
 			}
 		}
 	} else if len(p.Tokens.Columns) > 0 {
@@ -196,7 +198,7 @@ func findTokens(ctx context.Context, t *Target, q db.Querier) (*TokenTable, erro
 			return exact, nil
 		}
 		if required || override != "" {
-			return "", &TableError{fmt.Sprintf("table %s has no %s column %q (%s; found: %s): set columns.%s in the target", tt.Table, what, name, from, found, what)}
+			return "", &TableError{Msg: fmt.Sprintf("table %s has no %s column %q (%s; found: %s): set columns.%s in the target", tt.Table, what, name, from, found, what)}
 		}
 		return "", nil
 	}
@@ -213,7 +215,7 @@ func findTokens(ctx context.Context, t *Target, q db.Querier) (*TokenTable, erro
 	if kc, _ := tt.column(tt.Key); kc.Kind != db.KindInt && kc.Kind != db.KindDecimal {
 		// Batches page through the key with > and ORDER BY; for text, the database's collation
 		// and the bound parameter's can disagree, and rows could be skipped.
-		return nil, &TableError{fmt.Sprintf("key column %q of %s has type %s: reauth needs a numeric key (set columns.key)", kc.Name, tt.Table, kc.DataType)}
+		return nil, &TableError{Msg: fmt.Sprintf("key column %q of %s has type %s: reauth needs a numeric key (set columns.key)", kc.Name, tt.Table, kc.DataType)}
 	}
 	if !p.Tokens.ColumnsVerified || cc.Key != "" {
 		// Batches end at a key value and delete up to it: with a key that is not unique, rows
@@ -227,13 +229,13 @@ func findTokens(ctx context.Context, t *Target, q db.Querier) (*TokenTable, erro
 			if shown == "" {
 				shown = "none"
 			}
-			return nil, &TableError{fmt.Sprintf("key column %q of %s is not the table's single-column primary key (primary key: %s): reauth needs a unique key to batch by (set columns.key to it)", tt.Key, tt.Table, shown)}
+			return nil, &TableError{Msg: fmt.Sprintf("key column %q of %s is not the table's single-column primary key (primary key: %s): reauth needs a unique key to batch by (set columns.key to it)", tt.Key, tt.Table, shown)}
 		}
 	}
 	if k := p.Tokens.Keep; k != nil {
 		exact, ok := find(k.Column)
 		if !ok {
-			return nil, &TableError{fmt.Sprintf("table %s has no column %q, which tells %s's %s apart (found: %s): is this the right table?", tt.Table, k.Column, p.Title, k.Why, found)}
+			return nil, &TableError{Msg: fmt.Sprintf("table %s has no column %q, which tells %s's %s apart (found: %s): is this the right table?", tt.Table, k.Column, p.Title, k.Why, found)}
 		}
 		tt.Keep, tt.KeepValue = exact, k.Value
 	}
@@ -243,7 +245,7 @@ func findTokens(ctx context.Context, t *Target, q db.Querier) (*TokenTable, erro
 		case db.KindTime, db.KindInt, db.KindDecimal:
 			tt.CreatedKind = c.Kind
 		default:
-			return nil, &TableError{fmt.Sprintf("created column %q of %s has type %s, neither a time nor epoch milliseconds", c.Name, tt.Table, c.DataType)}
+			return nil, &TableError{Msg: fmt.Sprintf("created column %q of %s has type %s, neither a time nor epoch milliseconds", c.Name, tt.Table, c.DataType)}
 		}
 	}
 	return tt, nil

@@ -57,7 +57,7 @@ func (a *app) backupOrClear(c *cli.Context, action string) error {
 	if err != nil {
 		return err
 	}
-	cfg, p, err := a.openPlan(c, g, []string{target}, scope)
+	cfg, p, err := a.openPlan(c, g, []string{target}, scope, false)
 	if err != nil {
 		return err
 	}
@@ -136,6 +136,9 @@ func (a *app) backupOrClear(c *cli.Context, action string) error {
 	if action == "clear" {
 		fmt.Fprintf(a.out, "Undo:   reauth --config %s restore %s\n", cfg.Path, res.Backup)
 		fmt.Fprintf(a.out, "Sessions held in the nodes' memory (%s) stay valid until each node restarts: `reauth restart --target %s`.\n", tp.Conn().Target.Product.SessionCookie, tp.Name)
+	}
+	for _, part := range cfg.Parts(tp.Name) {
+		fmt.Fprintf(a.out, "Not included: target %s's part %s (its own table): `reauth %s --target %s`.\n", tp.Name, part, action, part)
 	}
 	return nil
 }

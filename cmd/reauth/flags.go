@@ -101,11 +101,15 @@ func (a *app) loadConfig(g globals) (*runbook.Config, error) {
 }
 
 // openPlan reads the config and makes the plan of the named targets (every target when none
-// is named): how each command that looks at targets starts. The caller closes the plan.
-func (a *app) openPlan(c *cli.Context, g globals, targets []string, scope tokens.Scope) (*runbook.Config, *runbook.Plan, error) {
+// is named), with their parts (Crowd's remember-me tokens) when parts is set: how each command
+// that looks at targets starts. The caller closes the plan.
+func (a *app) openPlan(c *cli.Context, g globals, targets []string, scope tokens.Scope, parts bool) (*runbook.Config, *runbook.Plan, error) {
 	cfg, err := a.loadConfig(g)
 	if err != nil {
 		return nil, nil, err
+	}
+	if parts {
+		targets = cfg.WithParts(targets)
 	}
 	p, err := runbook.MakePlan(c.Context, cfg, targets, scope)
 	if err != nil {

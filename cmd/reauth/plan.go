@@ -35,7 +35,7 @@ func (a *app) planCommand() *cli.Command {
 				return err
 			}
 			a.planning = true
-			_, p, err := a.openPlan(c, g, c.StringSlice("target"), scope)
+			_, p, err := a.openPlan(c, g, c.StringSlice("target"), scope, true)
 			if err != nil {
 				return err
 			}
@@ -102,7 +102,11 @@ func (a *app) printPlan(p *runbook.Plan) {
 			if !i.Enabled {
 				state = " (disabled)"
 			}
-			fmt.Fprintf(a.out, "  sso:       %s %q, %s%s\n", i.Type, i.Name, i.Where(), state)
+			kind := i.Type
+			if i.Crowd {
+				kind = "Crowd SSO (SAML)"
+			}
+			fmt.Fprintf(a.out, "  sso:       %s %q, %s%s\n", kind, i.Name, i.Where(), state)
 		}
 		for _, w := range t.Warnings {
 			fmt.Fprintf(a.out, "  warning:   %s\n", w)

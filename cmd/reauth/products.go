@@ -77,11 +77,15 @@ func (a *app) printProducts() {
 			fmt.Fprintf(tw, "  --group\tdoes not apply (no user directory reauth reads)\n")
 		}
 		fmt.Fprintf(tw, "  source\t%s\n", tt.Source)
-		cookie := "remember-me"
-		if p.Tokens.Holds != "" {
-			cookie = strings.TrimSuffix(p.Tokens.Holds, "s") // a row per cookie: "SSO session"
+		fmt.Fprintf(tw, "  cookies\t%s %s, session %s\n", tt.Kind(), p.RememberMeCookie, p.SessionCookie)
+		for _, part := range p.Parts {
+			cookie := part.Cookie
+			if cookie == "" {
+				cookie = "(cookie UNVERIFIED)"
+			}
+			fmt.Fprintf(tw, "  part %s\t%s rows of %s, cookie %s (target <name>.%s; source: %s)\n", part.Suffix, part.Tokens.Kind(), part.Tokens.Table,
+				cookie, part.Suffix, part.Tokens.Source)
 		}
-		fmt.Fprintf(tw, "  cookies\t%s %s, session %s\n", cookie, p.RememberMeCookie, p.SessionCookie)
 		fmt.Fprintf(tw, "  probe\tGET %s: %s\n", p.Probe.Path, p.Probe.Ready)
 		fmt.Fprintf(tw, "  default port\t%d\n", p.Port)
 		fmt.Fprintf(tw, "  databases\t%s\n", strings.Join(p.Databases, ", "))

@@ -10,6 +10,7 @@ import (
 	"testing"
 
 	"github.com/reauth/reauth/db/dbtest"
+	"github.com/reauth/reauth/products"
 	"github.com/reauth/reauth/products/producttest"
 )
 
@@ -26,7 +27,7 @@ func server(t testing.TB, dialect string) *dbtest.Server {
 func TestProductsRoundTrip(t *testing.T) {
 	const rows = 700
 	for _, f := range producttest.All() {
-		t.Run(f.Product+"/"+f.Dialect, func(t *testing.T) {
+		t.Run(f.Name(), func(t *testing.T) {
 			t.Parallel()
 			d := server(t, f.Dialect).NewDatabase(t)
 			f.Setup(t, d.Exec, rows)
@@ -38,24 +39,38 @@ func TestProductsRoundTrip(t *testing.T) {
 			e := newEnv(t, targetYAML{name: "t1", product: f.Product, db: d, extra: extra})
 			before := producttest.Digest(t, pool, f.Table)
 
+			type planTarget struct {
+				Name, Product, Table string
+				Tokens               int64
+				InScope              int64 `json:"in_scope"`
+				Ready                bool
+				Warnings             []string
+			}
 			var plan struct {
 				Environment string
-				Targets     []struct {
-					Name, Product, Table string
-					Tokens               int64
-					InScope              int64 `json:"in_scope"`
-					Ready                bool
-					Warnings             []string
-				}
+				Targets     []planTarget
 			}
 			e.run(t, "plan", "--output", "json").mustSucceed(t).decode(t, &plan)
-			if len(plan.Targets) != 1 || !plan.Targets[0].Ready || plan.Targets[0].Tokens != rows || plan.Targets[0].InScope != rows {
-				t.Fatalf("plan = %+v; want 1 ready target with %d tokens in scope", plan, rows)
+			// The plan holds the target and its parts (Crowd's remember-me tokens), all ready;
+			// the fixture's rows are in the table of one of them.
+			name := f.Target("t1")
+			i := slices.IndexFunc(plan.Targets, func(tp planTarget) bool { return tp.Name == name })
+			p, _ := products.Lookup(f.Product)
+			if wantN := 1 + len(p.Parts); len(plan.Targets) != wantN || i < 0 {
+				t.Fatalf("plan = %+v; want %d targets, %s among them", plan, wantN, name)
 			}
-			if !strings.HasSuffix(plan.Targets[0].Table, "."+f.Table) {
-				t.Errorf("plan table = %q; want the exact name %q", plan.Targets[0].Table, f.Table)
+			for _, tp := range plan.Targets {
+				if !tp.Ready || tp.Name != name && tp.Tokens != 0 {
+					t.Errorf("plan target %+v; want ready, and empty but for %s", tp, name)
+				}
 			}
-			relied := strings.Join(plan.Targets[0].Warnings, "\n")
+			if tp := plan.Targets[i]; tp.Tokens != rows || tp.InScope != rows {
+				t.Fatalf("plan of %s = %+v; want %d tokens in scope", name, tp, rows)
+			}
+			if !strings.HasSuffix(plan.Targets[i].Table, "."+f.Table) {
+				t.Errorf("plan table = %q; want the exact name %q", plan.Targets[i].Table, f.Table)
+			}
+			relied := strings.Join(plan.Targets[i].Warnings, "\n")
 			if (f.Product == "bamboo" || f.Product == "fisheye") != strings.Contains(relied, "unverified") {
 				t.Errorf("plan warnings for %s = %q; unverified facts must be said, and only those", f.Product, relied)
 			}
@@ -65,7 +80,7 @@ func TestProductsRoundTrip(t *testing.T) {
 				BackedUp              int64 `json:"backed_up"`
 				Deleted               int64
 			}
-			e.run(t, "backup", "--target", "t1", "--output", "json").mustSucceed(t).decode(t, &bk)
+			e.run(t, "backup", "--target", name, "--output", "json").mustSucceed(t).decode(t, &bk)
 			if bk.BackedUp != rows || bk.Deleted != 0 {
 				t.Errorf("backup = %+v; want %d backed up, 0 deleted", bk, rows)
 			}
@@ -79,7 +94,7 @@ func TestProductsRoundTrip(t *testing.T) {
 				BackedUp int64 `json:"backed_up"`
 				Deleted  int64
 			}
-			e.run(t, "clear", "--target", "t1", "--yes", "--batch-size", "64", "--output", "json").mustSucceed(t).decode(t, &cl)
+			e.run(t, "clear", "--target", name, "--yes", "--batch-size", "64", "--output", "json").mustSucceed(t).decode(t, &cl)
 			if cl.BackedUp != rows || cl.Deleted != rows {
 				t.Errorf("clear = %+v; want %d backed up and deleted", cl, rows)
 			}
@@ -347,5 +362,179 @@ func TestCrowdTokensInMemory(t *testing.T) {
 				}
 			}
 		})
+	}
+}
+
+// TestCrowdSSODetected: a product that signs users in through Crowd (Crowd SSO 2.0: a SAML
+// identity provider of Atlassian's SSO app with SAML_IDP_TYPE CROWD, or, where that column is
+// empty, the SSO URL Crowd's console serves) is shown as Crowd SSO in plan's text and JSON.
+// Without sso_via the plan says to add the Crowd target and set sso_via; with it, and the Crowd
+// target in the run, the Crowd line is gone from the warnings and from the report's not-revoked
+// list, since the run ends those sessions.
+func TestCrowdSSODetected(t *testing.T) {
+	srv := server(t, "postgres")
+	jd, cd := srv.NewDatabase(t), srv.NewDatabase(t)
+	jf, _ := producttest.For("jira", "postgres")
+	cf, _ := producttest.For("crowd", "postgres")
+	jf.Setup(t, jd.Exec, 10)
+	cf.Setup(t, cd.Exec, 10)
+	const base = "https://crowd.example.com/crowd"
+	producttest.SetupSSO(t, jd.Exec,
+		producttest.IdP{Name: "Crowd", Type: "SAML", SAMLType: "CROWD", Issuer: base, URL: base + "/console/secure/saml/sso.action", Enabled: true},
+		producttest.IdP{Name: "Crowd (older row)", Type: "SAML", Issuer: base, URL: base + "/console/secure/saml/sso.action", Enabled: false},
+		producttest.IdP{Name: "Okta", Type: "SAML", SAMLType: "GENERIC", Issuer: "http://www.okta.com/exk1", URL: "https://example.okta.com/app/jira/sso/saml", Enabled: true})
+	crowdLine := `users of jira sign in through Crowd at ` + base + ` (Crowd SSO, identity provider "Crowd")`
+
+	e := newEnv(t, targetYAML{name: "jira", product: "jira", db: jd})
+	r := e.run(t, "plan").mustSucceed(t)
+	for _, want := range []string{
+		`  sso:       Crowd SSO (SAML) "Crowd", ` + base + "/console/secure/saml/sso.action\n",
+		`  sso:       Crowd SSO (SAML) "Crowd (older row)", ` + base + "/console/secure/saml/sso.action (disabled)\n",
+		`  sso:       SAML "Okta", https://example.okta.com/app/jira/sso/saml` + "\n",
+		"  warning:   " + crowdLine + " and are signed in again silently while their Crowd session or Crowd remember-me lives: add the Crowd target to the run, and set sso_via: on jira so that plan checks it\n",
+	} {
+		if !strings.Contains(r.stdout, want) {
+			t.Errorf("plan lacks %q:\n%s", want, r.stdout)
+		}
+	}
+	var plan struct {
+		Targets []struct {
+			SSO []struct {
+				Name    string
+				Crowd   bool
+				Enabled bool
+			}
+		}
+	}
+	e.run(t, "plan", "--output", "json").mustSucceed(t).decode(t, &plan)
+	if sso := plan.Targets[0].SSO; len(sso) != 3 || !sso[0].Crowd || !sso[1].Crowd || sso[2].Crowd {
+		t.Errorf("plan JSON sso = %+v; want the two Crowd rows marked crowd, Okta not", sso)
+	}
+
+	e = newEnv(t, targetYAML{name: "jira", product: "jira", db: jd, extra: "    sso_via: crowd\n"},
+		targetYAML{name: "crowd", product: "crowd", db: cd})
+	if r := e.run(t, "plan").mustSucceed(t); strings.Contains(r.stdout, crowdLine) || !strings.Contains(r.stdout, `SAML identity provider "Okta"`) {
+		t.Errorf("plan with sso_via and the Crowd target: the Crowd line stays, or Okta's went:\n%s", r.stdout)
+	}
+	var rep struct {
+		NotRevoked []string `json:"not_revoked"`
+	}
+	out := e.run(t, "run", "--yes", "--reason", "CHG-1", "--output", "json")
+	if err := json.Unmarshal([]byte(out.stdout), &rep); err != nil {
+		t.Fatalf("run's JSON report: %v\n%s\n%s", err, out.stdout, out.stderr)
+	}
+	if slices.ContainsFunc(rep.NotRevoked, func(s string) bool { return strings.Contains(s, "sign in through Crowd at") }) ||
+		!slices.ContainsFunc(rep.NotRevoked, func(s string) bool { return strings.Contains(s, `"Okta"`) }) {
+		t.Errorf("report not revoked = %q; want Okta, and no Crowd line: the run ends Crowd's sessions", rep.NotRevoked)
+	}
+}
+
+// TestCrowdRememberMePart: a Crowd target brings its part crowd.remember-me (Crowd's own
+// remember-me tokens, cwd_remember_me_token): plan and run take both tables, each with its own
+// backup that restore puts back; `sessions revoke --user` deletes the user's rows of both. A
+// Crowd older than 3.4 has no such table: the part is left out with a warning, and the run goes
+// on. A configured target may not take the part's name.
+func TestCrowdRememberMePart(t *testing.T) {
+	tf, _ := producttest.For("crowd", "postgres")
+	rf := tf
+	for _, f := range producttest.All() {
+		if f.Product == "crowd" && f.Dialect == "postgres" && f.Part == "remember-me" {
+			rf = f
+		}
+	}
+	d := server(t, "postgres").NewDatabase(t)
+	tf.Setup(t, d.Exec, 30) // both tables created; cwd_token seeded
+	rf.Insert(t, d.Exec, 1, 20)
+	pool := d.Open(t)
+	before := producttest.Digest(t, pool, rf.Table)
+	e := newEnv(t, targetYAML{name: "crowd", product: "crowd", db: d})
+
+	var plan struct {
+		Targets []struct {
+			Name, Table string
+			InScope     int64 `json:"in_scope"`
+			Ready       bool
+		}
+	}
+	e.run(t, "plan", "--output", "json").mustSucceed(t).decode(t, &plan)
+	if len(plan.Targets) != 2 || plan.Targets[1].Name != "crowd.remember-me" || !strings.HasSuffix(plan.Targets[1].Table, ".cwd_remember_me_token") ||
+		plan.Targets[0].InScope != 30 || plan.Targets[1].InScope != 20 || !plan.Targets[1].Ready {
+		t.Fatalf("plan = %+v; want crowd (30) then crowd.remember-me (20), ready", plan)
+	}
+
+	// sessions revoke --user takes the user's rows of both tables.
+	owned := func(table, col string) int {
+		var n int
+		if err := pool.QueryRow("SELECT COUNT(*) FROM " + table + " WHERE lower(" + col + ") = 'alice'").Scan(&n); err != nil {
+			t.Fatal(err)
+		}
+		return n
+	}
+	if owned("cwd_token", "entity_name") == 0 || owned("cwd_remember_me_token", "username") == 0 {
+		t.Fatal("the seed gives alice no rows in one of the tables")
+	}
+	var rv struct {
+		Cleared struct{ Deleted int64 }
+		Parts   []struct {
+			Target, Backup string
+			Deleted        int64
+		}
+	}
+	e.run(t, "sessions", "revoke", "--target", "crowd", "--user", "alice", "--yes", "--output", "json").mustSucceed(t).decode(t, &rv)
+	if len(rv.Parts) != 1 || rv.Parts[0].Target != "crowd.remember-me" || rv.Parts[0].Deleted == 0 || rv.Cleared.Deleted == 0 {
+		t.Errorf("revoke = %+v; want alice's rows of both tables deleted", rv)
+	}
+	if owned("cwd_token", "entity_name")+owned("cwd_remember_me_token", "username") != 0 {
+		t.Error("alice keeps rows after sessions revoke")
+	}
+	e.run(t, "restore", "--yes", rv.Parts[0].Backup).mustSucceed(t)
+	if producttest.Digest(t, pool, rf.Table) != before {
+		t.Fatal("restore of the part's backup did not bring the table back")
+	}
+
+	// run clears both; the part's backup restores the remember-me table.
+	var rep struct {
+		Targets []struct {
+			Name, Outcome string
+			Cleared       *struct{ Backup string }
+		}
+		Undo []string
+	}
+	out := e.run(t, "run", "--yes", "--reason", "CHG-1", "--output", "json")
+	if err := json.Unmarshal([]byte(out.stdout), &rep); err != nil {
+		t.Fatalf("run's JSON report: %v\n%s\n%s", err, out.stdout, out.stderr)
+	}
+	if producttest.Count(t, pool, "cwd_token") != 0 || producttest.Count(t, pool, "cwd_remember_me_token") != 0 {
+		t.Fatalf("run left rows: %d SSO sessions, %d remember-me", producttest.Count(t, pool, "cwd_token"), producttest.Count(t, pool, "cwd_remember_me_token"))
+	}
+	// The Crowd target lists no nodes, so its verify fails; its part's nodes are the Crowd
+	// target's, so the part's verify looks at its table only, and passes.
+	if len(rep.Targets) != 2 || rep.Targets[1].Name != "crowd.remember-me" || rep.Targets[1].Cleared == nil || len(rep.Undo) != 2 ||
+		rep.Targets[0].Outcome != "failed" || rep.Targets[1].Outcome != "ok" {
+		t.Fatalf("report = %+v; want both targets cleared, two undo lines, and only the part verified", rep)
+	}
+	e.run(t, "restore", "--yes", rep.Targets[1].Cleared.Backup).mustSucceed(t)
+	if producttest.Digest(t, pool, rf.Table) != before {
+		t.Error("restore of the run's part backup did not bring the table back")
+	}
+
+	// Crowd before 3.4: no cwd_remember_me_token. The part is left out, and says why.
+	old := server(t, "postgres").NewDatabase(t)
+	tf.Setup(t, old.Exec, 5)
+	old.Exec(t, "DROP TABLE cwd_remember_me_token")
+	e = newEnv(t, targetYAML{name: "crowd", product: "crowd", db: old})
+	r := e.run(t, "plan").mustSucceed(t)
+	if !strings.Contains(r.stdout, "no remember-me table (cwd_remember_me_token): Crowd before 3.4 has none, so part crowd.remember-me has nothing to clear") ||
+		strings.Contains(r.stdout, "Target crowd.remember-me") {
+		t.Errorf("plan of a Crowd without remember-me tokens:\n%s", r.stdout)
+	}
+	if r := e.run(t, "plan", "--target", "crowd.remember-me"); r.code == 0 {
+		t.Errorf("plan of the absent part named alone: exit 0; want the missing table as an error")
+	}
+
+	// A target named like a part.
+	e = newEnv(t, targetYAML{name: "crowd", product: "crowd", db: d}, targetYAML{name: "crowd.remember-me", product: "jira", db: d})
+	if r := e.run(t, "plan"); r.code != 2 || !strings.Contains(r.stderr, `"crowd.remember-me" is taken`) {
+		t.Errorf("a target named like a part: exit %d, %q; want 2 and the clash", r.code, r.stderr)
 	}
 }

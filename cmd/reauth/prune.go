@@ -28,7 +28,7 @@ func (a *app) sessionsPrune(c *cli.Context) error {
 			return usageError("--older-than: %v", err)
 		}
 	}
-	cfg, p, err := a.openPlan(c, g, []string{target}, tokens.Scope{Users: c.StringSlice("user")})
+	cfg, p, err := a.openPlan(c, g, []string{target}, tokens.Scope{Users: c.StringSlice("user")}, false)
 	if err != nil {
 		return err
 	}

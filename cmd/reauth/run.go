@@ -55,7 +55,7 @@ func (a *app) runAction(c *cli.Context) error {
 	if err != nil {
 		return err
 	}
-	cfg, p, err := a.openPlan(c, g, c.StringSlice("target"), scope)
+	cfg, p, err := a.openPlan(c, g, c.StringSlice("target"), scope, true)
 	if err != nil {
 		return err
 	}

@@ -153,7 +153,7 @@ func TestScopeOnRealSchemas(t *testing.T) {
 			cases = exact
 		}
 		for _, tc := range cases {
-			t.Run(f.Product+"/"+f.Dialect+"/"+tc.name, func(t *testing.T) {
+			t.Run(f.Name()+"/"+tc.name, func(t *testing.T) {
 				t.Parallel()
 				d := server(t, f.Dialect).NewDatabase(t)
 				f.Setup(t, d.Exec, n)
@@ -172,15 +172,22 @@ func TestScopeOnRealSchemas(t *testing.T) {
 				e := newEnv(t, targetYAML{name: "t", product: f.Product, db: d, extra: tableOverride(f)})
 				var plan struct {
 					Targets []struct {
+						Name    string
 						InScope int64 `json:"in_scope"`
 					}
 				}
 				e.run(t, append([]string{"plan", "--output", "json"}, tc.args...)...).mustSucceed(t).decode(t, &plan)
-				if plan.Targets[0].InScope != int64(len(wantGone)) {
-					t.Errorf("plan: %d in scope; want %d", plan.Targets[0].InScope, len(wantGone))
+				inScope := int64(-1)
+				for _, tp := range plan.Targets {
+					if tp.Name == f.Target("t") {
+						inScope = tp.InScope
+					}
+				}
+				if inScope != int64(len(wantGone)) {
+					t.Errorf("plan: %d in scope of %s; want %d", inScope, f.Target("t"), len(wantGone))
 				}
 				var cl struct{ Deleted int64 }
-				e.run(t, append([]string{"clear", "--target", "t", "--yes", "--batch-size", "9", "--output", "json"}, tc.args...)...).mustSucceed(t).decode(t, &cl)
+				e.run(t, append([]string{"clear", "--target", f.Target("t"), "--yes", "--batch-size", "9", "--output", "json"}, tc.args...)...).mustSucceed(t).decode(t, &cl)
 				if cl.Deleted != int64(len(wantGone)) {
 					t.Errorf("clear deleted %d; want %d", cl.Deleted, len(wantGone))
 				}
@@ -200,7 +207,7 @@ func TestScopeOnRealSchemas(t *testing.T) {
 				}
 			})
 		}
-		t.Run(f.Product+"/"+f.Dialect+"/sessions list", func(t *testing.T) {
+		t.Run(f.Name()+"/sessions list", func(t *testing.T) {
 			t.Parallel()
 			d := server(t, f.Dialect).NewDatabase(t)
 			f.Setup(t, d.Exec, n)
@@ -220,7 +227,7 @@ func TestScopeOnRealSchemas(t *testing.T) {
 						Tokens  int64
 					}
 				}
-				e.run(t, append([]string{"sessions", "list", "--target", "t", "--output", "json"}, args...)...).mustSucceed(t).decode(t, &out)
+				e.run(t, append([]string{"sessions", "list", "--target", f.Target("t"), "--output", "json"}, args...)...).mustSucceed(t).decode(t, &out)
 				got := map[string]int64{}
 				for _, u := range out.Users {
 					if u.Unknown {

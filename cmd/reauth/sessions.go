@@ -83,13 +83,14 @@ func (a *app) sessionsPlan(c *cli.Context) (globals, *runbook.Config, *runbook.P
 	if err != nil {
 		return g, nil, nil, scope, err
 	}
-	cfg, p, err := a.openPlan(c, g, []string{target}, scope)
+	// revoke takes the target's parts too (Crowd's remember-me tokens sign users in again).
+	cfg, p, err := a.openPlan(c, g, []string{target}, scope, c.Command.Name == "revoke")
 	if err != nil {
 		return g, nil, nil, scope, err
 	}
-	if tp := p.Targets[0]; !tp.Ready {
+	if !p.Ready() {
 		p.Close()
-		return g, nil, nil, scope, tp.Err()
+		return g, nil, nil, scope, p.Err()
 	}
 	return g, cfg, p, scope, nil
 }
@@ -157,9 +158,13 @@ func (a *app) sessionsRevoke(c *cli.Context) error {
 	if err := cfg.CheckSessionAPI(tp.Name); err != nil {
 		return err
 	}
+	parts := p.Targets[1:]
 	if !g.json() {
 		a.printPlan(p)
-		fmt.Fprintf(a.out, "\nWill back up and DELETE %d remember-me rows of %s", tp.InScope, tp.Table)
+		fmt.Fprintf(a.out, "\nWill back up and DELETE %d %s rows of %s", tp.InScope, tp.Noun(), tp.Table)
+		for _, pt := range parts {
+			fmt.Fprintf(a.out, " and %d %s rows of %s", pt.InScope, pt.Noun(), pt.Table)
+		}
 		if !all {
 			fmt.Fprintf(a.out, " (%d users), then end their in-memory sessions where the product can", len(users))
 		}
@@ -176,10 +181,11 @@ func (a *app) sessionsRevoke(c *cli.Context) error {
 		fmt.Fprintf(a.err, "Will back up and DELETE %d remember-me rows of %s for %d users\n", tp.InScope, tp.Table, len(users))
 	}
 	run := runbook.NewRun(cfg, g.reason, a.redact)
-	release, err := a.acquire(c.Context, g, cfg, run, hold{
-		action: "revoke the sessions of these users",
-		needs:  []runbook.Need{{Target: tp.Name, Table: tp.Conn()}},
-	})
+	h := hold{action: "revoke the sessions of these users"}
+	for _, t := range p.Targets {
+		h.needs = append(h.needs, runbook.Need{Target: t.Name, Table: t.Conn()})
+	}
+	release, err := a.acquire(c.Context, g, cfg, run, h)
 	if err != nil {
 		return err
 	}
@@ -188,6 +194,13 @@ func (a *app) sessionsRevoke(c *cli.Context) error {
 	res.Cleared, err = p.Execute(c.Context, run, tp, "clear", tokens.ClearOptions{Tool: version(), LockedReads: lockedReads()})
 	if err != nil {
 		return err
+	}
+	for _, pt := range parts {
+		r, err := p.Execute(c.Context, run, pt, "clear", tokens.ClearOptions{Tool: version(), LockedReads: lockedReads()})
+		if err != nil {
+			return fmt.Errorf("%w; %s's rows were deleted first (backup %s)", err, tp.Name, res.Cleared.Backup)
+		}
+		res.Parts = append(res.Parts, r)
 	}
 	if all {
 		res.RestartNeeded = true
@@ -207,8 +220,10 @@ func (a *app) sessionsRevoke(c *cli.Context) error {
 	if g.json() {
 		return a.printJSON(res)
 	}
-	fmt.Fprintf(a.out, "Deleted %d remember-me rows; backup %s (sha256 %s)\nUndo: reauth --config %s restore %s\n",
-		res.Cleared.Deleted, res.Cleared.Backup, res.Cleared.SHA256, cfg.Path, res.Cleared.Backup)
+	for _, r := range append([]tokens.ClearResult{res.Cleared}, res.Parts...) {
+		fmt.Fprintf(a.out, "Deleted %d rows of %s (target %s); backup %s (sha256 %s)\nUndo: reauth --config %s restore %s\n",
+			r.Deleted, r.Table, r.Target, r.Backup, r.SHA256, cfg.Path, r.Backup)
+	}
 	for _, u := range res.Users {
 		fmt.Fprintf(a.out, "  %-20s %s\n", u.User, u.Outcome)
 	}

@@ -40,7 +40,7 @@ func (a *app) verifyCommand() *cli.Command {
 			if scope.OlderThan > 0 {
 				return usageError("verify takes --since, not --older-than")
 			}
-			_, p, err := a.openPlan(c, g, []string{target}, scope)
+			_, p, err := a.openPlan(c, g, []string{target}, scope, false)
 			if err != nil {
 				return err
 			}

@@ -28,7 +28,30 @@ type Fixture struct {
 	// TableOverride is what the config's table: must say: the product's table is only a
 	// candidate until the operator names it (Fisheye/Crucible).
 	TableOverride string
+	// Part is the product's part whose table this is (Crowd's remember-me), empty for the
+	// product's own table.
+	Part string
 }
+
+// Target is the name of the fixture's target, in a config whose target is named name: the
+// target's part for a part's fixture.
+func (f Fixture) Target(name string) string {
+	if f.Part != "" {
+		return name + "." + f.Part
+	}
+	return name
+}
+
+// kind is the fixture's rows' kind: the product, or product/part.
+func (f Fixture) kind() string {
+	if f.Part != "" {
+		return f.Product + "/" + f.Part
+	}
+	return f.Product
+}
+
+// Name names the fixture in test names: product[/part]/dialect.
+func (f Fixture) Name() string { return f.kind() + "/" + f.Dialect }
 
 var fixtures = []Fixture{
 	{Product: "jira", Dialect: "postgres", Table: "remembermetoken", Key: "id"},
@@ -42,6 +65,8 @@ var fixtures = []Fixture{
 	{Product: "fisheye", Dialect: "mysql", Table: "CRU_LOGIN_COOKIE", Key: "cru_login_cookie_id", TableOverride: "CRU_LOGIN_COOKIE"},
 	{Product: "crowd", Dialect: "postgres", Table: "cwd_token", Key: "id"},
 	{Product: "crowd", Dialect: "mysql", Table: "cwd_token", Key: "id"},
+	{Product: "crowd", Dialect: "postgres", Table: "cwd_remember_me_token", Key: "id", Part: "remember-me"},
+	{Product: "crowd", Dialect: "mysql", Table: "cwd_remember_me_token", Key: "id", Part: "remember-me"},
 }
 
 // All lists every fixture.
@@ -246,13 +271,14 @@ func (f Fixture) insertSQL(from, to int) string {
 
 func (f Fixture) insertHead() string {
 	cols := map[string]string{
-		"jira":       "id, created, token, username",
-		"confluence": "id, username, created, token",
-		"bitbucket":  "id, series, token, user_id, expiry_timestamp, claimed, claimed_address",
-		"bamboo":     "id, created, token, username",
-		"fisheye":    "cru_login_cookie_id, cru_user_id, cru_create_date, cru_rnd, cru_type, cru_url, cru_recursive_url",
-		"crowd":      "id, directory_id, entity_name, random_number, identifier_hash, random_hash, created_date, last_accessed_date, last_accessed_time, duration",
-	}[f.Product]
+		"jira":              "id, created, token, username",
+		"confluence":        "id, username, created, token",
+		"bitbucket":         "id, series, token, user_id, expiry_timestamp, claimed, claimed_address",
+		"bamboo":            "id, created, token, username",
+		"fisheye":           "cru_login_cookie_id, cru_user_id, cru_create_date, cru_rnd, cru_type, cru_url, cru_recursive_url",
+		"crowd":             "id, directory_id, entity_name, random_number, identifier_hash, random_hash, created_date, last_accessed_date, last_accessed_time, duration",
+		"crowd/remember-me": "id, username, remote_address, token, series, created_date, used_date, directory_id",
+	}[f.kind()]
 	return "INSERT INTO " + f.Table + " (" + cols + ") VALUES "
 }
 
@@ -263,7 +289,7 @@ func (f Fixture) row(key int64, p Person, turn int, created time.Time) string {
 		ts += "+00" // timestamptz
 	}
 	tok := fmt.Sprintf("tok-%d-%s", key, strings.Repeat("x", int(key%7)))
-	switch f.Product {
+	switch f.kind() {
 	case "jira":
 		return fmt.Sprintf("(%d, '%s', '%s', %s)", key, ts, tok, lit(p.Key))
 	case "confluence":
@@ -288,8 +314,21 @@ func (f Fixture) row(key int64, p Person, turn int, created time.Time) string {
 		// Crowd folds it).
 		s := spellings(p)
 		return crowdToken(key, p.dirs()[0], s[turn%len(s)], ts, created)
+	case "crowd/remember-me":
+		// A user who ticked "Remember me" at Crowd's login: the user's directory and name, spelt
+		// in turn; used_date NULL until the cookie is first used, and the address only sometimes.
+		s := spellings(p)
+		used, addr := "NULL", "NULL"
+		if key%2 == 0 {
+			used = "'" + created.Add(time.Hour).Format("2006-01-02 15:04:05.000000") + "'"
+		}
+		if key%3 == 0 {
+			addr = fmt.Sprintf("'10.0.0.%d'", key%250)
+		}
+		return fmt.Sprintf("(%d, %s, %s, '%s', 'series-%d', '%s', %s, %d)", key, lit(s[turn%len(s)]), addr, tok, key,
+			created.Format("2006-01-02 15:04:05.000000"), used, p.dirs()[0])
 	}
-	panic("producttest: no rows for " + f.Product)
+	panic("producttest: no rows for " + f.kind())
 }
 
 func crowdToken(key, dir int64, name, ts string, created time.Time) string {
@@ -389,7 +428,10 @@ func Count(t testing.TB, pool *sql.DB, table string) int {
 // plugin com.atlassian.plugins.authentication) on PostgreSQL, as the app creates it in Jira,
 // Confluence, Bitbucket and Bamboo alike: copied from public pg_dumps of Confluence and of
 // Bitbucket (both list the same 26 columns). The SSO_TYPE values SAML and OIDC are the app's
-// SsoType names. Its MySQL form is UNVERIFIED (no public dump found).
+// SsoType names, and SAML_IDP_TYPE's GENERIC and CROWD its SamlConfig.IdpType names, written by
+// name (the app's SsoConfigDao; a Crowd IdP is SAML with SAML_IDP_TYPE CROWD, its issuer
+// Crowd's base URL and its SSO URL that base + /console/secure/saml/sso.action). Its MySQL
+// form is UNVERIFIED (no public dump found).
 const ssoPostgres = `CREATE TABLE "AO_ED669C_IDP_CONFIG" (
     "ADDITIONAL_JIT_SCOPES" text,
     "ADDITIONAL_SCOPES" text,
@@ -424,6 +466,9 @@ const ssoPostgres = `CREATE TABLE "AO_ED669C_IDP_CONFIG" (
 type IdP struct {
 	Name, Type, Issuer, URL string // Type: SAML or OIDC
 	Enabled                 bool
+	// SAMLType is SAML_IDP_TYPE: GENERIC, CROWD (Crowd SSO 2.0, whose URL is then Crowd's
+	// base URL + /console/secure/saml/sso.action and issuer Crowd's base URL), or empty (NULL).
+	SAMLType string
 }
 
 // SetupSSO creates the SSO app's identity-provider table on PostgreSQL and configures idps in it
@@ -436,7 +481,11 @@ func SetupSSO(t testing.TB, exec func(testing.TB, string), idps ...IdP) {
 		if p.URL != "" {
 			url = lit(p.URL)
 		}
-		exec(t, fmt.Sprintf(`INSERT INTO "AO_ED669C_IDP_CONFIG" ("ID", "NAME", "BUTTON_TEXT", "ENABLED", "ENABLE_REMEMBER_ME", "ISSUER", "SSO_TYPE", "SSO_URL", "LAST_UPDATED") VALUES (%d, %s, %s, %v, true, %s, %s, %s, '%s')`,
-			i+1, lit(p.Name), lit("Continue with "+p.Name), p.Enabled, lit(p.Issuer), lit(p.Type), url, seedTime))
+		typ := "NULL"
+		if p.SAMLType != "" {
+			typ = lit(p.SAMLType)
+		}
+		exec(t, fmt.Sprintf(`INSERT INTO "AO_ED669C_IDP_CONFIG" ("ID", "NAME", "BUTTON_TEXT", "ENABLED", "ENABLE_REMEMBER_ME", "ISSUER", "SSO_TYPE", "SSO_URL", "SAML_IDP_TYPE", "LAST_UPDATED") VALUES (%d, %s, %s, %v, true, %s, %s, %s, %s, '%s')`,
+			i+1, lit(p.Name), lit("Continue with "+p.Name), p.Enabled, lit(p.Issuer), lit(p.Type), url, typ, seedTime))
 	}
 }

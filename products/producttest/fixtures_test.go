@@ -45,7 +45,7 @@ func TestSchemaFiles(t *testing.T) {
 // them.
 func TestSetup(t *testing.T) {
 	for _, f := range producttest.All() {
-		t.Run(f.Product+"/"+f.Dialect, func(t *testing.T) {
+		t.Run(f.Name(), func(t *testing.T) {
 			t.Parallel()
 			var s *dbtest.Server
 			if f.Dialect == "postgres" {

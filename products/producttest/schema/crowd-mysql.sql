@@ -10,6 +10,9 @@
 -- Crowd 3 and later add cwd_token.last_accessed_time (bigint NOT NULL DEFAULT 0) and duration
 -- (bigint NULL), as in crowd-postgres.sql (CWD-3028); no public MySQL dump of a later Crowd
 -- was found, so they are added here with PostgreSQL's definitions: UNVERIFIED on MySQL.
+-- cwd_remember_me_token came with Crowd 3.4, after that dump: its columns, keys and NULL-ability
+-- are crowd-postgres.sql's, with the dump's MySQL spelling of the same PostgreSQL types (bigint,
+-- varchar, and datetime for timestamp, here datetime(6) for timestamp(6)): UNVERIFIED on MySQL.
 -- The dump's tables are utf8 with the default (case-insensitive) collation; the binary
 -- collation here is the stricter case for reauth's exact name matching either way.
 
@@ -27,6 +30,20 @@ CREATE TABLE `cwd_token` (
   `duration` bigint DEFAULT NULL,
   PRIMARY KEY (`id`),
   UNIQUE KEY `identifier_hash` (`identifier_hash`)
+) ENGINE=InnoDB DEFAULT CHARSET=utf8mb4 COLLATE=utf8mb4_bin;
+
+-- cwd_remember_me_token: crowd-postgres.sql's, in MySQL's types (UNVERIFIED, see above)
+CREATE TABLE `cwd_remember_me_token` (
+  `id` bigint NOT NULL,
+  `username` varchar(255) NOT NULL,
+  `remote_address` varchar(255) DEFAULT NULL,
+  `token` varchar(64) NOT NULL,
+  `series` varchar(64) NOT NULL,
+  `created_date` datetime(6) NOT NULL,
+  `used_date` datetime(6) DEFAULT NULL,
+  `directory_id` bigint NOT NULL,
+  PRIMARY KEY (`id`),
+  UNIQUE KEY `uk_rmt_token_and_series` (`token`,`series`)
 ) ENGINE=InnoDB DEFAULT CHARSET=utf8mb4 COLLATE=utf8mb4_bin;
 
 -- cwd_user: crowd.sql

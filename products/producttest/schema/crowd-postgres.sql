@@ -30,6 +30,21 @@ CREATE TABLE cwd_token (
     CONSTRAINT uk_token_id_hash UNIQUE (identifier_hash)
 );
 
+-- cwd_remember_me_token: the Crowd 5 pg_dump (Crowd 3.4 and later; the user's name in username,
+-- with the user's directory_id; created_date and used_date as timestamp(6))
+CREATE TABLE cwd_remember_me_token (
+    id bigint NOT NULL,
+    username character varying(255) NOT NULL,
+    remote_address character varying(255),
+    token character varying(64) NOT NULL,
+    series character varying(64) NOT NULL,
+    created_date timestamp(6) without time zone NOT NULL,
+    used_date timestamp(6) without time zone,
+    directory_id bigint NOT NULL,
+    CONSTRAINT cwd_remember_me_token_pkey PRIMARY KEY (id),
+    CONSTRAINT uk_rmt_token_and_series UNIQUE (token, series)
+);
+
 -- cwd_user: the Crowd 5 pg_dump
 CREATE TABLE cwd_user (
     id bigint NOT NULL,
