@@ -58,6 +58,8 @@ type clusterOpts struct {
 	// apiAdmin, when set, is the one the reauth config gives (base_url: the first node).
 	nodeAdmin, apiAdmin string
 	first               int // the first node is 127.0.0.<first>; default 2
+	// sim, when set, changes each node's simnode config before it starts (e.g. sso_via).
+	sim func(cfg *restarttest.Config)
 }
 
 // newCluster starts n simulated nodes of product, RUNNING, and writes a reauth config for
@@ -98,7 +100,10 @@ func newCluster(t testing.TB, product string, o clusterOpts) *cluster {
 	}
 	c.events = filepath.Join(c.dir, "events.jsonl")
 	c.install = filepath.Join(c.dir, "install")
-	restarttest.WriteServerXML(t, c.install, o.manager)
+	// Tomcat's conf and work folders are in a folder of the install dir for some products
+	// (Crowd's apache-tomcat).
+	tomcat := filepath.Join(c.install, productOf(t, product).TomcatDir)
+	restarttest.WriteServerXML(t, tomcat, o.manager)
 	dsn := restarttest.WriteDSN(t, c.dir, c.db)
 	for i, h := range hosts {
 		n := &simNode{host: h, dir: filepath.Join(c.dir, "nodes", h)}
@@ -107,17 +112,30 @@ func newCluster(t testing.TB, product string, o clusterOpts) *cluster {
 			Product: product, Node: fmt.Sprintf("node%d", i+1), Listen: restarttest.FreeAddr(t, h),
 			Pidfile: filepath.Join(n.dir, "pid"), Events: c.events,
 			Starting: o.starting, Stopping: 200 * time.Millisecond,
-			DB: dsn, InstallDir: c.install,
+			DB: dsn, InstallDir: tomcat,
 		}
 		if o.nodeAdmin != "" {
 			n.cfg.AdminPasswordFile = filepath.Join(c.dir, "node-admin.pw")
 			os.WriteFile(n.cfg.AdminPasswordFile, []byte(o.nodeAdmin), 0o600)
 		}
+		c.nodes = append(c.nodes, n)
+	}
+	for _, n := range c.nodes {
+		if product == "crowd" {
+			// A Crowd cluster's nodes know each other: an SSO token lives in its node's memory.
+			for _, peer := range c.nodes {
+				if peer != n {
+					n.cfg.Peers = append(n.cfg.Peers, peer.cfg.URL())
+				}
+			}
+		}
+		if o.sim != nil {
+			o.sim(&n.cfg)
+		}
 		n.cfgPath = restarttest.WriteConfig(t, n.dir, n.cfg)
 		// WriteConfig names the file after the node; the start command looks for cfg.json.
 		os.Rename(n.cfgPath, filepath.Join(n.dir, "cfg.json"))
 		n.cfgPath = filepath.Join(n.dir, "cfg.json")
-		c.nodes = append(c.nodes, n)
 	}
 	t.Cleanup(func() {
 		for _, n := range c.nodes {
@@ -359,9 +377,15 @@ func (c *cluster) targetsYAML(t testing.TB) string {
 // probeOf is the product table's probe for a product.
 func probeOf(t testing.TB, product string) products.Probe {
 	t.Helper()
+	return productOf(t, product).Probe
+}
+
+// productOf is the product table's entry for a product.
+func productOf(t testing.TB, product string) *products.Product {
+	t.Helper()
 	p, err := products.Lookup(product)
 	if err != nil {
 		t.Fatal(err)
 	}
-	return p.Probe
+	return p
 }

@@ -103,6 +103,15 @@ func (b *Browser) ForgetSession() {
 	b.jar.SetCookies(site, []*http.Cookie{{Name: b.SessionName, Value: "", Path: "/", MaxAge: -1}})
 }
 
+// AddCookies puts cookies into the browser, e.g. the SSO cookie a Crowd login set into the
+// browser of a product that signs in through Crowd: a real browser sends that cookie to every
+// site of the SSO domain.
+func (b *Browser) AddCookies(cookies ...*http.Cookie) {
+	for _, c := range cookies {
+		b.jar.SetCookies(site, []*http.Cookie{{Name: c.Name, Value: c.Value, Path: "/"}})
+	}
+}
+
 // Cookies returns a copy of every cookie the browser holds, to Replay later.
 func (b *Browser) Cookies() []*http.Cookie { return b.jar.Cookies(site) }
 

@@ -6,8 +6,9 @@
 //     and where a node keeps its persisted sessions (SessionsFile);
 //   - starting nodes as child processes (StartNode), or the shell commands that start and stop
 //     them detached over SSH (StartCommand, StopCommand), and killing leftovers (KillFromPidfile);
-//   - a Browser per user with the product's session and remember-me cookies, and Replay to
-//     send an old set of cookies to any node;
+//   - a Browser per user with the product's session and remember-me cookies (Crowd: its SSO
+//     cookie, which AddCookies carries to the products that sign in through Crowd), and Replay
+//     to send an old set of cookies to any node;
 //   - reading the shared events file (ReadEvents) and checking availability (MaxDown).
 //
 // A node listens on 127.0.0.0/8 only. Its status probe has the product's own HTTP quirks;
@@ -34,7 +35,7 @@ import (
 
 // Config is simnode's config file.
 type Config struct {
-	Product string // jira, confluence, bitbucket, bamboo or fisheye
+	Product string // jira, confluence, bitbucket, bamboo, fisheye or crowd
 	Node    string // the name written into events and pages
 	Listen  string // host:port on 127.0.0.0/8
 	Pidfile string
@@ -55,6 +56,12 @@ type Config struct {
 	// AdminPasswordFile enables the per-user session endpoints (Jira, Bamboo) for the user
 	// "admin" with the password in that file.
 	AdminPasswordFile string
+	// Peers are the URLs of the other nodes of a Crowd cluster: an SSO token is valid while
+	// its row exists and the node that issued it still runs, whichever node is asked.
+	Peers []string
+	// SSOVia are URLs of Crowd nodes (Config.URL of a Crowd node), asked in turn to validate a
+	// crowd.token_key cookie: a product node with them accepts Crowd SSO.
+	SSOVia []string
 }
 
 // DBConfig names the product database. The DSN (which holds the password) is in a file,
@@ -77,13 +84,15 @@ type configJSON struct {
 	InstallDir            string    `json:"install_dir,omitempty"`
 	PersistWithoutManager bool      `json:"persist_without_manager,omitempty"`
 	AdminPasswordFile     string    `json:"admin_password_file,omitempty"`
+	Peers                 []string  `json:"peers,omitempty"`
+	SSOVia                []string  `json:"sso_via,omitempty"`
 }
 
 // MarshalJSON writes durations as Go duration strings ("1500ms").
 func (c Config) MarshalJSON() ([]byte, error) {
 	j := configJSON{Product: c.Product, Node: c.Node, Listen: c.Listen, Pidfile: c.Pidfile, Events: c.Events,
 		NeverReady: c.NeverReady, DB: c.DB, InstallDir: c.InstallDir, PersistWithoutManager: c.PersistWithoutManager,
-		AdminPasswordFile: c.AdminPasswordFile}
+		AdminPasswordFile: c.AdminPasswordFile, Peers: c.Peers, SSOVia: c.SSOVia}
 	if c.Starting != 0 {
 		j.Starting = c.Starting.String()
 	}
@@ -101,7 +110,7 @@ func (c *Config) UnmarshalJSON(data []byte) error {
 	}
 	*c = Config{Product: j.Product, Node: j.Node, Listen: j.Listen, Pidfile: j.Pidfile, Events: j.Events,
 		NeverReady: j.NeverReady, DB: j.DB, InstallDir: j.InstallDir, PersistWithoutManager: j.PersistWithoutManager,
-		AdminPasswordFile: j.AdminPasswordFile}
+		AdminPasswordFile: j.AdminPasswordFile, Peers: j.Peers, SSOVia: j.SSOVia}
 	var err error
 	if j.Starting != "" {
 		if c.Starting, err = time.ParseDuration(j.Starting); err != nil {
@@ -116,8 +125,14 @@ func (c *Config) UnmarshalJSON(data []byte) error {
 	return nil
 }
 
-// URL is the node's base URL.
-func (c Config) URL() string { return "http://" + c.Listen }
+// URL is the node's base URL, with the product's context path: Crowd is served below /crowd,
+// as it ships; the others at the root.
+func (c Config) URL() string {
+	if c.Product == "crowd" {
+		return "http://" + c.Listen + "/crowd"
+	}
+	return "http://" + c.Listen
+}
 
 // WriteConfig writes cfg to dir/<node>.json (mode 0600) and returns the file's path.
 func WriteConfig(t testing.TB, dir string, cfg Config) string {

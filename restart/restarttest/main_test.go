@@ -26,6 +26,7 @@ var wantCode = map[string]map[string]int{
 	"bitbucket":  {"STARTING": 503, "RUNNING": 200, "STOPPING": 503, "MAINTENANCE": 200, "ERROR": 500},
 	"bamboo":     {"STARTING": 200, "RUNNING": 200, "STOPPING": 503, "PAUSED": 200, "MAINTENANCE": 200, "ERROR": 200},
 	"fisheye":    {"STARTING": 503, "RUNNING": 200, "STOPPING": 503, "MAINTENANCE": 503, "ERROR": 503},
+	"crowd":      {"STARTING": 200, "RUNNING": 200, "STOPPING": 503, "MAINTENANCE": 200, "ERROR": 200},
 }
 
 // observation is one probe reply: the HTTP status and the JSON state ("" for Fisheye's HTML).

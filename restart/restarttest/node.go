@@ -235,6 +235,8 @@ type SimInfo struct {
 	DB       bool   `json:"db"` // connected and its tables found
 	Empty    int    `json:"empty"`
 	Garbage  int    `json:"garbage"`
+	// SSOTokens are the Crowd SSO tokens this process issued and holds in memory.
+	SSOTokens int `json:"sso_tokens"`
 }
 
 // State returns the simulator's own view of the node at baseURL.

@@ -309,6 +309,9 @@ func TestBadConfig(t *testing.T) {
 		"no pidfile":       `{"product":"jira","node":"n","listen":"127.0.0.2:1"}`,
 		"bad db driver":    `{"product":"jira","node":"n","listen":"127.0.0.2:1","pidfile":"` + dir + `/p","db":{"driver":"oracle","dsn_file":"x"}}`,
 		"not JSON at all:": `listen: 127.0.0.2:1`,
+		"peers of jira":    `{"product":"jira","node":"n","listen":"127.0.0.2:1","pidfile":"` + dir + `/p","peers":["http://127.0.0.3:1"]}`,
+		"crowd via crowd":  `{"product":"crowd","node":"n","listen":"127.0.0.2:1","pidfile":"` + dir + `/p","sso_via":["http://127.0.0.3:1/crowd"]}`,
+		"sso_via offsite":  `{"product":"jira","node":"n","listen":"127.0.0.2:1","pidfile":"` + dir + `/p","sso_via":["http://crowd.example.com/crowd"]}`,
 	}
 	for name, text := range cases {
 		path := dir + "/" + strings.ReplaceAll(name, " ", "_") + ".json"

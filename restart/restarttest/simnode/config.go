@@ -6,6 +6,7 @@ import (
 	"errors"
 	"fmt"
 	"net"
+	"net/url"
 	"os"
 	"time"
 )
@@ -31,6 +32,13 @@ type config struct {
 	// endpoints (Jira 9.11+, Bamboo) accept with HTTP basic auth; empty: they answer 404, as
 	// older versions do.
 	AdminPasswordFile string `json:"admin_password_file"`
+	// Peers are the base URLs (context path included) of the other nodes of a Crowd cluster:
+	// an SSO token is valid while one of them, or this node, holds it in memory.
+	Peers []string `json:"peers"`
+	// SSOVia are the base URLs of Crowd nodes that this node asks, in turn until one answers,
+	// to validate a crowd.token_key cookie, as an application signed in through Crowd SSO
+	// does. Empty: the cookie means nothing here.
+	SSOVia []string `json:"sso_via"`
 
 	starting, stopping time.Duration
 	product            *product
@@ -89,6 +97,22 @@ func (c *config) validate() error {
 			return fmt.Errorf("%s %q: not a duration like 1500ms", d.name, d.text)
 		}
 	}
+	if len(c.Peers) > 0 && c.Product != "crowd" {
+		return errors.New("peers: only a Crowd node has peers")
+	}
+	if len(c.SSOVia) > 0 && c.Product == "crowd" {
+		return errors.New("sso_via: Crowd does not sign in through Crowd")
+	}
+	for _, list := range []struct {
+		name string
+		urls []string
+	}{{"peers", c.Peers}, {"sso_via", c.SSOVia}} {
+		for _, u := range list.urls {
+			if err := loopbackURL(u); err != nil {
+				return fmt.Errorf("%s %q: %w", list.name, u, err)
+			}
+		}
+	}
 	if c.DB != nil {
 		if c.DB.Driver != "pgx" && c.DB.Driver != "mysql" {
 			return fmt.Errorf("db.driver %q: want pgx or mysql", c.DB.Driver)
@@ -96,6 +120,21 @@ func (c *config) validate() error {
 		if c.DB.DSNFile == "" {
 			return errors.New("db.dsn_file: missing")
 		}
+	}
+	return nil
+}
+
+// loopbackURL refuses a URL that could take a node's requests off the machine.
+func loopbackURL(raw string) error {
+	u, err := url.Parse(raw)
+	if err != nil {
+		return err
+	}
+	if u.Scheme != "http" {
+		return errors.New("want http://")
+	}
+	if ip := net.ParseIP(u.Hostname()); ip == nil || !ip.IsLoopback() || ip.To4() == nil {
+		return errors.New("must be on an IPv4 loopback address (127.0.0.0/8)")
 	}
 	return nil
 }

@@ -28,10 +28,18 @@ func (n *node) routes() http.Handler {
 		mux.HandleFunc("DELETE /rest/api/2/user/session/{username}", n.killSessions)
 	case "bamboo":
 		mux.HandleFunc("DELETE /rest/admin/latest/session/{username}", n.killSessions)
+	case "crowd":
+		mux.HandleFunc("POST "+crowdSessionPath+"{token}", n.crowdSession)
+		mux.HandleFunc("GET /_sim/sso/{token}", n.ssoHeld)
 	}
 	mux.HandleFunc("POST /_sim/fault", n.fault)
 	mux.HandleFunc("GET /_sim/state", n.info)
-	return mux
+	if p.contextPath == "" {
+		return mux
+	}
+	root := http.NewServeMux()
+	root.Handle(p.contextPath+"/", http.StripPrefix(p.contextPath, mux))
+	return root
 }
 
 // status is the product's readiness probe, with its faults.
@@ -123,7 +131,10 @@ func (n *node) login(w http.ResponseWriter, r *http.Request) {
 			return
 		}
 	}
-	if remember {
+	// Crowd sets its SSO cookie at every login (without a database, it has none to give):
+	// remember-me only makes the cookie outlive the browser.
+	crowd := n.cfg.product.name == "crowd"
+	if remember || crowd && st != nil {
 		if st == nil {
 			http.Error(w, "remember-me needs a database (no db in the config)", http.StatusNotImplemented)
 			return
@@ -134,8 +145,14 @@ func (n *node) login(w http.ResponseWriter, r *http.Request) {
 			http.Error(w, err.Error(), http.StatusInternalServerError)
 			return
 		}
-		http.SetCookie(w, &http.Cookie{Name: n.cfg.product.rememberCookie, Value: value, Path: "/",
-			MaxAge: 14 * 24 * 3600, HttpOnly: true})
+		if crowd {
+			n.sso.add(value, stored.(crowdUser).name)
+		}
+		c := &http.Cookie{Name: n.cfg.product.rememberCookie, Value: value, Path: "/", HttpOnly: true}
+		if remember {
+			c.MaxAge = 14 * 24 * 3600
+		}
+		http.SetCookie(w, c)
 	}
 	sess := n.sessions.create(user)
 	n.setSessionCookie(w, sess)
@@ -147,8 +164,8 @@ func (n *node) setSessionCookie(w http.ResponseWriter, sess session) {
 	http.SetCookie(w, &http.Cookie{Name: n.cfg.product.sessionCookie, Value: sess.ID, Path: "/", HttpOnly: true})
 }
 
-// page needs a session this node holds in memory, or else a remember-me cookie whose row is
-// still in the database, which opens a new session.
+// page needs a session this node holds in memory; without one, a cookie that signs the user
+// in opens a new session (see signIn).
 func (n *node) page(w http.ResponseWriter, r *http.Request) {
 	st, ok := n.running(w)
 	if !ok {
@@ -160,27 +177,59 @@ func (n *node) page(w http.ResponseWriter, r *http.Request) {
 			return
 		}
 	}
-	c, err := r.Cookie(n.cfg.product.rememberCookie)
-	if err != nil || st == nil {
-		http.Error(w, "not logged in", http.StatusUnauthorized)
-		return
-	}
 	ctx, cancel := context.WithTimeout(r.Context(), 10*time.Second)
 	defer cancel()
-	user, err := st.check(ctx, c.Value)
-	if errors.Is(err, errNoToken) {
-		http.Error(w, "not logged in (remember-me token unknown)", http.StatusUnauthorized)
+	user, how, err := n.signIn(ctx, r, st)
+	switch {
+	case errors.Is(err, errNoToken):
+		http.Error(w, "not logged in", http.StatusUnauthorized)
 		return
-	}
-	if err != nil {
+	case errors.Is(err, errCrowdUnreachable):
+		n.log.Print(err)
+		http.Error(w, err.Error(), http.StatusServiceUnavailable)
+		return
+	case err != nil:
 		n.log.Print(err)
 		http.Error(w, err.Error(), http.StatusInternalServerError)
 		return
 	}
 	sess := n.sessions.create(user)
 	n.setSessionCookie(w, sess)
-	n.log.Printf("remember-me logged %s in", user)
+	n.log.Printf("%s logged %s in", how, user)
 	fmt.Fprintf(w, "hello %s from %s", sess.User, n.cfg.Node)
+}
+
+// signIn finds who a request without a session is: the remember-me cookie whose row is still
+// in the database (Crowd: the SSO cookie, valid as crowd.go says), else, with sso_via, the
+// Crowd SSO cookie that Crowd validates, for a user this product knows. errNoToken: nobody.
+func (n *node) signIn(ctx context.Context, r *http.Request, st *store) (user, how string, err error) {
+	if c, cerr := r.Cookie(n.cfg.product.rememberCookie); cerr == nil && st != nil {
+		if n.cfg.product.name == "crowd" {
+			user, err = n.validateSSO(ctx, st, c.Value)
+			return user, "the SSO cookie", err
+		}
+		user, err = st.check(ctx, c.Value)
+		if !errors.Is(err, errNoToken) {
+			return user, "remember-me", err
+		}
+	}
+	c, cerr := r.Cookie(crowdCookie)
+	if cerr != nil || len(n.cfg.SSOVia) == 0 {
+		return "", "", errNoToken
+	}
+	if user, err = n.askCrowd(ctx, c.Value); err != nil {
+		return "", "", err
+	}
+	if st != nil {
+		if _, err := st.resolve(ctx, user); err != nil {
+			if errors.Is(err, errNoUser) {
+				n.log.Printf("Crowd signs in %s, who is no user here", user)
+				err = errNoToken
+			}
+			return "", "", err
+		}
+	}
+	return user, "Crowd SSO", nil
 }
 
 // fault injects failures: state=S forces a state (recorded as a transition), empty=N and
@@ -244,7 +293,7 @@ func (n *node) info(w http.ResponseWriter, r *http.Request) {
 	n.mu.Lock()
 	v := map[string]any{"node": n.cfg.Node, "product": n.cfg.Product, "state": n.state,
 		"sessions": n.sessions.count(), "pid": os.Getpid(), "db": n.store != nil,
-		"empty": n.empty, "garbage": n.garbage}
+		"empty": n.empty, "garbage": n.garbage, "sso_tokens": n.sso.count()}
 	n.mu.Unlock()
 	w.Header().Set("Content-Type", "application/json")
 	_ = json.NewEncoder(w).Encode(v)

@@ -23,6 +23,7 @@ type node struct {
 	cfg      *config
 	log      *log.Logger
 	sessions *sessions
+	sso      *ssoTokens // Crowd: the SSO tokens this process issued
 
 	mu      sync.Mutex
 	state   string
@@ -52,7 +53,7 @@ func run(configPath string) int {
 	stop := make(chan os.Signal, 1)
 	signal.Notify(stop, syscall.SIGTERM, syscall.SIGINT)
 
-	n := &node{cfg: cfg, sessions: newSessions(),
+	n := &node{cfg: cfg, sessions: newSessions(), sso: newSSOTokens(),
 		log: log.New(os.Stderr, "simnode "+cfg.Node+": ", log.LstdFlags|log.Lmicroseconds)}
 	if err := n.writePidfile(configPath); err != nil {
 		n.log.Print(err)

@@ -18,6 +18,9 @@ type product struct {
 	// userTable maps login names to what the token table stores; optional ones may be absent.
 	userTable    string
 	userOptional bool
+	// contextPath is where the product's web application is mounted ("" for the root): every
+	// path, the probe's included, is below it.
+	contextPath string
 }
 
 func lookupProduct(name string) (*product, error) {
@@ -42,8 +45,16 @@ func lookupProduct(name string) (*product, error) {
 		return &product{name: name, sessionCookie: "FESESSIONID", rememberCookie: "remember",
 			code:       fisheyeCode,
 			tokenTable: "cru_login_cookie", userTable: "cru_user"}, nil
+	case "crowd":
+		// Crowd's SSO cookie takes the remember-me cookie's place: every login sets it, and it
+		// is backed by a row of cwd_token. JSESSIONID is the session of Crowd's own pages.
+		// Crowd ships under the context path /crowd. Its status codes other than 200 RUNNING
+		// are not documented: reauth reads only the JSON.
+		return &product{name: name, sessionCookie: "JSESSIONID", rememberCookie: crowdCookie,
+			statusPaths: []string{"/status"}, code: onlyStoppingUnavailable, tomcat: true,
+			tokenTable: "cwd_token", userTable: "cwd_user", contextPath: "/crowd"}, nil
 	}
-	return nil, fmt.Errorf("product %q: want jira, confluence, bitbucket, bamboo or fisheye", name)
+	return nil, fmt.Errorf("product %q: want jira, confluence, bitbucket, bamboo, fisheye or crowd", name)
 }
 
 // Jira answers 200 while STARTING, STOPPING and FIRST_RUN too: only the JSON says it is ready.

@@ -27,9 +27,9 @@ var (
 	errUnreachable = errors.New("database unreachable")
 )
 
-// store is the product database: the remember-me table and the user table, under the exact
-// names found in the catalog (PostgreSQL folds to lower case, the MariaDB fixtures keep the
-// case they were created with).
+// store is the product database: the remember-me table (Crowd: its SSO tokens) and the user
+// table, under the exact names found in the catalog (PostgreSQL folds to lower case, the
+// MariaDB fixtures keep the case they were created with).
 type store struct {
 	pool    *sql.DB
 	driver  string
@@ -124,11 +124,18 @@ func (s *store) q(query string) string {
 
 // resolve maps a login name to what the token table's user column stores, as the product
 // does: Jira through app_user's user key, Bitbucket through sta_normal_user's user id, Crucible
-// through CRU_USER's id (names compared exactly), the others by name, checked against cwd_user
-// where it exists.
+// through CRU_USER's id (names compared exactly), Crowd to the directory and name of its
+// cwd_user row, the others by name, checked against cwd_user where it exists.
 func (s *store) resolve(ctx context.Context, login string) (any, error) {
-	var query string
 	arg := strings.ToLower(login)
+	if s.product.name == "crowd" {
+		u, err := s.resolveCrowd(ctx, arg)
+		if err != nil {
+			return nil, err
+		}
+		return u, nil
+	}
+	var query string
 	switch {
 	case s.product.name == "jira":
 		query = "SELECT user_key FROM " + s.users + " WHERE lower_user_name = ?"
@@ -153,6 +160,29 @@ func (s *store) resolve(ctx context.Context, login string) (any, error) {
 		stored = string(b)
 	}
 	return stored, nil
+}
+
+// crowdUser is who a Crowd SSO token belongs to: the directory that holds the user and the
+// name as that directory spells it.
+type crowdUser struct {
+	dir  int64
+	name string
+}
+
+// resolveCrowd finds the user in Crowd's cwd_user. Crowd signs a user in from the first of
+// the application's directories that holds the name; the fixture has no directory order
+// (cwd_app_dir_mapping), so the lowest directory id stands for the first.
+func (s *store) resolveCrowd(ctx context.Context, lower string) (crowdUser, error) {
+	var u crowdUser
+	err := s.pool.QueryRowContext(ctx, s.q("SELECT directory_id, user_name FROM "+s.users+" WHERE lower_user_name = ? ORDER BY directory_id"),
+		lower).Scan(&u.dir, &u.name)
+	if errors.Is(err, sql.ErrNoRows) {
+		return u, errNoUser
+	}
+	if err != nil {
+		return u, fmt.Errorf("db: look up user: %w", err)
+	}
+	return u, nil
 }
 
 // loginName maps a token row's user column back to a login name, for the greeting.
@@ -200,6 +230,14 @@ func (s *store) issue(ctx context.Context, stored any) (string, error) {
 		case "fisheye":
 			query = "INSERT INTO " + s.tokens + " (cru_login_cookie_id, cru_user_id, cru_create_date, cru_rnd, cru_type, cru_url, cru_recursive_url) VALUES (?, ?, ?, ?, 1, NULL, 0)"
 			args = []any{id, stored, now.UnixMilli(), token}
+		case "crowd":
+			// The cookie is the row's random_hash. In Crowd identifier_hash is derived from the
+			// user and the login's validation factors, so that a second login from the same place
+			// finds the same token; here it is random, and every login is a new token.
+			u := stored.(crowdUser)
+			query = "INSERT INTO " + s.tokens + " (id, directory_id, entity_name, random_number, identifier_hash, random_hash, created_date, last_accessed_date, last_accessed_time, duration) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, NULL)"
+			args = []any{id, u.dir, u.name, mathrand.Int64(), randomText(40), token, now, now, now.UnixMilli()}
+			cookie = token
 		case "bitbucket":
 			series := randomText(32)
 			query = "INSERT INTO " + s.tokens + " (id, series, token, user_id, expiry_timestamp, claimed, claimed_address) VALUES (?, ?, ?, ?, ?, ?, ?)"
@@ -243,6 +281,19 @@ func (s *store) check(ctx context.Context, cookie string) (string, error) {
 			return "", errNoToken
 		}
 		return s.loginName(ctx, uid), nil
+	}
+	if s.product.name == "crowd" {
+		// An application's session (directory_id -1) is no user's SSO cookie.
+		var name string
+		err := s.pool.QueryRowContext(ctx, s.q("SELECT entity_name FROM "+s.tokens+" WHERE random_hash = ? AND directory_id <> -1"),
+			cookie).Scan(&name)
+		if errors.Is(err, sql.ErrNoRows) {
+			return "", errNoToken
+		}
+		if err != nil {
+			return "", fmt.Errorf("db: look up SSO token row: %w", err)
+		}
+		return name, nil
 	}
 	idText, token, ok := strings.Cut(cookie, ":")
 	id, err := strconv.ParseInt(idText, 10, 64)

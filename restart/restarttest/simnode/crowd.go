@@ -1,0 +1,208 @@
+package main
+
+// Crowd SSO, as simulated here.
+//
+// A Crowd node issues an SSO token at every login: a row of cwd_token in Crowd's columns (the
+// crowd.token_key cookie holds its random_hash) and an entry in the memory of the node that
+// issued it. A token is valid, at any node of the cluster, while both hold: its row is still
+// in cwd_token, and the process that issued it still runs (a node asks its peers whether they
+// hold a token it does not). Deleting the row ends a token, and so does a restart of the node
+// that issued it. Products configured with sso_via accept the cookie by asking a Crowd node
+// through Crowd's REST validation of a token, and open a session of their own for its user.
+//
+// Not modelled: a restarted node taking tokens back from cwd_token or from a replicated cache
+// (a real Crowd that stores its tokens in the database validates them from the table, so there
+// the table's rows are what keep users signed in; one that keeps them in memory only loses them
+// when it restarts); expiry by inactivity or by duration; validation factors (the client's
+// address) and the identifier_hash derived from them; the application credentials that
+// Crowd's REST API asks for; the cache in which an application keeps a validation for a
+// while; Crowd's own remember-me tokens (cwd_remember_me_token).
+
+import (
+	"context"
+	"encoding/json"
+	"errors"
+	"fmt"
+	"io"
+	"net/http"
+	"net/url"
+	"strings"
+	"sync"
+	"time"
+)
+
+// crowdCookie is Crowd's SSO cookie (cookie.tokenkey in Crowd, crowd.token_key by default).
+const crowdCookie = "crowd.token_key"
+
+// crowdSessionPath is Crowd's REST resource for a user's SSO session, below the context path;
+// the token is appended.
+const crowdSessionPath = "/rest/usermanagement/1/session/"
+
+// errCrowdUnreachable: no Crowd node of sso_via answered, so a token could not be judged.
+var errCrowdUnreachable = errors.New("no Crowd node answered")
+
+// client is for requests to other nodes: a fresh connection each time, since nodes go away
+// and come back; never through a proxy.
+var client = &http.Client{
+	Timeout:   5 * time.Second,
+	Transport: &http.Transport{DisableKeepAlives: true, Proxy: nil},
+}
+
+// ssoTokens are the SSO tokens a Crowd node issued, held in its memory: token to user name.
+type ssoTokens struct {
+	mu      sync.Mutex
+	byToken map[string]string
+}
+
+func newSSOTokens() *ssoTokens { return &ssoTokens{byToken: map[string]string{}} }
+
+func (s *ssoTokens) add(token, user string) {
+	s.mu.Lock()
+	s.byToken[token] = user
+	s.mu.Unlock()
+}
+
+func (s *ssoTokens) holds(token string) bool {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	_, ok := s.byToken[token]
+	return ok
+}
+
+func (s *ssoTokens) count() int {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	return len(s.byToken)
+}
+
+// validateSSO returns the user name of a valid SSO token: held in memory by this node or a
+// live peer, and its row still in cwd_token.
+func (n *node) validateSSO(ctx context.Context, st *store, token string) (string, error) {
+	if st == nil || token == "" {
+		return "", errNoToken
+	}
+	if !n.sso.holds(token) && !n.peerHolds(ctx, token) {
+		return "", errNoToken
+	}
+	return st.check(ctx, token)
+}
+
+// peerHolds asks the peers whether one of them holds the token. A peer that does not answer
+// holds nothing: it is down, or its memory is gone with it.
+func (n *node) peerHolds(ctx context.Context, token string) bool {
+	for _, peer := range n.cfg.Peers {
+		req, err := http.NewRequestWithContext(ctx, http.MethodGet, strings.TrimRight(peer, "/")+"/_sim/sso/"+url.PathEscape(token), nil)
+		if err != nil {
+			n.log.Printf("peer %s: %v", peer, err)
+			continue
+		}
+		resp, err := client.Do(req)
+		if err != nil {
+			n.log.Printf("peer %s: %v", peer, err)
+			continue
+		}
+		_, _ = io.Copy(io.Discard, resp.Body)
+		resp.Body.Close()
+		if resp.StatusCode == http.StatusOK {
+			return true
+		}
+	}
+	return false
+}
+
+// ssoHeld answers a peer: 200 when this node holds the token in memory, else 404. It is the
+// simulator's own, not Crowd's.
+func (n *node) ssoHeld(w http.ResponseWriter, r *http.Request) {
+	if !n.sso.holds(r.PathValue("token")) {
+		http.NotFound(w, r)
+		return
+	}
+	w.Header().Set("Content-Type", "application/json")
+	fmt.Fprintln(w, `{"held":true}`)
+}
+
+// crowdSession is Crowd's REST validation of an SSO token, POST
+// /rest/usermanagement/1/session/{token}: 200 with the session and its user, 404 when the
+// token is not (or no longer) valid.
+func (n *node) crowdSession(w http.ResponseWriter, r *http.Request) {
+	st, ok := n.running(w)
+	if !ok {
+		return
+	}
+	ctx, cancel := context.WithTimeout(r.Context(), 10*time.Second)
+	defer cancel()
+	token := r.PathValue("token")
+	user, err := n.validateSSO(ctx, st, token)
+	w.Header().Set("Content-Type", "application/json")
+	if errors.Is(err, errNoToken) {
+		w.WriteHeader(http.StatusNotFound)
+		_ = json.NewEncoder(w).Encode(map[string]string{"reason": "INVALID_SSO_TOKEN", "message": "the token is not valid"})
+		return
+	}
+	if err != nil {
+		n.log.Print(err)
+		w.WriteHeader(http.StatusInternalServerError)
+		_ = json.NewEncoder(w).Encode(map[string]string{"reason": "OPERATION_FAILED", "message": err.Error()})
+		return
+	}
+	_ = json.NewEncoder(w).Encode(crowdSessionJSON{Token: token, User: crowdUserJSON{Name: user}})
+}
+
+type crowdSessionJSON struct {
+	Token string        `json:"token"`
+	User  crowdUserJSON `json:"user"`
+}
+
+type crowdUserJSON struct {
+	Name string `json:"name"`
+}
+
+// askCrowd has the Crowd nodes of sso_via validate an SSO token, in turn until one answers, and
+// returns the token's user; errNoToken when Crowd says the token is not valid,
+// errCrowdUnreachable when no node said anything.
+func (n *node) askCrowd(ctx context.Context, token string) (string, error) {
+	var errs []error
+	for _, base := range n.cfg.SSOVia {
+		user, err := validateAt(ctx, base, token)
+		if err == nil || errors.Is(err, errNoToken) {
+			return user, err
+		}
+		errs = append(errs, err)
+	}
+	return "", fmt.Errorf("%w: %w", errCrowdUnreachable, errors.Join(errs...))
+}
+
+func validateAt(ctx context.Context, base, token string) (string, error) {
+	u := strings.TrimRight(base, "/") + crowdSessionPath + url.PathEscape(token)
+	req, err := http.NewRequestWithContext(ctx, http.MethodPost, u, strings.NewReader(`{"validationFactors":[]}`))
+	if err != nil {
+		return "", err
+	}
+	req.Header.Set("Content-Type", "application/json")
+	req.Header.Set("Accept", "application/json")
+	resp, err := client.Do(req)
+	if err != nil {
+		return "", fmt.Errorf("crowd %s: %w", base, err)
+	}
+	defer resp.Body.Close()
+	body, err := io.ReadAll(io.LimitReader(resp.Body, 64<<10))
+	if err != nil {
+		return "", fmt.Errorf("crowd %s: %w", base, err)
+	}
+	switch resp.StatusCode {
+	case http.StatusOK:
+		var s crowdSessionJSON
+		if err := json.Unmarshal(body, &s); err != nil || s.User.Name == "" {
+			return "", fmt.Errorf("crowd %s: a session without a user: %q", base, body)
+		}
+		return s.User.Name, nil
+	case http.StatusNotFound:
+		// Crowd says why; a 404 without its reason is a wrong URL, not an answer.
+		var e struct{ Reason string }
+		if json.Unmarshal(body, &e) == nil && e.Reason == "INVALID_SSO_TOKEN" {
+			return "", errNoToken
+		}
+		return "", fmt.Errorf("crowd %s: HTTP 404 %.200q", base, body)
+	}
+	return "", fmt.Errorf("crowd %s: HTTP %d", base, resp.StatusCode)
+}
