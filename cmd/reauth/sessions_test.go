@@ -2,10 +2,12 @@ package main
 
 import (
 	"net/http"
+	"os"
 	"strings"
 	"testing"
 
 	"github.com/reauth/reauth/internal/secretscan"
+	"github.com/reauth/reauth/products/producttest"
 	"github.com/reauth/reauth/restart/restarttest"
 )
 
@@ -76,6 +78,105 @@ func TestSessionsAtlassian(t *testing.T) {
 			}
 			if code, _ := bob.Get(url); code != http.StatusOK {
 				t.Errorf("user1, not revoked: HTTP %d; want 200", code)
+			}
+		})
+	}
+}
+
+// TestCrowdSessionsRevoke: on Crowd, `sessions revoke --user` deletes the users' SSO sessions
+// and Crowd remember-me rows (with backups), then calls Crowd's "invalidate all tokens for a
+// given user name" with an application's credentials, which ends them in Crowd's memory too.
+// A wrong application password (401), a Crowd without the endpoint (405) and a Crowd that does
+// not answer each say that a restart is needed; after the first refusal the other users are
+// not tried. Whatever the endpoint does, every row deleted is in a backup.
+func TestCrowdSessionsRevoke(t *testing.T) {
+	app := secretscan.Register("crowd sessions: the application's password", "app-s3cret")
+	wrong := secretscan.Register("crowd sessions: a wrong application password", "app-wrong")
+	for _, tc := range []struct {
+		name                string
+		nodeAdmin, apiAdmin string
+		unreachable         bool
+		ended               bool
+		outcome, second     string
+	}{
+		{"ended", app, app, false, true, "sessions ended", "sessions ended"},
+		{"wrong application password: 401", app, wrong, false, false, "refused (HTTP 401): check the target's admin: user and password (an application's name and password, as registered in Crowd)", "not called: "},
+		{"Crowd without the endpoint: 405", "", app, false, false, "not allowed (HTTP 405)", "not called: "},
+		{"Crowd does not answer", app, app, true, false, "the call failed (", "the call failed ("},
+	} {
+		t.Run(tc.name, func(t *testing.T) {
+			t.Parallel()
+			c := newCluster(t, "crowd", clusterOpts{nodes: 1, nodeAdmin: tc.nodeAdmin, apiAdmin: tc.apiAdmin})
+			url := c.nodes[0].cfg.URL()
+			if tc.unreachable {
+				// A port nothing listens on: connection refused.
+				data, _ := os.ReadFile(c.env.config)
+				closed := "http://" + restarttest.FreeAddr(t, "127.0.0.1") + "/crowd"
+				os.WriteFile(c.env.config, []byte(strings.Replace(string(data), "base_url: "+url, "base_url: "+closed, 1)), 0o600)
+			}
+			var browsers []*restarttest.Browser
+			for _, u := range []string{"user0", "user0", "user2", "user1"} {
+				b := restarttest.NewBrowser(t, "crowd")
+				b.Login(t, url, u, false)
+				browsers = append(browsers, b)
+			}
+			pool := c.db.Open(t)
+			// user0 and user1 also have a Crowd remember-me token each.
+			c.db.Exec(t, `INSERT INTO cwd_remember_me_token (id, username, remote_address, token, series, created_date, used_date, directory_id)
+				SELECT id, user_name, NULL, 'tok-' || user_name, 'series-' || user_name, created_date, NULL, directory_id FROM cwd_user WHERE lower_user_name IN ('user0', 'user1')`)
+			rmBefore := producttest.Count(t, pool, "cwd_remember_me_token")
+
+			var res struct {
+				Cleared struct {
+					Backup   string
+					BackedUp int64 `json:"backed_up"`
+					Deleted  int64
+				}
+				Parts []struct {
+					Backup   string
+					BackedUp int64 `json:"backed_up"`
+					Deleted  int64
+				}
+				Users []struct {
+					User, Outcome string
+					Ended         bool `json:"sessions_ended"`
+				}
+				RestartNeeded bool `json:"restart_needed"`
+			}
+			r := c.env.run(t, "sessions", "revoke", "--target", "crowd", "--user", "user0", "--user", "user2", "--yes", "--output", "json").mustSucceed(t)
+			r.decode(t, &res)
+			if res.Cleared.Deleted != 3 || len(res.Users) != 2 || res.RestartNeeded == tc.ended {
+				t.Fatalf("revoke = %+v; want user0's and user2's 3 SSO sessions deleted, restart needed %v", res, !tc.ended)
+			}
+			for i, want := range []string{tc.outcome, tc.second} {
+				if u := res.Users[i]; u.Ended != tc.ended || !strings.Contains(u.Outcome, want) {
+					t.Errorf("user %s: %+v; want %q (ended %v)", u.User, u, want, tc.ended)
+				}
+			}
+			// Nothing deleted that is not backed up, whatever the endpoint did.
+			if res.Cleared.BackedUp != res.Cleared.Deleted || len(res.Parts) != 1 || res.Parts[0].BackedUp != res.Parts[0].Deleted {
+				t.Errorf("backed up and deleted differ: %+v", res)
+			}
+			if got := producttest.Count(t, pool, "cwd_remember_me_token"); rmBefore != 2 || got != 1 || res.Parts[0].Deleted != 1 {
+				t.Errorf("remember-me rows: %d left of %d, %d deleted; want user0's deleted, user1's left", got, rmBefore, res.Parts[0].Deleted)
+			}
+			// The endpoint's work shows in the node's memory: only user1's token is left when
+			// the calls went through.
+			st, err := restarttest.State(url)
+			if err != nil {
+				t.Fatal(err)
+			}
+			if want := map[bool]int{true: 1, false: 4}[tc.ended]; st.SSOTokens != want {
+				t.Errorf("the Crowd node holds %d SSO tokens; want %d", st.SSOTokens, want)
+			}
+			if code, _ := browsers[3].Get(url); code != http.StatusOK {
+				t.Errorf("user1, not revoked: HTTP %d; want 200", code)
+			}
+			if code, _ := restarttest.Replay(url, browsers[0].RememberCookies()...); code != http.StatusUnauthorized {
+				t.Errorf("user0's SSO cookie after revoke: HTTP %d; want 401", code)
+			}
+			if strings.Contains(r.stdout+r.stderr, tc.apiAdmin) {
+				t.Error("the application password is in the output")
 			}
 		})
 	}

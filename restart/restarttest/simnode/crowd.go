@@ -26,6 +26,7 @@ import (
 	"io"
 	"net/http"
 	"net/url"
+	"os"
 	"strings"
 	"sync"
 	"time"
@@ -205,4 +206,65 @@ func validateAt(ctx context.Context, base, token string) (string, error) {
 		return "", fmt.Errorf("crowd %s: HTTP 404 %.200q", base, body)
 	}
 	return "", fmt.Errorf("crowd %s: HTTP %d", base, resp.StatusCode)
+}
+
+// crowdEndSessions is Crowd's REST "invalidate all tokens for a given user name", DELETE
+// /rest/usermanagement/1/session?username=U, which takes an application's name and password
+// (Basic): 204 once the user's tokens are gone, from cwd_token and from this node's memory;
+// 401 with "Application failed to authenticate" (text/plain) for wrong credentials; 404 for an
+// unknown user (Crowd answers with an HTML page). Without an admin password file the node plays
+// a Crowd older than the endpoint: 405, as Crowd's own client reads it.
+func (n *node) crowdEndSessions(w http.ResponseWriter, r *http.Request) {
+	if n.cfg.AdminPasswordFile == "" {
+		http.Error(w, "Method Not Allowed", http.StatusMethodNotAllowed)
+		return
+	}
+	st, ok := n.running(w)
+	if !ok {
+		return
+	}
+	want, err := os.ReadFile(n.cfg.AdminPasswordFile)
+	app, pass, basic := r.BasicAuth()
+	if err != nil || !basic || app != "admin" || pass != strings.TrimSpace(string(want)) {
+		w.Header().Set("WWW-Authenticate", `BASIC realm="Crowd REST Service"`)
+		w.Header().Set("Content-Type", "text/plain")
+		w.WriteHeader(http.StatusUnauthorized)
+		fmt.Fprint(w, "Application failed to authenticate")
+		return
+	}
+	name := r.URL.Query().Get("username")
+	if st == nil {
+		http.Error(w, "no database", http.StatusInternalServerError)
+		return
+	}
+	u, err := st.resolveCrowd(r.Context(), strings.ToLower(name))
+	if errors.Is(err, errNoUser) {
+		w.Header().Set("Content-Type", "text/html")
+		w.WriteHeader(http.StatusNotFound)
+		fmt.Fprint(w, "<html><body><h1>HTTP Status 404 - Not Found</h1></body></html>")
+		return
+	}
+	if err != nil {
+		http.Error(w, err.Error(), http.StatusInternalServerError)
+		return
+	}
+	dropped, err := st.endCrowdSessions(r.Context(), u)
+	if err != nil {
+		http.Error(w, err.Error(), http.StatusInternalServerError)
+		return
+	}
+	n.sso.dropUser(u.name)
+	n.log.Printf("application ended %d SSO sessions of %s", dropped, u.name)
+	w.WriteHeader(http.StatusNoContent)
+}
+
+// dropUser forgets the user's tokens.
+func (s *ssoTokens) dropUser(name string) {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	for tok, u := range s.byToken {
+		if strings.EqualFold(u, name) {
+			delete(s.byToken, tok)
+		}
+	}
 }

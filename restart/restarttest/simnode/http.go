@@ -30,6 +30,7 @@ func (n *node) routes() http.Handler {
 		mux.HandleFunc("DELETE /rest/admin/latest/session/{username}", n.killSessions)
 	case "crowd":
 		mux.HandleFunc("POST "+crowdSessionPath+"{token}", n.crowdSession)
+		mux.HandleFunc("DELETE "+strings.TrimSuffix(crowdSessionPath, "/"), n.crowdEndSessions)
 		mux.HandleFunc("GET /_sim/sso/{token}", n.ssoHeld)
 	}
 	mux.HandleFunc("POST /_sim/fault", n.fault)

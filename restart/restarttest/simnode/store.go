@@ -326,3 +326,13 @@ func randomText(n int) string {
 	_, _ = rand.Read(b)
 	return hex.EncodeToString(b)[:n]
 }
+
+// endCrowdSessions deletes a Crowd user's SSO tokens, as Crowd's REST call does: the rows of
+// the user's directory and name.
+func (s *store) endCrowdSessions(ctx context.Context, u crowdUser) (int64, error) {
+	res, err := s.pool.ExecContext(ctx, s.q("DELETE FROM "+s.tokens+" WHERE directory_id = ? AND lower(entity_name) = ?"), u.dir, strings.ToLower(u.name))
+	if err != nil {
+		return 0, fmt.Errorf("db: delete SSO tokens: %w", err)
+	}
+	return res.RowsAffected()
+}
