@@ -71,6 +71,7 @@ func crowdSSOEndToEnd(t *testing.T, dialect string) {
 	// cookie; every other one also signs in at Jira with remember-me.
 	const users = 8
 	var old []oldCookie
+	remembered := 0
 	everyNode := append(append([]*simNode{}, crowd.nodes...), jira.nodes...)
 	for i := 0; i < users; i++ {
 		user := fmt.Sprintf("user%d", i)
@@ -80,6 +81,20 @@ func crowdSSOEndToEnd(t *testing.T, dialect string) {
 		sso := cb.RememberCookies()
 		if len(sso) != 1 {
 			t.Fatalf("%s's Crowd login set no SSO cookie", user)
+		}
+		if i%3 == 0 {
+			// Crowd's own remember-me: it signs the user in again with a new SSO cookie.
+			var rc []*http.Cookie
+			for _, c := range cb.Cookies() {
+				if c.Name == "crowd.rememberme.token" {
+					rc = append(rc, c)
+				}
+			}
+			if len(rc) != 1 {
+				t.Fatalf("%s's Crowd login with Remember me set no crowd.rememberme.token cookie", user)
+			}
+			remembered++
+			old = append(old, oldCookie{user + "'s Crowd remember-me cookie", rc[0], crowd.nodes, crowd.nodes})
 		}
 		jn := jira.nodes[(i+1)%len(jira.nodes)]
 		jb := restarttest.NewBrowser(t, "jira")
@@ -117,6 +132,16 @@ func crowdSSOEndToEnd(t *testing.T, dialect string) {
 	}
 	e.run(t, "plan").mustSucceed(t)
 
+	// The users' SSO sessions: one per login, and one per use of a Crowd remember-me cookie.
+	crowdPool := crowd.db.Open(t)
+	var ssoRows int64
+	if err := crowdPool.QueryRowContext(context.Background(), "SELECT COUNT(*) FROM cwd_token WHERE directory_id <> -1").Scan(&ssoRows); err != nil {
+		t.Fatal(err)
+	}
+	if ssoRows != int64(users+remembered*len(crowd.nodes)) {
+		t.Fatalf("%d users' SSO sessions before the run; want %d logins and %d uses of a Crowd remember-me cookie", ssoRows, users, remembered*len(crowd.nodes))
+	}
+
 	jp, cp := jira.startProber(), crowd.startProber()
 	var rep reportJSON
 	e.run(t, "run", "--yes", "--reason", "CHG-14", "--output", "json").mustSucceed(t).decode(t, &rep)
@@ -125,7 +150,7 @@ func crowdSSOEndToEnd(t *testing.T, dialect string) {
 		p        *prober
 		nodes    int
 		sessions int64 // rows the clear must delete: Jira's remember-me, Crowd's users' SSO
-	}{{"jira", jp, len(jira.nodes), (users + 1) / 2}, {"crowd", cp, len(crowd.nodes), users}} {
+	}{{"jira", jp, len(jira.nodes), (users + 1) / 2}, {"crowd", cp, len(crowd.nodes), ssoRows}} {
 		if minUp, samples := c.p.stop(); minUp < c.nodes-1 || samples < 5 {
 			t.Errorf("%s: at worst %d of %d nodes answered RUNNING (%d samples); want at least %d", c.name, minUp, c.nodes, samples, c.nodes-1)
 		}
@@ -146,12 +171,25 @@ func crowdSSOEndToEnd(t *testing.T, dialect string) {
 			t.Errorf("the report has no target %s: %+v", c.name, rep.Targets)
 		}
 	}
+	// Crowd's own remember-me tokens: the Crowd target's part, cleared and verified in the same
+	// run (its nodes are the Crowd target's).
+	part := false
+	for _, tr := range rep.Targets {
+		if tr.Name == "crowd.remember-me" {
+			part = true
+			if tr.Cleared == nil || tr.Cleared.Deleted != int64(remembered) || tr.Verify == nil || !tr.Verify.OK {
+				t.Errorf("target crowd.remember-me cleared %+v, verify %+v; want %d rows deleted and verified", tr.Cleared, tr.Verify, remembered)
+			}
+		}
+	}
+	if !part || producttest.Count(t, crowdPool, "cwd_remember_me_token") != 0 {
+		t.Errorf("the run left Crowd's remember-me tokens (part in report: %v)", part)
+	}
 	if rep.Outcome != "ok" {
 		t.Errorf("run outcome %q; want ok", rep.Outcome)
 	}
 
 	// The tables: no user's SSO session or Jira remember-me row left; the applications' kept.
-	crowdPool := crowd.db.Open(t)
 	var userRows, appRows int
 	for q, dst := range map[string]*int{
 		"SELECT COUNT(*) FROM cwd_token WHERE directory_id <> -1": &userRows,

@@ -16,7 +16,9 @@ package main
 // when it restarts); expiry by inactivity or by duration; validation factors (the client's
 // address) and the identifier_hash derived from them; the application credentials that
 // Crowd's REST API asks for; the cache in which an application keeps a validation for a
-// while; Crowd's own remember-me tokens (cwd_remember_me_token).
+// while. Crowd's own remember-me (a login with "Remember me" ticked) is modelled: a row of
+// cwd_remember_me_token behind the crowd.rememberme.token cookie, which, while the row exists,
+// signs the user in again at any node with a new SSO token.
 
 import (
 	"context"
@@ -34,6 +36,11 @@ import (
 
 // crowdCookie is Crowd's SSO cookie (cookie.tokenkey in Crowd, crowd.token_key by default).
 const crowdCookie = "crowd.token_key"
+
+// crowdRememberCookie is Crowd's own remember-me cookie (Crowd 3.4+), backed by a row of
+// cwd_remember_me_token: while the row is there, Crowd signs its user in again and issues a
+// new SSO token.
+const crowdRememberCookie = "crowd.rememberme.token"
 
 // crowdSessionPath is Crowd's REST resource for a user's SSO session, below the context path;
 // the token is appended.
@@ -267,4 +274,23 @@ func (s *ssoTokens) dropUser(name string) {
 			delete(s.byToken, tok)
 		}
 	}
+}
+
+// crowdRemembered signs a user in again from Crowd's remember-me cookie: while its row is in
+// cwd_remember_me_token, a new SSO token is issued (a row of cwd_token, held by this node) and
+// returned for the crowd.token_key cookie. errNoToken: no such cookie, or no row.
+func (n *node) crowdRemembered(ctx context.Context, r *http.Request, st *store) (user, token string, err error) {
+	c, err := r.Cookie(crowdRememberCookie)
+	if err != nil || st == nil {
+		return "", "", errNoToken
+	}
+	u, err := st.checkCrowdRemember(ctx, c.Value)
+	if err != nil {
+		return "", "", err
+	}
+	if token, err = st.issue(ctx, u); err != nil {
+		return "", "", err
+	}
+	n.sso.add(token, u.name)
+	return u.name, token, nil
 }

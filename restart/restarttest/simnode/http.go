@@ -154,6 +154,16 @@ func (n *node) login(w http.ResponseWriter, r *http.Request) {
 			c.MaxAge = 14 * 24 * 3600
 		}
 		http.SetCookie(w, c)
+		// Crowd 3.4+ also remembers the user in a table of its own, where it has the table.
+		if crowd && remember && st.remember != "" {
+			rv, err := st.issueCrowdRemember(ctx, stored.(crowdUser))
+			if err != nil {
+				n.log.Print(err)
+				http.Error(w, err.Error(), http.StatusInternalServerError)
+				return
+			}
+			http.SetCookie(w, &http.Cookie{Name: crowdRememberCookie, Value: rv, Path: "/", HttpOnly: true, MaxAge: 14 * 24 * 3600})
+		}
 	}
 	sess := n.sessions.create(user)
 	n.setSessionCookie(w, sess)
@@ -181,6 +191,14 @@ func (n *node) page(w http.ResponseWriter, r *http.Request) {
 	ctx, cancel := context.WithTimeout(r.Context(), 10*time.Second)
 	defer cancel()
 	user, how, err := n.signIn(ctx, r, st)
+	if errors.Is(err, errNoToken) && n.cfg.product.name == "crowd" {
+		// No valid SSO cookie: Crowd's remember-me signs the user in with a new one.
+		var token string
+		if user, token, err = n.crowdRemembered(ctx, r, st); err == nil {
+			how = "Crowd remember-me"
+			http.SetCookie(w, &http.Cookie{Name: crowdCookie, Value: token, Path: "/", HttpOnly: true})
+		}
+	}
 	switch {
 	case errors.Is(err, errNoToken):
 		http.Error(w, "not logged in", http.StatusUnauthorized)

@@ -18,6 +18,8 @@ type product struct {
 	// userTable maps login names to what the token table stores; optional ones may be absent.
 	userTable    string
 	userOptional bool
+	// rememberTable is Crowd's own remember-me table (Crowd 3.4+), behind crowdRememberCookie.
+	rememberTable string
 	// contextPath is where the product's web application is mounted ("" for the root): every
 	// path, the probe's included, is below it.
 	contextPath string
@@ -52,7 +54,8 @@ func lookupProduct(name string) (*product, error) {
 		// are not documented: reauth reads only the JSON.
 		return &product{name: name, sessionCookie: "JSESSIONID", rememberCookie: crowdCookie,
 			statusPaths: []string{"/status"}, code: onlyStoppingUnavailable, tomcat: true,
-			tokenTable: "cwd_token", userTable: "cwd_user", contextPath: "/crowd"}, nil
+			tokenTable: "cwd_token", userTable: "cwd_user", contextPath: "/crowd",
+			rememberTable: "cwd_remember_me_token"}, nil
 	}
 	return nil, fmt.Errorf("product %q: want jira, confluence, bitbucket, bamboo, fisheye or crowd", name)
 }

@@ -36,6 +36,9 @@ type store struct {
 	product *product
 	tokens  string // quoted
 	users   string // quoted; empty when an optional user table is absent
+	// remember is Crowd's own remember-me table (cwd_remember_me_token), quoted; empty where
+	// the product has none, or the Crowd (before 3.4) lacks it.
+	remember string
 }
 
 func openStore(ctx context.Context, cfg *dbConfig, p *product) (*store, error) {
@@ -89,6 +92,9 @@ func (s *store) discover(ctx context.Context) error {
 		return fmt.Errorf("db: no table %s (any case) in the current schema", s.product.tokenTable)
 	}
 	s.tokens = s.quote(name)
+	if name, ok := found[s.product.rememberTable]; ok && s.product.rememberTable != "" {
+		s.remember = s.quote(name)
+	}
 	if name, ok := found[s.product.userTable]; ok {
 		s.users = s.quote(name)
 	} else if !s.product.userOptional {
@@ -335,4 +341,37 @@ func (s *store) endCrowdSessions(ctx context.Context, u crowdUser) (int64, error
 		return 0, fmt.Errorf("db: delete SSO tokens: %w", err)
 	}
 	return res.RowsAffected()
+}
+
+// issueCrowdRemember writes a Crowd remember-me row for the user, as a login with "Remember me"
+// ticked does, and returns the cookie value (series:token; Crowd's own format is not modelled).
+func (s *store) issueCrowdRemember(ctx context.Context, u crowdUser) (string, error) {
+	if s.remember == "" {
+		return "", fmt.Errorf("db: no table %s", s.product.rememberTable)
+	}
+	id := 100_000_000_000_000 + mathrand.Int64N(900_000_000_000_000)
+	series, token := randomText(32), randomText(32)
+	_, err := s.pool.ExecContext(ctx, s.q("INSERT INTO "+s.remember+" (id, username, remote_address, token, series, created_date, used_date, directory_id) VALUES (?, ?, NULL, ?, ?, ?, NULL, ?)"),
+		id, u.name, token, series, time.Now().UTC(), u.dir)
+	if err != nil {
+		return "", fmt.Errorf("db: insert Crowd remember-me row: %w", err)
+	}
+	return series + ":" + token, nil
+}
+
+// checkCrowdRemember returns the user of the Crowd remember-me row a cookie value refers to.
+func (s *store) checkCrowdRemember(ctx context.Context, cookie string) (crowdUser, error) {
+	var u crowdUser
+	series, token, ok := strings.Cut(cookie, ":")
+	if !ok || s.remember == "" {
+		return u, errNoToken
+	}
+	err := s.pool.QueryRowContext(ctx, s.q("SELECT directory_id, username FROM "+s.remember+" WHERE series = ? AND token = ?"), series, token).Scan(&u.dir, &u.name)
+	if errors.Is(err, sql.ErrNoRows) {
+		return u, errNoToken
+	}
+	if err != nil {
+		return u, fmt.Errorf("db: read Crowd remember-me row: %w", err)
+	}
+	return u, nil
 }
