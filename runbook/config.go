@@ -11,6 +11,7 @@ import (
 	"path/filepath"
 	"reflect"
 	"regexp"
+	"slices"
 	"sort"
 	"strconv"
 	"strings"
@@ -36,8 +37,10 @@ type Config struct {
 	Path string `yaml:"-"`
 	file string // the path as given, for messages
 	// parts are the targets' parts (see products.Part): a target of their own for every
-	// command, made from their target's config.
-	parts []TargetConfig
+	// command, made from their target's config; skipped says, per target, which of its parts
+	// skip_parts leaves out.
+	parts   []TargetConfig
+	skipped map[string][]string
 	pwState
 }
 
@@ -74,6 +77,9 @@ type TargetConfig struct {
 	// SSOVia names the target (Crowd) that signs this target's users in through its SSO
 	// cookie: a run must end that target's sessions too, or users are signed in again at once.
 	SSOVia string `yaml:"sso_via"`
+	// SkipParts leaves parts of the product out (their suffixes): where the release predates
+	// the part's table (Crowd before 3.4 has no remember-me table).
+	SkipParts []string `yaml:"skip_parts"`
 
 	line int // where the target starts in the file
 	// A part of a target: part is the index in its product's Parts plus one, of is the
@@ -614,17 +620,35 @@ func (c *Config) validate(needTargets bool) error {
 // makeParts adds a target for each part of each target's product (Crowd's remember-me
 // tokens): same database, no nodes, none of the overrides of the target's own table.
 func (c *Config) makeParts(names map[string]bool) error {
-	c.parts = nil
+	c.parts, c.skipped = nil, map[string][]string{}
 	for i := range c.Targets {
 		t := &c.Targets[i]
 		p, err := products.Lookup(t.Product)
-		if err != nil {
-			continue // GitLab
+		var suffixes []string
+		if err == nil {
+			for _, part := range p.Parts {
+				suffixes = append(suffixes, part.Suffix)
+			}
 		}
-		for j, part := range p.Parts {
-			name := t.Name + "." + part.Suffix
+		for _, s := range t.SkipParts {
+			if !slices.Contains(suffixes, s) {
+				known := "it has none"
+				if len(suffixes) > 0 {
+					known = "its parts: " + strings.Join(suffixes, ", ")
+				}
+				return c.fail(t, fmt.Sprintf("targets[%d].skip_parts", i), "%q is not a part of %s (%s)", s, t.Product, known)
+			}
+		}
+		for j, part := range suffixes {
+			name := t.Name + "." + part
+			table := p.Parts[j].Tokens.Table
+			if slices.Contains(t.SkipParts, part) {
+				c.skipped[t.Name] = append(c.skipped[t.Name], fmt.Sprintf("part %s (%s) is left out by skip_parts: its rows are not cleared (right only where %s is older than %s, which lacks the table)",
+					name, table, p.Title, p.Parts[j].Since))
+				continue
+			}
 			if names[name] {
-				return c.fail(t, fmt.Sprintf("targets[%d].name", i), "%q is taken: it names %s's part %s (%s), which reauth makes for every %s target", name, t.Name, part.Suffix, part.Tokens.Table, p.Title)
+				return c.fail(t, fmt.Sprintf("targets[%d].name", i), "%q is taken: it names %s's part %s (%s), which reauth makes for every %s target", name, t.Name, part, table, p.Title)
 			}
 			c.parts = append(c.parts, TargetConfig{Name: name, Product: t.Product, Database: t.Database, line: t.line, part: j + 1, of: t.Name})
 		}
@@ -641,6 +665,15 @@ func (c *Config) Parts(name string) []string {
 		}
 	}
 	return out
+}
+
+// OwnerOf names the configured target a target belongs to: a part's target, else the name
+// itself.
+func (c *Config) OwnerOf(name string) string {
+	if tc, err := c.Target(name); err == nil {
+		return tc.Owner()
+	}
+	return name
 }
 
 // WithParts lists the targets named, each followed by its parts: what plan and run act on.

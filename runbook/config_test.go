@@ -203,3 +203,24 @@ func FuzzParseConfig(f *testing.F) {
 		}
 	})
 }
+
+// TestKeycloakLogoutAll: an issuer of the form of a Keycloak realm's gives the realm's
+// logout-all admin endpoint (Keycloak's admin REST API, /admin/realms/{realm}/logout-all, under
+// /auth before Keycloak 17); any other issuer gives none.
+func TestKeycloakLogoutAll(t *testing.T) {
+	for _, tc := range []struct{ issuer, want string }{
+		{"https://kc.example.com/realms/corp", "https://kc.example.com/admin/realms/corp/logout-all"},
+		{"https://kc.example.com/auth/realms/corp/", "https://kc.example.com/auth/admin/realms/corp/logout-all"},
+		{"https://kc.example.com:8443/realms/a%20b", "https://kc.example.com:8443/admin/realms/a%20b/logout-all"},
+		{"http://www.okta.com/exk1", ""},
+		{"https://crowd.example.com/crowd", ""},
+		{"https://kc.example.com/realms/", ""},
+		{"https://kc.example.com/realms/corp/protocol/openid-connect", ""},
+		{"realms/corp", ""},
+	} {
+		got, ok := keycloakLogoutAll(tc.issuer)
+		if got != tc.want || ok != (tc.want != "") {
+			t.Errorf("keycloakLogoutAll(%q) = %q, %v; want %q", tc.issuer, got, ok, tc.want)
+		}
+	}
+}

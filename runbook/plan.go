@@ -98,9 +98,7 @@ func (tp *TargetPlan) Conn() *tokens.Conn { return tp.conn }
 
 // MakePlan prepares and connects each named target (all targets and their parts when names is
 // empty) and counts its tokens in scope. It changes nothing. A target that cannot be used is in
-// the plan with Ready false and its error; the caller closes the plan. A part that follows its
-// target (see Config.WithParts) but whose table the database lacks (an older release) is left
-// out, with a warning on its target.
+// the plan with Ready false and its error; the caller closes the plan.
 func MakePlan(ctx context.Context, cfg *Config, names []string, scope tokens.Scope) (*Plan, error) {
 	if scope.Now.IsZero() {
 		scope.Now = time.Now().UTC()
@@ -116,7 +114,6 @@ func MakePlan(ctx context.Context, cfg *Config, names []string, scope tokens.Sco
 	}
 	seen := map[string]bool{}
 	p := &Plan{Environment: cfg.Environment, Scope: scope.String(), cfg: cfg, scope: scope}
-	byName := map[string]*TargetPlan{}
 	for _, name := range names {
 		if seen[name] {
 			continue
@@ -128,17 +125,14 @@ func MakePlan(ctx context.Context, cfg *Config, names []string, scope tokens.Sco
 		}
 		tp := &TargetPlan{Name: name, Product: tc.Product, Nodes: []NodeState{}, Warnings: []string{}}
 		tp.err = p.prepare(ctx, tp)
-		if owner := byName[tc.Owner()]; tc.part != 0 && owner != nil && absentTable(tp.err) {
-			// The part's table came with a later release of the product: there is nothing
-			// of it to end.
-			tp.kind.close(tp)
-			fp, _ := tc.productFacts()
-			part, _ := products.Lookup(tc.Product)
-			owner.Warnings = append(owner.Warnings, fmt.Sprintf("no %s (%s): %s before %s has none, so part %s has nothing to clear",
-				fp.Tokens.Noun(), fp.Tokens.Table, part.Title, part.Parts[tc.part-1].Since, name))
-			continue
+		tp.Warnings = append(tp.Warnings, cfg.skipped[name]...)
+		if tc.part != 0 && absentTable(tp.err) {
+			// Absent, or not visible to the database user: the catalog cannot tell which.
+			prod, _ := products.Lookup(tc.Product)
+			part := prod.Parts[tc.part-1]
+			tp.err = fmt.Errorf("%w: %s %s and later keep their %s tokens there, so the database user may lack rights on it; a %s older than %s has none: then add skip_parts: [%s] to target %s",
+				tp.err, prod.Title, part.Since, part.Tokens.Kind(), prod.Title, part.Since, part.Suffix, tc.of)
 		}
-		byName[name] = tp
 		p.Targets = append(p.Targets, tp)
 		if tp.err != nil {
 			tp.Error = tp.err.Error()

@@ -2,6 +2,7 @@ package runbook
 
 import (
 	"fmt"
+	"net/url"
 	"strings"
 	"time"
 
@@ -127,10 +128,31 @@ func (p *Plan) ssoLeft(tp *TargetPlan) []string {
 			out = append(out, fmt.Sprintf("users of %s sign in through Crowd at %s (Crowd SSO, identity provider %q) and are signed in again silently while their Crowd session or Crowd remember-me lives: add the Crowd target to the run, and set sso_via: on %s so that plan checks it",
 				tp.Name, i.Issuer, i.Name, tp.Name))
 		default:
-			out = append(out, fmt.Sprintf("users of %s are sent to %s (%s identity provider %q) and signed in again silently if their session there is alive: end their sessions at the identity provider", tp.Name, i.Where(), i.Type, i.Name))
+			end := "end their sessions at the identity provider"
+			if api, ok := keycloakLogoutAll(i.Issuer); ok {
+				end += fmt.Sprintf(" (its issuer is a Keycloak realm's: POST %s with an admin token ends every session of the realm, .../users/{id}/logout one user's)", api)
+			}
+			out = append(out, fmt.Sprintf("users of %s are sent to %s (%s identity provider %q) and signed in again silently if their session there is alive: %s", tp.Name, i.Where(), i.Type, i.Name, end))
 		}
 	}
 	return out
+}
+
+// keycloakLogoutAll is the admin endpoint that ends every session of a Keycloak realm, where
+// issuer has the form of a Keycloak realm's (<base>/realms/<realm>, <base> ending in /auth
+// before Keycloak 17): <base>/admin/realms/<realm>/logout-all.
+func keycloakLogoutAll(issuer string) (string, bool) {
+	u, err := url.Parse(strings.TrimRight(issuer, "/"))
+	if err != nil || u.Host == "" || (u.Scheme != "https" && u.Scheme != "http") {
+		return "", false
+	}
+	base, realm, ok := strings.Cut(u.Path, "/realms/")
+	if !ok || realm == "" || strings.Contains(realm, "/") || strings.Contains(base, "/realms") {
+		return "", false
+	}
+	u.Path = base + "/admin/realms/" + realm + "/logout-all"
+	u.RawQuery, u.Fragment = "", ""
+	return u.String(), true
 }
 
 // notRevoked is what the run does not end, from what the plan found: the identity providers

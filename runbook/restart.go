@@ -304,8 +304,16 @@ func (p *Plan) CheckNodes(ctx context.Context) {
 		roller    *restart.Roller
 		rollerErr error
 	)
+	in := map[string]bool{}
+	for _, tp := range p.Targets {
+		in[tp.Name] = true
+	}
 	for _, tp := range p.Targets {
 		spec, err := p.cfg.RestartSpec(tp.Name)
+		if owner := p.cfg.OwnerOf(tp.Name); errors.Is(err, errPart) && !in[owner] {
+			tp.Warnings = append(tp.Warnings, fmt.Sprintf("the nodes are target %s's, which is not in this run: sessions held in their memory stay until `reauth restart --target %s`", owner, owner))
+			continue
+		}
 		if errors.Is(err, ErrNoNodes) {
 			if tp.kind.restarts() && !errors.Is(err, errPart) {
 				tp.Warnings = append(tp.Warnings, "no nodes are listed: a run cannot restart this target, so sessions held in the nodes' memory stay until they restart (add nodes: with host and url)")

@@ -7,6 +7,7 @@ import (
 	"fmt"
 	"os"
 	"path/filepath"
+	"strings"
 	"sync"
 	"time"
 
@@ -138,11 +139,41 @@ func (p *Plan) Run(ctx context.Context, run *Run, o RunOptions) *Report {
 		Scope: p.Scope, Started: time.Now().UTC(), NotRevoked: p.notRevoked(), Undo: []string{},
 	}
 	rep.Targets = make([]TargetReport, len(p.Targets))
+	// A target's parts run first, in its turn, and the target only after all of them ended
+	// well: were Crowd's SSO sessions cleared before its remember-me tokens, a remember-me
+	// cookie used in between would make a new SSO session that outlives the run.
+	parts := map[string][]int{}
+	inPlan := map[string]bool{}
+	for _, tp := range p.Targets {
+		inPlan[tp.Name] = true
+	}
+	for i, tp := range p.Targets {
+		if owner := p.cfg.OwnerOf(tp.Name); owner != tp.Name && inPlan[owner] {
+			parts[owner] = append(parts[owner], i)
+		}
+	}
 	var wg sync.WaitGroup
 	for i, tp := range p.Targets {
+		if owner := p.cfg.OwnerOf(tp.Name); owner != tp.Name && inPlan[owner] {
+			continue
+		}
 		wg.Add(1)
 		go func(i int, tp *TargetPlan) {
 			defer wg.Done()
+			var failed []string
+			for _, j := range parts[tp.Name] {
+				rep.Targets[j] = p.runTarget(ctx, run, p.Targets[j], o, rep.Started)
+				if rep.Targets[j].err != nil {
+					failed = append(failed, p.Targets[j].Name)
+				}
+			}
+			if len(failed) > 0 {
+				err := fmt.Errorf("not started: its part %s did not finish, and %s's own sessions are cleared only after its parts' (run again once it is fixed)",
+					strings.Join(failed, ", "), tp.Name)
+				rep.Targets[i] = TargetReport{Name: tp.Name, Product: tp.Product, Table: tp.Table, Nodes: []restart.NodeReport{},
+					Outcome: "failed", Error: err.Error(), err: err}
+				return
+			}
 			rep.Targets[i] = p.runTarget(ctx, run, tp, o, rep.Started)
 		}(i, tp)
 	}

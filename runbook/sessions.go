@@ -53,11 +53,15 @@ func (c *Config) sessionAPI(name string) (sessionAPI, error) {
 		return sessionAPI{}, err
 	}
 	p, err := tc.productFacts()
-	switch {
-	case err != nil || p.SessionPath == "":
+	if err != nil || p.SessionPath == "" {
 		return sessionAPI{}, fmt.Errorf("%w: %s has none", ErrNoSessionAPI, tc.Product)
-	case tc.BaseURL == "" || tc.Admin.User == "":
-		return sessionAPI{}, fmt.Errorf("%w: target %s has no base_url and admin: user", ErrNoSessionAPI, name)
+	}
+	// A part's endpoint settings are its target's.
+	if tc, err = c.Target(tc.Owner()); err != nil {
+		return sessionAPI{}, err
+	}
+	if tc.BaseURL == "" || tc.Admin.User == "" {
+		return sessionAPI{}, fmt.Errorf("%w: target %s has no base_url and admin: user", ErrNoSessionAPI, tc.Name)
 	}
 	pass, given, err := c.secretFrom(tc, "admin", "", tc.Admin.PasswordEnv, tc.Admin.PasswordFile)
 	switch {
@@ -144,8 +148,11 @@ func (p *Plan) EndSessions(ctx context.Context, target string, users []string) (
 				who = "the target's admin: user and password (" + api.product.SessionAuth + ")"
 			}
 			r.HTTP, r.Outcome = resp.StatusCode, fmt.Sprintf("refused (HTTP %d): check %s; in-memory sessions remain until the nodes restart", resp.StatusCode, who)
-			// Every further call would be refused the same way.
-			unanswered = fmt.Sprintf("%s refused the credentials (HTTP %d)", api.base, resp.StatusCode)
+			if resp.StatusCode == http.StatusUnauthorized {
+				// Wrong credentials: every further call would be refused the same way. A 403
+				// may be about this user alone.
+				unanswered = fmt.Sprintf("%s refused the credentials (HTTP 401)", api.base)
+			}
 		case resp.StatusCode == http.StatusNotFound:
 			older := "a version without the endpoint"
 			if api.product.SessionSince != "" {

@@ -103,7 +103,8 @@ func (atlassianKind) verify(ctx context.Context, p *Plan, tp *TargetPlan, since 
 	spec, err := p.cfg.RestartSpec(tp.Name)
 	switch {
 	case errors.Is(err, errPart):
-		// Its target's verify looks at the nodes.
+		owner := p.cfg.OwnerOf(tp.Name)
+		res.Notes = append(res.Notes, fmt.Sprintf("the nodes are target %s's: `reauth verify --target %s` checks their restart", owner, owner))
 	case errors.Is(err, ErrNoNodes):
 		res.Problems = append(res.Problems, fmt.Sprintf("target %s lists no nodes: nothing shows that the sessions held in the nodes' memory ended (add nodes: with host and url)", tp.Name))
 	case err != nil:

@@ -135,10 +135,10 @@ func (a *app) backupOrClear(c *cli.Context, action string) error {
 	fmt.Fprintf(a.out, "Backup: %s (%d rows, sha256 %s)\n", res.Backup, res.BackedUp, res.SHA256)
 	if action == "clear" {
 		fmt.Fprintf(a.out, "Undo:   reauth --config %s restore %s\n", cfg.Path, res.Backup)
-		fmt.Fprintf(a.out, "Sessions held in the nodes' memory (%s) stay valid until each node restarts: `reauth restart --target %s`.\n", tp.Conn().Target.Product.SessionCookie, tp.Name)
+		fmt.Fprintf(a.out, "Sessions held in the nodes' memory (%s) stay valid until each node restarts: `reauth restart --target %s`.\n", tp.Conn().Target.Product.SessionCookie, cfg.OwnerOf(tp.Name))
 	}
 	for _, part := range cfg.Parts(tp.Name) {
-		fmt.Fprintf(a.out, "Not included: target %s's part %s (its own table): `reauth %s --target %s`.\n", tp.Name, part, action, part)
+		fmt.Fprintf(a.out, "Not included: target %s's part %s, its own table where the release has it: `reauth %s --target %s` (plan and run take both).\n", tp.Name, part, action, part)
 	}
 	return nil
 }

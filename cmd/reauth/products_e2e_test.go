@@ -382,7 +382,8 @@ func TestCrowdSSODetected(t *testing.T) {
 	producttest.SetupSSO(t, jd.Exec,
 		producttest.IdP{Name: "Crowd", Type: "SAML", SAMLType: "CROWD", Issuer: base, URL: base + "/console/secure/saml/sso.action", Enabled: true},
 		producttest.IdP{Name: "Crowd (older row)", Type: "SAML", Issuer: base, URL: base + "/console/secure/saml/sso.action", Enabled: false},
-		producttest.IdP{Name: "Okta", Type: "SAML", SAMLType: "GENERIC", Issuer: "http://www.okta.com/exk1", URL: "https://example.okta.com/app/jira/sso/saml", Enabled: true})
+		producttest.IdP{Name: "Okta", Type: "SAML", SAMLType: "GENERIC", Issuer: "http://www.okta.com/exk1", URL: "https://example.okta.com/app/jira/sso/saml", Enabled: true},
+		producttest.IdP{Name: "Keycloak", Type: "OIDC", Issuer: "https://kc.example.com/realms/corp", Enabled: true})
 	crowdLine := `users of jira sign in through Crowd at ` + base + ` (Crowd SSO, identity provider "Crowd")`
 
 	e := newEnv(t, targetYAML{name: "jira", product: "jira", db: jd})
@@ -392,6 +393,7 @@ func TestCrowdSSODetected(t *testing.T) {
 		`  sso:       Crowd SSO (SAML) "Crowd (older row)", ` + base + "/console/secure/saml/sso.action (disabled)\n",
 		`  sso:       SAML "Okta", https://example.okta.com/app/jira/sso/saml` + "\n",
 		"  warning:   " + crowdLine + " and are signed in again silently while their Crowd session or Crowd remember-me lives: add the Crowd target to the run, and set sso_via: on jira so that plan checks it\n",
+		`  warning:   users of jira are sent to https://kc.example.com/realms/corp (OIDC identity provider "Keycloak") and signed in again silently if their session there is alive: end their sessions at the identity provider (its issuer is a Keycloak realm's: POST https://kc.example.com/admin/realms/corp/logout-all with an admin token ends every session of the realm, .../users/{id}/logout one user's)` + "\n",
 	} {
 		if !strings.Contains(r.stdout, want) {
 			t.Errorf("plan lacks %q:\n%s", want, r.stdout)
@@ -407,8 +409,8 @@ func TestCrowdSSODetected(t *testing.T) {
 		}
 	}
 	e.run(t, "plan", "--output", "json").mustSucceed(t).decode(t, &plan)
-	if sso := plan.Targets[0].SSO; len(sso) != 3 || !sso[0].Crowd || !sso[1].Crowd || sso[2].Crowd {
-		t.Errorf("plan JSON sso = %+v; want the two Crowd rows marked crowd, Okta not", sso)
+	if sso := plan.Targets[0].SSO; len(sso) != 4 || !sso[0].Crowd || !sso[1].Crowd || sso[2].Crowd || sso[3].Crowd {
+		t.Errorf("plan JSON sso = %+v; want the two Crowd rows marked crowd, Okta and Keycloak not", sso)
 	}
 
 	e = newEnv(t, targetYAML{name: "jira", product: "jira", db: jd, extra: "    sso_via: crowd\n"},
@@ -513,23 +515,78 @@ func TestCrowdRememberMePart(t *testing.T) {
 		rep.Targets[0].Outcome != "failed" || rep.Targets[1].Outcome != "ok" {
 		t.Fatalf("report = %+v; want both targets cleared, two undo lines, and only the part verified", rep)
 	}
+	// The part's clear ended before the target's own began.
+	audit, err := os.ReadFile(filepath.Join(e.dir, "audit.jsonl"))
+	if err != nil {
+		t.Fatal(err)
+	}
+	partDone, ownStart := -1, -1
+	for i, line := range strings.Split(string(audit), "\n") {
+		var a struct{ Target, Action, Outcome, Run string }
+		if json.Unmarshal([]byte(line), &a) != nil || a.Action != "clear" {
+			continue
+		}
+		switch {
+		case a.Target == "crowd.remember-me" && a.Outcome == "ok":
+			partDone = i
+		case a.Target == "crowd" && a.Outcome == "started":
+			ownStart = i
+		}
+	}
+	if partDone < 0 || ownStart < partDone {
+		t.Errorf("audit log: crowd's clear started at line %d, its part's ended at line %d; want the part first\n%s", ownStart, partDone, audit)
+	}
 	e.run(t, "restore", "--yes", rep.Targets[1].Cleared.Backup).mustSucceed(t)
 	if producttest.Digest(t, pool, rf.Table) != before {
 		t.Error("restore of the run's part backup did not bring the table back")
 	}
 
-	// Crowd before 3.4: no cwd_remember_me_token. The part is left out, and says why.
+	// No cwd_remember_me_token to be seen: a Crowd before 3.4, or a database user without
+	// rights on it. The catalog cannot tell which, so the plan is not ready and says both;
+	// skip_parts is the operator's word that this Crowd predates the table.
 	old := server(t, "postgres").NewDatabase(t)
 	tf.Setup(t, old.Exec, 5)
 	old.Exec(t, "DROP TABLE cwd_remember_me_token")
 	e = newEnv(t, targetYAML{name: "crowd", product: "crowd", db: old})
-	r := e.run(t, "plan").mustSucceed(t)
-	if !strings.Contains(r.stdout, "no remember-me table (cwd_remember_me_token): Crowd before 3.4 has none, so part crowd.remember-me has nothing to clear") ||
-		strings.Contains(r.stdout, "Target crowd.remember-me") {
-		t.Errorf("plan of a Crowd without remember-me tokens:\n%s", r.stdout)
+	r := e.run(t, "plan")
+	if r.code != 2 || !strings.Contains(r.stdout+r.stderr, "the database user may lack rights on it; a Crowd older than 3.4 has none: then add skip_parts: [remember-me] to target crowd") {
+		t.Errorf("plan of a Crowd without a visible remember-me table: exit %d\n%s%s\nwant 2 and both reasons", r.code, r.stdout, r.stderr)
 	}
-	if r := e.run(t, "plan", "--target", "crowd.remember-me"); r.code == 0 {
-		t.Errorf("plan of the absent part named alone: exit 0; want the missing table as an error")
+	if r := e.run(t, "run", "--yes", "--reason", "CHG-2"); r.code != 2 || producttest.Count(t, old.Open(t), "cwd_token") != 5 {
+		t.Errorf("run of a Crowd without a visible remember-me table: exit %d; want 2 and nothing deleted", r.code)
+	}
+	e = newEnv(t, targetYAML{name: "crowd", product: "crowd", db: old, extra: "    skip_parts: [remember-me]\n"})
+	r = e.run(t, "plan").mustSucceed(t)
+	if !strings.Contains(r.stdout, "  warning:   part crowd.remember-me (cwd_remember_me_token) is left out by skip_parts: its rows are not cleared") ||
+		strings.Contains(r.stdout, "\ncrowd.remember-me (") {
+		t.Errorf("plan with skip_parts:\n%s", r.stdout)
+	}
+	e = newEnv(t, targetYAML{name: "crowd", product: "crowd", db: old, extra: "    skip_parts: [remember]\n"})
+	if r := e.run(t, "plan"); r.code != 2 || !strings.Contains(r.stderr, `"remember" is not a part of crowd (its parts: remember-me)`) {
+		t.Errorf("skip_parts naming no part: exit %d, %q", r.code, r.stderr)
+	}
+
+	// A part whose clear fails in a run: its target is not started, so Crowd's SSO sessions
+	// are never cleared while its remember-me tokens could make new ones.
+	failing := server(t, "postgres").NewDatabase(t)
+	tf.Setup(t, failing.Exec, 7)
+	rf.Insert(t, failing.Exec, 1, 3)
+	failing.Exec(t, `CREATE FUNCTION refuse_delete() RETURNS trigger AS $$ BEGIN RAISE EXCEPTION 'deletes refused here'; END $$ LANGUAGE plpgsql`)
+	failing.Exec(t, "CREATE TRIGGER refuse_delete BEFORE DELETE ON cwd_remember_me_token FOR EACH ROW EXECUTE FUNCTION refuse_delete()")
+	e = newEnv(t, targetYAML{name: "crowd", product: "crowd", db: failing})
+	var frep struct {
+		Targets []struct{ Name, Outcome, Error string }
+	}
+	out = e.run(t, "run", "--yes", "--reason", "CHG-3", "--output", "json")
+	if err := json.Unmarshal([]byte(out.stdout), &frep); err != nil {
+		t.Fatalf("run's JSON report: %v\n%s\n%s", err, out.stdout, out.stderr)
+	}
+	if len(frep.Targets) != 2 || frep.Targets[1].Outcome != "failed" || frep.Targets[0].Outcome != "failed" ||
+		!strings.Contains(frep.Targets[0].Error, "not started: its part crowd.remember-me did not finish") {
+		t.Errorf("report = %+v; want the part failed and crowd not started", frep)
+	}
+	if n := producttest.Count(t, failing.Open(t), "cwd_token"); n != 7 {
+		t.Errorf("crowd's SSO sessions: %d of 7 left; want all: its part failed first", n)
 	}
 
 	// A target named like a part.

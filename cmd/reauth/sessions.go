@@ -172,13 +172,25 @@ func (a *app) sessionsRevoke(c *cli.Context) error {
 	}
 	if g.dryRun {
 		if g.json() {
-			return a.printJSON(map[string]any{"dry_run": true, "target": tp.Name, "in_scope": tp.InScope, "users": users})
+			doc := map[string]any{"dry_run": true, "target": tp.Name, "in_scope": tp.InScope, "users": users}
+			if len(parts) > 0 {
+				var ps []map[string]any
+				for _, pt := range parts {
+					ps = append(ps, map[string]any{"target": pt.Name, "table": pt.Table, "in_scope": pt.InScope})
+				}
+				doc["parts"] = ps
+			}
+			return a.printJSON(doc)
 		}
 		fmt.Fprintf(a.out, "Dry run: nothing was changed.\n")
 		return nil
 	}
 	if g.json() && !g.yes {
-		fmt.Fprintf(a.err, "Will back up and DELETE %d remember-me rows of %s for %d users\n", tp.InScope, tp.Table, len(users))
+		fmt.Fprintf(a.err, "Will back up and DELETE %d %s rows of %s", tp.InScope, tp.Noun(), tp.Table)
+		for _, pt := range parts {
+			fmt.Fprintf(a.err, " and %d %s rows of %s", pt.InScope, pt.Noun(), pt.Table)
+		}
+		fmt.Fprintf(a.err, " for %d users\n", len(users))
 	}
 	run := runbook.NewRun(cfg, g.reason, a.redact)
 	h := hold{action: "revoke the sessions of these users"}
@@ -191,16 +203,24 @@ func (a *app) sessionsRevoke(c *cli.Context) error {
 	}
 	defer release()
 	res := runbook.RevokeResult{Users: []runbook.UserRevoke{}}
-	res.Cleared, err = p.Execute(c.Context, run, tp, "clear", tokens.ClearOptions{Tool: version(), LockedReads: lockedReads()})
-	if err != nil {
-		return err
-	}
+	// The parts first (Crowd's remember-me tokens): cleared after the target's own rows, a
+	// remember-me cookie used in between would make a new session.
 	for _, pt := range parts {
 		r, err := p.Execute(c.Context, run, pt, "clear", tokens.ClearOptions{Tool: version(), LockedReads: lockedReads()})
 		if err != nil {
-			return fmt.Errorf("%w; %s's rows were deleted first (backup %s)", err, tp.Name, res.Cleared.Backup)
+			if r.Backup != "" {
+				return fmt.Errorf("%w; %d rows of %s were deleted, all in backup %s; nothing of %s was deleted", err, r.Deleted, pt.Table, r.Backup, tp.Name)
+			}
+			return fmt.Errorf("%w; nothing was deleted", err)
 		}
 		res.Parts = append(res.Parts, r)
+	}
+	res.Cleared, err = p.Execute(c.Context, run, tp, "clear", tokens.ClearOptions{Tool: version(), LockedReads: lockedReads()})
+	if err != nil {
+		for _, r := range res.Parts {
+			err = fmt.Errorf("%w; part %s's rows were deleted first (backup %s)", err, r.Target, r.Backup)
+		}
+		return err
 	}
 	if all {
 		res.RestartNeeded = true
@@ -215,7 +235,7 @@ func (a *app) sessionsRevoke(c *cli.Context) error {
 		}
 	}
 	if res.RestartNeeded {
-		res.Restart = fmt.Sprintf("reauth --config %s restart --target %s", cfg.Path, tp.Name)
+		res.Restart = fmt.Sprintf("reauth --config %s restart --target %s", cfg.Path, cfg.OwnerOf(tp.Name))
 	}
 	if g.json() {
 		return a.printJSON(res)
