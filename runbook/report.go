@@ -27,6 +27,9 @@ func (r *Report) Markdown() string {
 		if t.Error != "" {
 			w("Error: %s\n\n", t.Error)
 		}
+		if t.Note != "" {
+			w("%s.\n\n", t.Note)
+		}
 		if c := t.Cleared; c != nil {
 			w("Remember-me tokens revoked: **%d** rows deleted from `%s` in %s", c.Deleted, c.Table, plural(c.Batches, "batch", "batches"))
 			if t.Resumed {

@@ -7,6 +7,7 @@ import (
 	"fmt"
 	"os"
 	"path/filepath"
+	"slices"
 	"strings"
 	"sync"
 	"time"
@@ -57,6 +58,8 @@ type TargetReport struct {
 	Outcome string               `json:"outcome"`
 	Error   string               `json:"error,omitempty"`
 	Resumed bool                 `json:"resumed,omitempty"`
+	// Note says why a target was skipped (outcome "skipped").
+	Note    string `json:"note,omitempty"`
 	err     error
 	halted  bool
 	backups []string
@@ -152,6 +155,19 @@ func (p *Plan) Run(ctx context.Context, run *Run, o RunOptions) *Report {
 			parts[owner] = append(parts[owner], i)
 		}
 	}
+	// Resuming, the targets that left no state of the halted run finished in it (or never
+	// started): they are not cleared and restarted a second time.
+	var pending []string
+	if o.Resume {
+		pending = p.PendingRuns()
+	}
+	runTarget := func(tp *TargetPlan) TargetReport {
+		if len(pending) > 0 && !slices.Contains(pending, tp.Name) {
+			return TargetReport{Name: tp.Name, Product: tp.Product, Table: tp.Table, Nodes: []restart.NodeReport{}, Outcome: "skipped",
+				Note: "no halted run of this target to resume: it finished in the halted run, or never started (then run it without --resume)"}
+		}
+		return p.runTarget(ctx, run, tp, o, rep.Started)
+	}
 	var wg sync.WaitGroup
 	for i, tp := range p.Targets {
 		if owner := p.cfg.OwnerOf(tp.Name); owner != tp.Name && inPlan[owner] {
@@ -162,7 +178,7 @@ func (p *Plan) Run(ctx context.Context, run *Run, o RunOptions) *Report {
 			defer wg.Done()
 			var failed []string
 			for _, j := range parts[tp.Name] {
-				rep.Targets[j] = p.runTarget(ctx, run, p.Targets[j], o, rep.Started)
+				rep.Targets[j] = runTarget(p.Targets[j])
 				if rep.Targets[j].err != nil {
 					failed = append(failed, p.Targets[j].Name)
 				}
@@ -174,7 +190,7 @@ func (p *Plan) Run(ctx context.Context, run *Run, o RunOptions) *Report {
 					Outcome: "failed", Error: err.Error(), err: err}
 				return
 			}
-			rep.Targets[i] = p.runTarget(ctx, run, tp, o, rep.Started)
+			rep.Targets[i] = runTarget(tp)
 		}(i, tp)
 	}
 	wg.Wait()

@@ -283,3 +283,49 @@ func TestRunLockAndResume(t *testing.T) {
 		t.Errorf("%d clears in the audit log; want 1: --resume must not clear twice", clears)
 	}
 }
+
+// TestRunResumeSkipsFinished: a run over Crowd and its part halts at a Crowd node after the
+// part finished. `run --resume` continues Crowd's restart without clearing again, and leaves
+// the part, which the halted run finished, alone ("skipped"): no second clear of either table.
+func TestRunResumeSkipsFinished(t *testing.T) {
+	c := newCluster(t, "crowd", clusterOpts{nodes: 2, startTO: "4s", settle: "200ms"})
+	c.loginUsers(t, 4)
+	c.db.Exec(t, `INSERT INTO cwd_remember_me_token (id, username, remote_address, token, series, created_date, used_date, directory_id)
+		SELECT id, user_name, NULL, 'tok-' || user_name, 'series-' || user_name, created_date, NULL, directory_id FROM cwd_user WHERE lower_user_name IN ('user0', 'user1')`)
+	broken := c.nodes[1]
+	broken.cfg.NeverReady = true
+	writeNodeConfig(t, broken)
+	first := c.env.run(t, "run", "--yes", "--reason", "CHG-1")
+	if first.code != 3 || !strings.Contains(first.stderr, "run --resume") {
+		t.Fatalf("first run: exit %d, %q; want 3 with the resume command", first.code, first.stderr)
+	}
+	c.stopLocal(t, broken)
+	broken.cfg.NeverReady = false
+	writeNodeConfig(t, broken)
+	c.startLocal(t, broken)
+	restarttest.WaitState(t, broken.cfg.URL(), "RUNNING", 20*time.Second)
+
+	var rep struct {
+		Outcome string
+		Targets []struct {
+			Name, Outcome, Note string
+			Resumed             bool
+		}
+	}
+	c.env.run(t, "run", "--yes", "--resume", "--output", "json").mustSucceed(t).decode(t, &rep)
+	if rep.Outcome != "ok" || len(rep.Targets) != 2 || rep.Targets[0].Name != "crowd" || !rep.Targets[0].Resumed || rep.Targets[0].Outcome != "ok" ||
+		rep.Targets[1].Name != "crowd.remember-me" || rep.Targets[1].Outcome != "skipped" || !strings.Contains(rep.Targets[1].Note, "finished in the halted run") {
+		t.Errorf("resumed run = %+v; want crowd resumed and ok, its part skipped", rep)
+	}
+	data, _ := os.ReadFile(filepath.Join(c.env.dir, "audit.jsonl"))
+	clears := map[string]int{}
+	for _, l := range strings.Split(string(data), "\n") {
+		var a struct{ Target, Action, Outcome string }
+		if json.Unmarshal([]byte(l), &a) == nil && a.Action == "clear" && a.Outcome == "started" {
+			clears[a.Target]++
+		}
+	}
+	if clears["crowd"] != 1 || clears["crowd.remember-me"] != 1 {
+		t.Errorf("clears started per target: %v; want one each: --resume clears nothing twice", clears)
+	}
+}
