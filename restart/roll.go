@@ -21,6 +21,7 @@ import (
 	"net/http"
 	"sort"
 	"strings"
+	"sync"
 	"time"
 
 	"github.com/reauth/reauth/products"
@@ -151,36 +152,58 @@ type NodeCheck struct {
 // Tomcat products, whether server.xml or context.xml makes Tomcat persist sessions. It touches
 // nothing. The error joins every node's problem.
 func (r *Roller) Preflight(ctx context.Context, s Spec) ([]NodeCheck, error) {
-	var (
-		checks []NodeCheck
-		errs   []error
-	)
-	for _, n := range s.Ordered() {
-		c := NodeCheck{Host: n.Host, URL: n.URL}
-		c.Status = Probe(ctx, r.HTTP, s.Probe, n.URL)
-		c.State = c.Status.State
-		run, err := r.Dial(ctx, n.Host)
-		if err != nil {
-			c.Err = err
-		} else {
-			if s.InstallDir != "" && s.Tomcat {
-				c.Persistence, err = sessionPersistence(ctx, run, s.InstallDir)
-				if err != nil {
-					c.Err = &NodeError{Node: n.Host, Op: "preflight", Err: err}
-				}
-			}
-			run.Close()
-		}
-		if c.Err == nil && !c.Status.Ready() {
-			c.Err = &NodeError{Node: n.Host, Op: "preflight", Err: fmt.Errorf("not RUNNING now (%s): a rolling restart must not start while a node is unhealthy", c.Status)}
-		}
+	nodes := s.Ordered()
+	checks := make([]NodeCheck, len(nodes))
+	// The nodes are asked at once, a few at a time: a slow node (or one that never answers)
+	// then costs its own wait, not its wait times the cluster's size.
+	sem := make(chan struct{}, preflightParallel)
+	var wg sync.WaitGroup
+	for i, n := range nodes {
+		wg.Add(1)
+		go func() {
+			defer wg.Done()
+			sem <- struct{}{}
+			defer func() { <-sem }()
+			checks[i] = r.checkNode(ctx, s, n)
+		}()
+	}
+	wg.Wait()
+	var errs []error
+	for _, c := range checks {
 		if c.Err != nil {
-			c.Error = c.Err.Error()
 			errs = append(errs, c.Err)
 		}
-		checks = append(checks, c)
 	}
 	return checks, errors.Join(errs...)
+}
+
+// preflightParallel bounds how many nodes one preflight asks at once.
+const preflightParallel = 8
+
+// checkNode is the preflight of one node: its status, SSH, and Tomcat's session persistence.
+func (r *Roller) checkNode(ctx context.Context, s Spec, n Node) NodeCheck {
+	c := NodeCheck{Host: n.Host, URL: n.URL}
+	c.Status = Probe(ctx, r.HTTP, s.Probe, n.URL)
+	c.State = c.Status.State
+	run, err := r.Dial(ctx, n.Host)
+	if err != nil {
+		c.Err = err
+	} else {
+		if s.InstallDir != "" && s.Tomcat {
+			c.Persistence, err = sessionPersistence(ctx, run, s.InstallDir)
+			if err != nil {
+				c.Err = &NodeError{Node: n.Host, Op: "preflight", Err: err}
+			}
+		}
+		run.Close()
+	}
+	if c.Err == nil && !c.Status.Ready() {
+		c.Err = &NodeError{Node: n.Host, Op: "preflight", Err: fmt.Errorf("not RUNNING now (%s): a rolling restart must not start while a node is unhealthy", c.Status)}
+	}
+	if c.Err != nil {
+		c.Error = c.Err.Error()
+	}
+	return c
 }
 
 // sessionPersistence reads conf/server.xml and conf/context.xml and says whether Tomcat will

@@ -60,3 +60,30 @@ func BenchmarkRestartReaction(b *testing.B) {
 			len(reactions), reactions[0], median, max)
 	}
 }
+
+// BenchmarkPlanSlowNodes measures `reauth plan` on a 4-node cluster whose nodes each hold their
+// next status reply for 1 s (a slow load balancer, a node under load): the preflight that asks
+// every node whether it is RUNNING, over SSH and its status page, is what takes the time.
+//
+//	go test ./cmd/reauth -run XXX -bench PlanSlowNodes -benchtime 3x
+func BenchmarkPlanSlowNodes(b *testing.B) {
+	const nodes, delay = 4, time.Second
+	c := newCluster(b, "jira", clusterOpts{nodes: nodes})
+	var took []time.Duration
+	b.ResetTimer()
+	for i := 0; i < b.N; i++ {
+		b.StopTimer()
+		for _, n := range c.nodes {
+			restarttest.InjectFault(b, n.cfg.URL(), restarttest.Fault{Delay: delay, Delayed: 1})
+		}
+		b.StartTimer()
+		start := time.Now()
+		if r := c.env.run(b, "plan"); r.code != 0 {
+			b.Fatalf("plan: exit %d: %s", r.code, r.stderr)
+		}
+		took = append(took, time.Since(start))
+	}
+	sort.Slice(took, func(i, j int) bool { return took[i] < took[j] })
+	b.ReportMetric(float64(took[len(took)/2].Milliseconds()), "median-ms")
+	b.Logf("plan over %d nodes, each status reply held %v: %v (median of %d)", nodes, delay, took[len(took)/2], len(took))
+}
