@@ -28,6 +28,14 @@ import (
 //     half-way. The caller decides how long a statement may run.
 var ConnectTimeout = 15 * time.Second
 
+// LockTimeout bounds how long one statement waits for a lock that another session holds (a
+// product's transaction on a token row, a migration's lock on the table), where the database
+// would otherwise wait for ever: PostgreSQL's lock_timeout, set on every connection. The
+// statement then fails with a lock timeout, which Retryable accepts: a clear's batch rolls back
+// and is tried again. MySQL and MariaDB bound the wait themselves (innodb_lock_wait_timeout,
+// 50 s by default, error 1205); SQL Server and Oracle are left to wait, as an interrupt ends it.
+var LockTimeout = 50 * time.Second
+
 // mysqlWriteTimeout bounds one write to a MySQL server. The server reads a statement before
 // running it, so a write waits only on a server that has stopped reading.
 const mysqlWriteTimeout = 60 * time.Second

@@ -136,6 +136,7 @@ func openPostgres(src Source, cred Credentials) (*sql.DB, error) {
 	cfg.ConnectTimeout = ConnectTimeout
 	cfg.Password = cred.Password
 	cfg.RuntimeParams["application_name"] = "reauth"
+	cfg.RuntimeParams["lock_timeout"] = strconv.FormatInt(max(LockTimeout.Milliseconds(), 1), 10)
 	if src.Schema != "" {
 		cfg.RuntimeParams["search_path"] = src.Schema
 	}
@@ -277,7 +278,8 @@ func openOracle(src Source, cred Credentials) (*sql.DB, error) {
 func Retryable(err error) bool {
 	var pgErr *pgconn.PgError
 	if errors.As(err, &pgErr) {
-		return pgErr.Code == "40001" || pgErr.Code == "40P01"
+		// serialization_failure, deadlock_detected, lock_not_available (lock_timeout).
+		return pgErr.Code == "40001" || pgErr.Code == "40P01" || pgErr.Code == "55P03"
 	}
 	var myErr *mysql.MySQLError
 	if errors.As(err, &myErr) {
