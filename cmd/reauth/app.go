@@ -222,11 +222,11 @@ func (a *app) newCLI() *cli.App {
 		Usage:   "force users of on-prem Atlassian products and GitLab to log in again, safely",
 		Version: version(),
 		Description: "reauth backs up and clears the remember-me tokens of Jira, Confluence, Bitbucket,\n" +
-			"Bamboo and Fisheye/Crucible, with a plan before anything changes, a confirmation, an\n" +
-			"audit log and an undo (reauth restore). Sessions held in a node's memory end when the\n" +
-			"node restarts. On GitLab Self-Managed it lists and revokes web sessions (Redis) and\n" +
-			"remember-me (PostgreSQL) per user, per group or for everyone, with no restart\n" +
-			"(reauth sessions).\n\n" +
+			"Bamboo and Fisheye/Crucible, and Crowd's SSO sessions and remember-me tokens, with a\n" +
+			"plan before anything changes, a confirmation, an audit log and an undo (reauth\n" +
+			"restore). Sessions held in a node's memory end when the node restarts. On GitLab\n" +
+			"Self-Managed it lists and revokes web sessions (Redis) and remember-me (PostgreSQL)\n" +
+			"per user, per group or for everyone, with no restart (reauth sessions).\n\n" +
 			"Global options work before or after the command name and each has a REAUTH_ env var.",
 		Reader:                 a.in,
 		Writer:                 a.out,

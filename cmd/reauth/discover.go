@@ -17,7 +17,8 @@ func (a *app) discoverCommand() *cli.Command {
 		Usage:     "read a product's database connection from its own config file (the password is never printed)",
 		ArgsUsage: " ",
 		Description: "Reads dbconfig.xml (Jira), confluence.cfg.xml, shared/bitbucket.properties,\n" +
-			"bamboo.cfg.xml or config.xml (Fisheye) under the product's home, on this machine or on a\n" +
+			"bamboo.cfg.xml, config.xml (Fisheye) or shared/crowd.cfg.xml (Crowd; crowd.cfg.xml in a\n" +
+			"home without shared/) under the product's home, on this machine or on a\n" +
 			"node over SSH (--host, with the ssh settings of --config), and prints the connection it\n" +
 			"found. Plain and Base64 passwords are read; encrypted ones are reported, to be given with\n" +
 			"password_env. The same reading happens for a target with database: {discover: {home: DIR}}.\n\n" +
@@ -25,7 +26,7 @@ func (a *app) discoverCommand() *cli.Command {
 			"  reauth discover --product jira --home /var/atlassian/application-data/jira\n" +
 			"  reauth discover --product bitbucket --home /var/atlassian/application-data/bitbucket --host bb1.example.com",
 		Flags: []cli.Flag{
-			&cli.StringFlag{Name: "product", Usage: "jira, confluence, bitbucket, bamboo or fisheye"},
+			&cli.StringFlag{Name: "product", Usage: "jira, confluence, bitbucket, bamboo, fisheye or crowd"},
 			&cli.StringFlag{Name: "home", Usage: "the product's home `DIR` (local home for Jira and Confluence)"},
 			&cli.StringFlag{Name: "host", Usage: "read it on this node over SSH (`HOST`)"},
 			&cli.StringFlag{Name: "install-dir", Usage: "the product's install `DIR`, to follow a JNDI datasource into conf/server.xml"},

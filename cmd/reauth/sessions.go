@@ -32,12 +32,15 @@ func (a *app) sessionsCommand() *cli.Command {
 				Usage:     "back up and delete the users' tokens, and end their in-memory sessions where the product can",
 				ArgsUsage: " ",
 				Description: "Deletes the remember-me tokens of the users named (or the groups' members), with a\n" +
-					"backup as clear does. Then, where the product has a per-user session endpoint (Jira\n" +
-					"9.11+, Bamboo) and the target has base_url and admin credentials, it ends their\n" +
-					"sessions on the nodes at once; otherwise it says that a restart is needed.\n\n" +
+					"backup as clear does; on Crowd, their SSO sessions and the rows of its part\n" +
+					"<target>.remember-me, the part first. Then, where the product has a per-user session\n" +
+					"endpoint (Jira 9.11+, Bamboo, Crowd) and the target has base_url and admin credentials\n" +
+					"(on Crowd, an application's name and password), it ends their sessions on the nodes at\n" +
+					"once; otherwise it says that a restart is needed.\n\n" +
 					"Examples:\n" +
 					"  reauth sessions revoke --target jira --user alice --user bob --reason INC-1234\n" +
 					"  reauth sessions revoke --target jira --group contractors --except admin\n" +
+					"  reauth sessions revoke --target crowd --user alice\n" +
 					"  reauth sessions revoke --target confluence --all",
 				Flags: append([]cli.Flag{
 					targetFlag(),
