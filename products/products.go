@@ -221,6 +221,14 @@ type Probe struct {
 	Ready string `json:"ready"`
 }
 
+// crowdUsers is how Crowd's session tables (cwd_token, cwd_remember_me_token) name users.
+var crowdUsers = Users{
+	Stores:    "user name (as the directory spells it: UNVERIFIED whether folded), with the user's directory_id",
+	Names:     true,
+	Directory: &UserMap{Table: "cwd_user", Login: "lower_user_name", Folded: true, Stored: "user_name"},
+	Fold:      FoldCrowd,
+}
+
 var all = []*Product{
 	{
 		Name: "jira", Title: "Jira",
@@ -369,12 +377,7 @@ var all = []*Product{
 			},
 			ColumnsVerified: true,
 			Key:             "id", User: "entity_name", Created: "created_date",
-			Users: Users{
-				Stores:    "user name (as the directory spells it: UNVERIFIED whether folded), with the user's directory_id",
-				Names:     true,
-				Directory: &UserMap{Table: "cwd_user", Login: "lower_user_name", Folded: true, Stored: "user_name"},
-				Fold:      FoldCrowd,
-			},
+			Users:  crowdUsers,
 			Groups: GroupsTyped,
 			// Crowd's Property.DATABASE_TOKEN_STORAGE_ENABLED, read as true when absent.
 			InMemory: &Setting{Table: "cwd_property", KeyColumn: "property_key", Key: "crowd",
@@ -396,12 +399,7 @@ var all = []*Product{
 				},
 				ColumnsVerified: true,
 				Key:             "id", User: "username", Created: "created_date",
-				Users: Users{
-					Stores:    "user name (as the directory spells it: UNVERIFIED whether folded), with the user's directory_id",
-					Names:     true,
-					Directory: &UserMap{Table: "cwd_user", Login: "lower_user_name", Folded: true, Stored: "user_name"},
-					Fold:      FoldCrowd,
-				},
+				Users:  crowdUsers,
 				Groups: GroupsTyped,
 				Source: "public pg_dump of a Crowd 5 database (PostgreSQL 14.7, build 1891): primary key id, unique (token, series); " +
 					"the table is absent before Crowd 3.4 (CrowdRememberMeService, since 3.4); UNVERIFIED: its MySQL column types",

@@ -145,7 +145,8 @@ func (p *Plan) Run(ctx context.Context, run *Run, o RunOptions) *Report {
 	// A target's parts run first, in its turn, and the target only after all of them ended
 	// well: were Crowd's SSO sessions cleared before its remember-me tokens, a remember-me
 	// cookie used in between would make a new SSO session that outlives the run.
-	parts := map[string][]int{}
+	parts := map[string][]int{} // target name: indexes of its parts in the plan
+	isPart := map[int]bool{}
 	inPlan := map[string]bool{}
 	for _, tp := range p.Targets {
 		inPlan[tp.Name] = true
@@ -153,6 +154,7 @@ func (p *Plan) Run(ctx context.Context, run *Run, o RunOptions) *Report {
 	for i, tp := range p.Targets {
 		if owner := p.cfg.OwnerOf(tp.Name); owner != tp.Name && inPlan[owner] {
 			parts[owner] = append(parts[owner], i)
+			isPart[i] = true
 		}
 	}
 	// Resuming, the targets that left no state of the halted run finished in it (or never
@@ -170,8 +172,8 @@ func (p *Plan) Run(ctx context.Context, run *Run, o RunOptions) *Report {
 	}
 	var wg sync.WaitGroup
 	for i, tp := range p.Targets {
-		if owner := p.cfg.OwnerOf(tp.Name); owner != tp.Name && inPlan[owner] {
-			continue
+		if isPart[i] {
+			continue // run by its target
 		}
 		wg.Add(1)
 		go func(i int, tp *TargetPlan) {
