@@ -293,3 +293,19 @@ func Retryable(err error) bool {
 	msg := err.Error()
 	return strings.Contains(msg, "ORA-00060") || strings.Contains(msg, "ORA-08177")
 }
+
+// LockWaitTimedOut reports a Retryable error that came after a wait for a lock another session
+// holds ran out (PostgreSQL's lock_timeout, MySQL's innodb_lock_wait_timeout, SQL Server's
+// LOCK_TIMEOUT): each such attempt has already waited long.
+func LockWaitTimedOut(err error) bool {
+	var pgErr *pgconn.PgError
+	if errors.As(err, &pgErr) {
+		return pgErr.Code == "55P03"
+	}
+	var myErr *mysql.MySQLError
+	if errors.As(err, &myErr) {
+		return myErr.Number == 1205
+	}
+	var msErr mssql.Error
+	return errors.As(err, &msErr) && msErr.Number == 1222
+}

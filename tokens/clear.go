@@ -407,10 +407,15 @@ const firstBatch = 5000
 
 // retry decides on a batch that failed and rolled back: it returns err if the batch is not to
 // be tried again (the error is not one a concurrent transaction causes, or it came maxAttempts
-// times), else counts the retry and waits a little longer each time.
+// times, maxLockWaits for a lock wait that ran out), else counts the retry and waits a little
+// longer each time.
 func retry(ctx context.Context, err error, attempts *int, res *ClearResult) error {
 	*attempts++
-	if !db.Retryable(err) || *attempts >= maxAttempts {
+	limit := maxAttempts
+	if db.LockWaitTimedOut(err) {
+		limit = maxLockWaits
+	}
+	if !db.Retryable(err) || *attempts >= limit {
 		return err
 	}
 	res.Retries++
@@ -422,8 +427,14 @@ func retry(ctx context.Context, err error, attempts *int, res *ClearResult) erro
 	return nil
 }
 
-// maxAttempts bounds how often a batch that a concurrent transaction aborted is tried.
-const maxAttempts = 5
+// maxAttempts bounds how often a batch that a concurrent transaction aborted is tried: a
+// serialization failure or a deadlock costs little, and a table the product writes to busily
+// can abort a batch several times in a row. maxLockWaits bounds the tries that each waited for
+// a lock until the wait ran out (db.LockTimeout, 50 s).
+const (
+	maxAttempts  = 10
+	maxLockWaits = 3
+)
 
 // errRangeChanged: rows were inserted into a locked batch's key range between its read and its
 // delete. Not a failure: the batch runs again, deleting by its list of keys.
